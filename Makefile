@@ -1,0 +1,27 @@
+# PGXS build of snowflake.so, plus the GoogleTest unit tests of src/core (built without PostgreSQL headers).
+MODULE_big = snowflake
+CORE_SRCS = $(wildcard src/core/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(patsubst %.cpp,%.o,$(wildcard src/pg/*.cpp))
+EXTENSION = snowflake
+DATA = $(wildcard sql/snowflake--*.sql)
+REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/snowflake--%,$(wildcard sql/*.sql)))
+
+PG_CONFIG ?= pg_config
+# -isystem: PostgreSQL's own headers must not trip our -Werror.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror
+SHLIB_LINK = -lstdc++
+COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
+EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Unit tests: the core alone, compiled without any PostgreSQL include path.
+UNIT_SRCS = $(CORE_SRCS) $(wildcard tests/unit/*.cpp)
+tests/unit/snowflake_unit_tests: $(UNIT_SRCS) $(wildcard src/core/*.hpp)
+	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(UNIT_SRCS) -lgtest -lgtest_main
+
+.PHONY: unittest
+unittest: tests/unit/snowflake_unit_tests
+	tests/unit/snowflake_unit_tests

@@ -1,0 +1,86 @@
+// Module start-up: the snowflake.machine_id setting and the generator's shared memory and lock.
+#include "shared.hpp"
+
+namespace snowflake {
+
+int machine_id_setting = kMachineIdUnset;
+SharedGenerator* shared_generator = nullptr;
+LWLock* generator_lock = nullptr;
+
+namespace {
+
+constexpr const char* kMachineIdName = "snowflake.machine_id";
+constexpr const char* kTrancheName = "snowflake";
+
+shmem_request_hook_type previous_shmem_request_hook = nullptr;
+shmem_startup_hook_type previous_shmem_startup_hook = nullptr;
+
+// PostgreSQL only warns about a bad value of an extension's setting and then uses the default; an
+// ID generator running with a machine id nobody chose could collide, so a bad value stops start-up.
+void RefuseInvalidMachineId() {
+  const char* raw = GetConfigOption(kMachineIdName, true, false);
+  if (raw == nullptr) return;
+  int value = 0;
+  if (parse_int(raw, &value, 0, nullptr) && (value == kMachineIdUnset || ValidMachineId(value))) return;
+  ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                  errmsg("invalid value for parameter \"%s\": \"%s\"", kMachineIdName, raw),
+                  errdetail("%s must be an integer from 0 to %d.", kMachineIdName, kMaxMachineId),
+                  errhint("Give this server a machine id no other server writing the same data uses, "
+                          "in postgresql.conf or with -c %s=N.",
+                          kMachineIdName)));
+}
+
+void ShmemRequest() {
+  if (previous_shmem_request_hook) previous_shmem_request_hook();
+  RequestAddinShmemSpace(sizeof(SharedGenerator));
+  RequestNamedLWLockTranche(kTrancheName, 1);
+}
+
+// Runs in the postmaster at start and again after every crash reinitialisation.
+void ShmemStartup() {
+  if (previous_shmem_startup_hook) previous_shmem_startup_hook();
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  bool found = false;
+  shared_generator = static_cast<SharedGenerator*>(ShmemInitStruct(kTrancheName, sizeof(SharedGenerator), &found));
+  if (!found) shared_generator->state = kFreshGenerator;
+  generator_lock = &GetNamedLWLockTranche(kTrancheName)->lock;
+  LWLockRelease(AddinShmemInitLock);
+}
+
+}  // namespace
+}  // namespace snowflake
+
+extern "C" {
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+void _PG_init(void) {
+  using namespace snowflake;
+  if (process_shared_preload_libraries_in_progress) RefuseInvalidMachineId();
+
+  DefineCustomIntVariable(
+      kMachineIdName, "Machine id written into every snowflake ID this server issues.",
+      "An integer from 0 to 1023, unique among the servers whose IDs meet; -1 (the default) means unset, "
+      "and snowflake_next() then fails.",
+      &machine_id_setting, kMachineIdUnset, kMachineIdUnset, kMaxMachineId, PGC_POSTMASTER, 0, nullptr, nullptr,
+      nullptr);
+  MarkGUCPrefixReserved("snowflake");
+
+  if (!process_shared_preload_libraries_in_progress) return;
+
+  if (machine_id_setting == kMachineIdUnset)
+    ereport(WARNING, (errmsg("%s is not set: snowflake_next() will fail until it is", kMachineIdName),
+                      errhint("Set %s to an integer from 0 to %d in postgresql.conf and restart.", kMachineIdName,
+                              kMaxMachineId)));
+  else
+    ereport(LOG, (errmsg("snowflake: issuing IDs with machine id %d", machine_id_setting)));
+
+  previous_shmem_request_hook = shmem_request_hook;
+  shmem_request_hook = ShmemRequest;
+  previous_shmem_startup_hook = shmem_startup_hook;
+  shmem_startup_hook = ShmemStartup;
+}
+
+}  // extern "C"

@@ -1,0 +1,22 @@
+// The one place PostgreSQL headers enter C++: after the standard headers, inside extern "C".
+#pragma once
+
+#include <cstdint>
+
+#include "../core/clock.hpp"
+#include "../core/generator.hpp"
+#include "../core/layout.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+}
