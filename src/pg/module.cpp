@@ -1,4 +1,8 @@
 // Module start-up: the snowflake.machine_id setting and the generator's shared memory and lock.
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
 #include "shared.hpp"
 
 namespace snowflake {
@@ -20,8 +24,13 @@ shmem_startup_hook_type previous_shmem_startup_hook = nullptr;
 void RefuseInvalidMachineId() {
   const char* raw = GetConfigOption(kMachineIdName, true, false);
   if (raw == nullptr) return;
-  int value = 0;
-  if (parse_int(raw, &value, 0, nullptr) && (value == kMachineIdUnset || ValidMachineId(value))) return;
+  // Stricter than PostgreSQL's parse_int, which would round "1.5" to 2: only a whole decimal number.
+  char* end = nullptr;
+  errno = 0;
+  const long value = strtol(raw, &end, 10);
+  while (end != raw && isspace(static_cast<unsigned char>(*end))) ++end;
+  const bool whole_number = end != raw && *end == '\0' && errno == 0;
+  if (whole_number && (value == kMachineIdUnset || ValidMachineId(value))) return;
   ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                   errmsg("invalid value for parameter \"%s\": \"%s\"", kMachineIdName, raw),
                   errdetail("%s must be an integer from 0 to %d.", kMachineIdName, kMaxMachineId),
@@ -58,7 +67,10 @@ void _PG_init(void);
 
 void _PG_init(void) {
   using namespace snowflake;
-  if (process_shared_preload_libraries_in_progress) RefuseInvalidMachineId();
+  // A PGC_POSTMASTER setting can only be defined at server start; loaded later (CREATE EXTENSION
+  // alone), decode and compose work and snowflake_next() explains what is missing.
+  if (!process_shared_preload_libraries_in_progress) return;
+  RefuseInvalidMachineId();
 
   DefineCustomIntVariable(
       kMachineIdName, "Machine id written into every snowflake ID this server issues.",
@@ -67,8 +79,6 @@ void _PG_init(void) {
       &machine_id_setting, kMachineIdUnset, kMachineIdUnset, kMaxMachineId, PGC_POSTMASTER, 0, nullptr, nullptr,
       nullptr);
   MarkGUCPrefixReserved("snowflake");
-
-  if (!process_shared_preload_libraries_in_progress) return;
 
   if (machine_id_setting == kMachineIdUnset)
     ereport(WARNING, (errmsg("%s is not set: snowflake_next() will fail until it is", kMachineIdName),
