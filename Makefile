@@ -20,7 +20,7 @@ include $(PGXS)
 # Unit tests: the core alone, compiled without any PostgreSQL include path.
 UNIT_SRCS = $(CORE_SRCS) $(wildcard tests/unit/*.cpp)
 tests/unit/snowflake_unit_tests: $(UNIT_SRCS) $(wildcard src/core/*.hpp)
-	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(UNIT_SRCS) -lgtest -lgtest_main
+	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(UNIT_SRCS) -lgtest_main -lgtest
 
 .PHONY: unittest
 unittest: tests/unit/snowflake_unit_tests

@@ -3,7 +3,10 @@
 set -euo pipefail
 
 SF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# PG_BIN may name a relocated copy of PostgreSQL 15 (see README, Development), so that work in
+# parallel does not share one installed snowflake.so.
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_CONFIG=$PG_BIN/pg_config
 export PATH="$PG_BIN:$PATH"
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 
@@ -27,8 +30,12 @@ sf_install_deps() {
 
 # Builds and installs the extension into this machine's PostgreSQL 15.
 sf_build_install() {
-  make -C "$SF_ROOT" -s -j2 >/dev/null
-  sf_sudo make -C "$SF_ROOT" -s install >/dev/null
+  make -C "$SF_ROOT" -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null
+  if [ -w "$("$PG_CONFIG" --pkglibdir)" ]; then
+    make -C "$SF_ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  else
+    sf_sudo make -C "$SF_ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  fi
 }
 
 # Servers refuse to run as root: run them as the postgres OS user when we are root.

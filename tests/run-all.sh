@@ -14,7 +14,7 @@ wants() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
 
 if wants unit; then
   echo "== unit tests (GoogleTest)"
-  out=$(make -C "$SF_ROOT" -s unittest 2>&1) && status=0 || status=$?
+  out=$(make -C "$SF_ROOT" -s unittest PG_CONFIG="$PG_CONFIG" 2>&1) && status=0 || status=$?
   echo "$out" | grep -E '^\[  (PASSED|FAILED) |^\[  FAILED  \]' || true
   passed=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
   failed=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p')
@@ -29,7 +29,7 @@ if wants regress; then
   cp -r "$SF_ROOT/sql" "$SF_ROOT/expected" "$SF_ROOT/tests/regress.conf" "$SF_WORK/regress/"
   chown -R "$(stat -c %U "$SF_WORK")" "$SF_WORK/regress"
   tests=$(cd "$SF_ROOT/sql" && ls *.sql | grep -v -- '--' | sed 's/\.sql$//')
-  out=$(cd "$SF_WORK/regress" && sf_as_pg "$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress" \
+  out=$(cd "$SF_WORK/regress" && sf_as_pg "$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
     --bindir="$PG_BIN" --temp-instance=./instance --temp-config=regress.conf \
     --inputdir=. --outputdir=. --dbname=contrib_regression $tests 2>&1) && status=0 || status=$?
   echo "$out" | grep -E '^(ok|not ok|test|#)|tests (passed|failed)' || echo "$out" | tail -20
