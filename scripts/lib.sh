@@ -81,11 +81,11 @@ sf_start() {
 
 sf_stop() { sf_as_pg pg_ctl -D "$SF_WORK/$1" -m "${2:-fast}" -w stop >/dev/null; }
 
-# sf_psql NAME [psql args...]: unaligned, quiet, stops at the first error.
+# sf_psql NAME [psql args...]: unaligned, quiet, stops at the first error; SF_PSQL_TIMEOUT=N bounds it.
 sf_psql() {
   local dir=$SF_WORK/$1
   shift
-  sf_as_pg psql -h "$dir" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+  sf_as_pg ${SF_PSQL_TIMEOUT:+timeout "$SF_PSQL_TIMEOUT"} psql -h "$dir" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
 # The environment that puts a server's wall clock under the control of $SF_WORK/NAME.faketime.

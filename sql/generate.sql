@@ -35,3 +35,9 @@ FROM (SELECT snowflake_decode(id) AS d FROM posts ORDER BY id LIMIT 1) s;
 SELECT count(*) AS made_since_before_insert FROM posts, before_insert WHERE id >= snowflake_compose(t);
 SELECT count(*) AS from_the_future FROM posts WHERE id >= snowflake_compose(clock_timestamp() + interval '1 second');
 DROP TABLE posts;
+
+-- The generator's own account: no ID past the durable mark, which is at most one lease (1 s) ahead.
+SELECT machine_id, ids_issued >= 25003 AS counted_every_id, last_ts <= durable_mark AS below_mark,
+       durable_mark - last_ts <= interval '1 second' AS within_a_lease, mark_writes > 0 AS mark_written,
+       rollback_errors, stall_errors, mark_write_errors
+FROM snowflake_status();

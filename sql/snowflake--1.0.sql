@@ -26,8 +26,18 @@ CREATE FUNCTION snowflake_machine_id(id bigint) RETURNS integer
     AS 'MODULE_PATHNAME', 'snowflake_machine_id'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- VOLATILE: counters move with every call. One row, readable by any role: nothing in it is secret.
+CREATE FUNCTION snowflake_status(OUT machine_id integer, OUT last_ts timestamptz, OUT durable_mark timestamptz,
+                                 OUT ids_issued bigint, OUT sequence_waits bigint, OUT rollback_waits bigint,
+                                 OUT rollback_errors bigint, OUT stall_errors bigint, OUT mark_writes bigint,
+                                 OUT mark_write_errors bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'snowflake_status'
+    LANGUAGE C VOLATILE PARALLEL SAFE;
+
 COMMENT ON FUNCTION snowflake_next() IS 'the next snowflake ID of this server';
 COMMENT ON FUNCTION snowflake_decode(bigint) IS 'the time, machine id and sequence inside a snowflake ID';
 COMMENT ON FUNCTION snowflake_compose(timestamptz, integer, integer) IS 'the snowflake ID of a millisecond, machine id and sequence; the lowest ID of that millisecond by default';
 COMMENT ON FUNCTION snowflake_timestamp(bigint) IS 'the millisecond a snowflake ID was made';
 COMMENT ON FUNCTION snowflake_machine_id(bigint) IS 'the machine id inside a snowflake ID';
+COMMENT ON FUNCTION snowflake_status() IS 'the generator of this server: machine id, last millisecond used, durable mark, counters since start';

@@ -1,21 +1,89 @@
-// The generator step: strictly increasing IDs that never run ahead of the clock.
+// The generator step: strictly increasing IDs, never ahead of the clock, never past the durable mark.
 #include "generator.hpp"
 
 namespace snowflake {
 
-StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis) noexcept {
-  if (!ValidMillis(now_millis)) return {StepStatus::kClockOutOfRange, 0, 0};
-  if (now_millis < state.last_millis) return {StepStatus::kClockBehind, 0, state.last_millis - now_millis};
+namespace {
+
+StepResult Result(StepStatus status) noexcept { return StepResult{status, 0, -1, -1, 0}; }
+
+StepResult WaitUntil(int64_t millis, int64_t behind) noexcept {
+  StepResult result = Result(StepStatus::kWait);
+  result.wait_until = millis;
+  result.behind_millis = behind;
+  return result;
+}
+
+}  // namespace
+
+GeneratorState Restore(int64_t durable_mark) noexcept {
+  GeneratorState state{-1, 0, -1, false, false, Counters{}};
+  if (durable_mark < 0) return state;
+  // An exhausted last millisecond at the mark: the next ID needs a later millisecond.
+  state.last_millis = durable_mark;
+  state.sequence = kMaxSequence;
+  state.mark_millis = durable_mark;
+  state.restored = true;
+  return state;
+}
+
+StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, const Policy& policy) noexcept {
+  if (!ValidMillis(now_millis)) return Result(StepStatus::kClockOutOfRange);
+
+  if (now_millis < state.last_millis) {
+    const int64_t behind = state.last_millis - now_millis;
+    // After a restart the mark may be up to a lease ahead of any ID really issued: that gap is
+    // the lease, not the clock, and passes by itself.
+    const bool waitable = behind <= policy.rollback_tolerance_millis ||
+                          (state.restored && behind <= policy.lease_millis);
+    if (!waitable) {
+      ++state.counters.rollback_errors;
+      StepResult result = Result(StepStatus::kClockBehind);
+      result.behind_millis = behind;
+      return result;
+    }
+    ++state.counters.rollback_waits;
+    return WaitUntil(state.last_millis, behind);
+  }
+
+  if (now_millis > state.mark_millis) {
+    if (state.renewing) return WaitUntil(-1, 0);  // another caller is writing one
+    state.renewing = true;
+    StepResult result = Result(StepStatus::kWriteMark);
+    result.mark = now_millis + policy.lease_millis;
+    return result;
+  }
 
   if (now_millis == state.last_millis) {
     // Waiting, not borrowing the next millisecond, keeps every ID at or behind the clock.
-    if (state.sequence == kMaxSequence) return {StepStatus::kSequenceExhausted, 0, 0};
+    if (state.sequence == kMaxSequence) {
+      ++state.counters.sequence_waits;
+      return WaitUntil(now_millis + 1, 0);
+    }
     ++state.sequence;
   } else {
     state.last_millis = now_millis;
     state.sequence = 0;
+    state.restored = false;
   }
-  return {StepStatus::kIssued, Compose(Parts{now_millis, machine_id, state.sequence}), 0};
+  ++state.counters.ids_issued;
+
+  StepResult result = Result(StepStatus::kIssued);
+  result.id = Compose(Parts{now_millis, machine_id, state.sequence});
+  // Renew while half the lease is left, so that busy callers never wait for the disk.
+  if (!state.renewing && state.mark_millis - now_millis < policy.lease_millis / 2) {
+    state.renewing = true;
+    result.mark = now_millis + policy.lease_millis;
+  }
+  return result;
 }
+
+void MarkWritten(GeneratorState& state, int64_t mark) noexcept {
+  state.renewing = false;
+  ++state.counters.mark_writes;
+  if (mark > state.mark_millis) state.mark_millis = mark;
+}
+
+void MarkFailed(GeneratorState& state) noexcept { state.renewing = false; }
 
 }  // namespace snowflake

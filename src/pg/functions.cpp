@@ -1,17 +1,27 @@
 // The SQL-callable functions: snowflake_next, snowflake_decode, snowflake_compose and the accessors.
+#include "mark_file.hpp"
 #include "shared.hpp"
 
 namespace snowflake {
 namespace {
 
-// SQLSTATE SF001: class SF is ours (implementation-defined classes start with I-Z).
+// Our SQLSTATEs, class SF (implementation-defined classes start with I-Z); README lists them.
 constexpr int kErrClockMovedBackwards = MAKE_SQLSTATE('S', 'F', '0', '0', '1');
+constexpr int kErrClockStalled = MAKE_SQLSTATE('S', 'F', '0', '0', '2');
+constexpr int kErrMarkNotWritten = MAKE_SQLSTATE('S', 'F', '0', '0', '3');
+constexpr int kErrMarkUnreadable = MAKE_SQLSTATE('S', 'F', '0', '0', '4');
 
 // 2024-01-01Z as a PostgreSQL timestamp (microseconds since 2000-01-01Z).
 constexpr int64 kEpochPgMicros =
     (kEpochUnixMillis - int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * SECS_PER_DAY * 1000) * 1000;
 
 TimestampTz MillisToTimestamp(int64 millis) { return kEpochPgMicros + millis * 1000; }
+
+int64 MonotonicMicros() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+}
 
 void RequireGenerator() {
   if (shared_generator == nullptr)
@@ -24,12 +34,69 @@ void RequireGenerator() {
                     errhint("Set snowflake.machine_id to an integer from 0 to %d, unique among the servers whose "
                             "IDs meet, in postgresql.conf and restart the server.",
                             kMaxMachineId)));
+  if (RecoveryInProgress())
+    ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+                    errmsg("cannot issue snowflake IDs during recovery"),
+                    errdetail("A standby usually shares its primary's machine id: its IDs could collide with the primary's."),
+                    errhint("Call snowflake_next() on the primary. A promoted standby issues IDs again.")));
+  if (shared_generator->mark_unreadable) {
+    const int error = shared_generator->mark_read_error;
+    const char* reason = error != 0 ? strerror(error) : "not a mark";
+    ereport(ERROR, (errcode(kErrMarkUnreadable),
+                    errmsg("could not read the snowflake durable mark \"%s\": %s", kMarkPath, reason),
+                    errdetail("Without it, IDs issued before the last restart cannot be ruled out."),
+                    errhint("If the clock is known to be past every ID this server issued, write that millisecond "
+                            "since 2024-01-01 UTC (or remove the file) and restart the server.")));
+  }
 }
 
-// The sequence of `after` is used up: wait, without the lock, until the clock shows a later millisecond.
-// Less than a millisecond in normal operation, so a spin; interrupts are served so cancel works.
-void WaitForMillisAfter(int64 after) {
-  while (WallClockMillis() <= after) CHECK_FOR_INTERRUPTS();
+// Writes a mark outside the lock, then records the outcome under it: 0 or errno.
+int RenewMark(int64 mark) {
+  const int error = WriteMarkFile(mark);
+  LWLockAcquire(generator_lock, LW_EXCLUSIVE);
+  if (error == 0)
+    MarkWritten(shared_generator->state, mark);
+  else
+    MarkFailed(shared_generator->state);
+  LWLockRelease(generator_lock);
+  if (error != 0) pg_atomic_fetch_add_u64(&shared_generator->mark_write_errors, 1);
+  return error;
+}
+
+void ReportMarkNotWritten(int elevel, int error) {
+  errno = error;
+  ereport(elevel, (errcode(kErrMarkNotWritten), errmsg("could not write the snowflake durable mark \"%s\": %m", kMarkPath),
+                   errdetail("No ID is issued past a mark that is not on disk."),
+                   errhint("Check the space and permissions of the data directory.")));
+}
+
+// Waits without the lock until the wall clock reads wait_until (-1: a short pause while another session
+// writes the mark). Spins at first, since the next millisecond is usually under 1 ms away, then sleeps.
+// Fails with SF002 past the call's deadline, so a stalled clock never hangs a session.
+void WaitForClock(const StepResult& step, int64 started, int64 deadline) {
+  constexpr int64 kSpinMicros = 2000;
+  for (;;) {
+    const int64 now = WallClockMillis();
+    if (step.wait_until >= 0 && now >= step.wait_until) return;
+    const int64 monotonic = MonotonicMicros();
+    if (monotonic >= deadline) {
+      pg_atomic_fetch_add_u64(&shared_generator->stall_errors, 1);
+      ereport(ERROR,
+              (errcode(kErrClockStalled), errmsg("timed out waiting for the clock: no snowflake ID after %d ms", max_wait_ms_setting),
+               step.behind_millis > 0
+                   ? errdetail("The system clock is %lld ms behind the last millisecond used.", (long long)step.behind_millis)
+               : step.wait_until < 0 ? errdetail("Another session is writing the durable mark and has not finished.")
+                                     : errdetail("All 4096 IDs of the current millisecond are used and the system clock "
+                                                 "has not moved on."),
+               errhint("Check the system clock; snowflake.max_wait_ms bounds this wait.")));
+    }
+    CHECK_FOR_INTERRUPTS();
+    if (step.wait_until < 0) {
+      pg_usleep(100);  // then step again: the mark may be written by now
+      return;
+    }
+    if (monotonic - started > kSpinMicros) pg_usleep(step.wait_until - now <= 1 ? 100 : 1000);
+  }
 }
 
 int64 CheckedId(int64 id) {
@@ -45,6 +112,7 @@ int64 CheckedId(int64 id) {
 extern "C" {
 
 PG_FUNCTION_INFO_V1(snowflake_next);
+PG_FUNCTION_INFO_V1(snowflake_status);
 PG_FUNCTION_INFO_V1(snowflake_decode);
 PG_FUNCTION_INFO_V1(snowflake_compose);
 PG_FUNCTION_INFO_V1(snowflake_timestamp);
@@ -52,30 +120,46 @@ PG_FUNCTION_INFO_V1(snowflake_machine_id);
 
 /*
  * snowflake_next() RETURNS bigint
- * Takes the generator's LWLock (exclusive) for one clock read and one step.
- * Errors: 55000 when not preloaded or snowflake.machine_id is unset; SF001 when the clock is behind
- * the last millisecond used; 22008 when the clock is outside 2024-01-01 .. 2093-09-06.
+ * Takes the generator's LWLock (exclusive) for one clock read and one step; waits and mark writes
+ * happen without it. Errors: 55000 when not preloaded or snowflake.machine_id is unset; 25006 during
+ * recovery; SF001 clock behind the last millisecond used (beyond the tolerance); SF002 waited longer
+ * than snowflake.max_wait_ms; SF003 the durable mark could not be written; SF004 the mark could not
+ * be read at start-up; 22008 the clock outside 2024-01-01 .. 2093-09-06.
  */
 Datum snowflake_next(PG_FUNCTION_ARGS) {
   using namespace snowflake;
   RequireGenerator();
+  const Policy policy{kLeaseMillis, rollback_tolerance_ms_setting};
+  int64 wait_started = -1;
+  int64 deadline = -1;
   for (;;) {
     LWLockAcquire(generator_lock, LW_EXCLUSIVE);
-    const int64 now = WallClockMillis();
-    const StepResult step = Step(shared_generator->state, machine_id_setting, now);
+    const StepResult step = Step(shared_generator->state, machine_id_setting, WallClockMillis(), policy);
     LWLockRelease(generator_lock);
 
     switch (step.status) {
       case StepStatus::kIssued:
+        // A failed early renewal costs nothing yet: the mark still covers this ID, and the call
+        // that reaches it will write one or fail.
+        if (step.mark >= 0)
+          if (const int error = RenewMark(step.mark)) ReportMarkNotWritten(WARNING, error);
         PG_RETURN_INT64(step.id);
-      case StepStatus::kSequenceExhausted:
-        WaitForMillisAfter(now);
+      case StepStatus::kWriteMark:
+        if (const int error = RenewMark(step.mark)) ReportMarkNotWritten(ERROR, error);
+        continue;
+      case StepStatus::kWait:
+        if (wait_started < 0) {
+          wait_started = MonotonicMicros();
+          deadline = wait_started + int64{max_wait_ms_setting} * 1000;
+        }
+        WaitForClock(step, wait_started, deadline);
         continue;
       case StepStatus::kClockBehind:
         ereport(ERROR, (errcode(kErrClockMovedBackwards), errmsg("clock moved backwards: refusing to issue a snowflake ID"),
                         errdetail("The system clock is %lld ms behind the last millisecond used.",
                                   (long long)step.behind_millis),
-                        errhint("IDs resume once the clock catches up; check NTP or the host's time settings.")));
+                        errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
+                                "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
         break;
       case StepStatus::kClockOutOfRange:
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -84,6 +168,41 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
         break;
     }
   }
+}
+
+/*
+ * snowflake_status(OUT machine_id integer, OUT last_ts timestamptz, OUT durable_mark timestamptz,
+ *   OUT ids_issued bigint, OUT sequence_waits bigint, OUT rollback_waits bigint, OUT rollback_errors bigint,
+ *   OUT stall_errors bigint, OUT mark_writes bigint, OUT mark_write_errors bigint) RETURNS record
+ * Takes the generator's LWLock (shared) to copy the state. Errors: 55000 when not preloaded.
+ * Counters start at zero with the server and after crash reinitialisation.
+ */
+Datum snowflake_status(PG_FUNCTION_ARGS) {
+  using namespace snowflake;
+  if (shared_generator == nullptr)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("snowflake_status() requires snowflake to be loaded via shared_preload_libraries")));
+  LWLockAcquire(generator_lock, LW_SHARED);
+  const GeneratorState state = shared_generator->state;
+  LWLockRelease(generator_lock);
+
+  TupleDesc tupdesc;
+  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("snowflake_status must return a record")));
+  tupdesc = BlessTupleDesc(tupdesc);
+  const Counters& counters = state.counters;
+  Datum values[10] = {Int32GetDatum(machine_id_setting),
+                      TimestampTzGetDatum(MillisToTimestamp(state.last_millis)),
+                      TimestampTzGetDatum(MillisToTimestamp(state.mark_millis)),
+                      Int64GetDatum(static_cast<int64>(counters.ids_issued)),
+                      Int64GetDatum(static_cast<int64>(counters.sequence_waits)),
+                      Int64GetDatum(static_cast<int64>(counters.rollback_waits)),
+                      Int64GetDatum(static_cast<int64>(counters.rollback_errors)),
+                      Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared_generator->stall_errors))),
+                      Int64GetDatum(static_cast<int64>(counters.mark_writes)),
+                      Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared_generator->mark_write_errors)))};
+  bool nulls[10] = {machine_id_setting == kMachineIdUnset, state.last_millis < 0, state.mark_millis < 0};
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /*

@@ -3,11 +3,14 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "mark_file.hpp"
 #include "shared.hpp"
 
 namespace snowflake {
 
 int machine_id_setting = kMachineIdUnset;
+int max_wait_ms_setting = 2000;
+int rollback_tolerance_ms_setting = 0;
 SharedGenerator* shared_generator = nullptr;
 LWLock* generator_lock = nullptr;
 
@@ -45,15 +48,55 @@ void ShmemRequest() {
   RequestNamedLWLockTranche(kTrancheName, 1);
 }
 
+// Starts the generator from the durable mark, which bounds every ID issued before a restart or crash.
+void LoadMark(SharedGenerator* shared) {
+  int64 mark = -1;
+  int error = 0;
+  switch (ReadMarkFile(&mark, &error)) {
+    case MarkRead::kFound:
+      ereport(LOG, (errmsg("snowflake: resuming above the durable mark %lld ms", (long long)mark)));
+      break;
+    case MarkRead::kMissing:
+      break;
+    case MarkRead::kUnreadable:
+      shared->mark_unreadable = true;
+      shared->mark_read_error = error;
+      const char* reason = error != 0 ? strerror(error) : "not a mark";
+      ereport(WARNING, (errmsg("snowflake: could not read the durable mark \"%s\": %s: snowflake_next() will fail",
+                               kMarkPath, reason)));
+      break;
+  }
+  shared->state = Restore(mark);
+}
+
+// A clean shutdown records the exact last millisecond, so the next start need not wait out a lease.
+// After a crash (code != 0) the state may be mid-step: the mark on disk stays the bound.
+void ShmemShutdown(int code, Datum) {
+  if (code != 0 || shared_generator == nullptr || shared_generator->mark_unreadable) return;
+  const GeneratorState& state = shared_generator->state;
+  if (state.last_millis < 0 || state.last_millis >= state.mark_millis) return;
+  if (const int error = WriteMarkFile(state.last_millis)) {
+    errno = error;
+    ereport(LOG, (errmsg("snowflake: could not record the last millisecond at shutdown: %m")));
+  }
+}
+
 // Runs in the postmaster at start and again after every crash reinitialisation.
 void ShmemStartup() {
   if (previous_shmem_startup_hook) previous_shmem_startup_hook();
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   bool found = false;
   shared_generator = static_cast<SharedGenerator*>(ShmemInitStruct(kTrancheName, sizeof(SharedGenerator), &found));
-  if (!found) shared_generator->state = kFreshGenerator;
+  if (!found) {
+    shared_generator->mark_unreadable = false;
+    shared_generator->mark_read_error = 0;
+    pg_atomic_init_u64(&shared_generator->stall_errors, 0);
+    pg_atomic_init_u64(&shared_generator->mark_write_errors, 0);
+    LoadMark(shared_generator);
+  }
   generator_lock = &GetNamedLWLockTranche(kTrancheName)->lock;
   LWLockRelease(AddinShmemInitLock);
+  if (!IsUnderPostmaster) on_shmem_exit(ShmemShutdown, 0);
 }
 
 }  // namespace
@@ -78,6 +121,16 @@ void _PG_init(void) {
       "and snowflake_next() then fails.",
       &machine_id_setting, kMachineIdUnset, kMachineIdUnset, kMaxMachineId, PGC_POSTMASTER, 0, nullptr, nullptr,
       nullptr);
+  DefineCustomIntVariable(
+      "snowflake.max_wait_ms", "Longest a snowflake_next() call waits for the clock before failing.",
+      "Bounds the wait for the next millisecond when 4096 IDs are used, for a clock within the rollback "
+      "tolerance, and for the lease after a restart, so a stalled clock never hangs a session.",
+      &max_wait_ms_setting, 2000, 1, 60000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "snowflake.rollback_tolerance_ms", "Backward clock steps up to this are waited out instead of failing.",
+      "0 (the default): any backward step fails at once with SQLSTATE SF001. The wait is also bounded by "
+      "snowflake.max_wait_ms.",
+      &rollback_tolerance_ms_setting, 0, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("snowflake");
 
   if (machine_id_setting == kMachineIdUnset)

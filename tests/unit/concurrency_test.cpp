@@ -11,6 +11,7 @@
 
 #include "../../src/core/generator.hpp"
 #include "../../src/core/layout.hpp"
+#include "step_with_marks.hpp"
 
 namespace snowflake {
 namespace {
@@ -42,7 +43,7 @@ struct Issued {
 TEST(ConcurrencyTest, HundredThreadsGetDistinctIncreasingIdsThroughOneLock) {
   FakeClock clock(kStartMillis);
   std::mutex lock;  // stands for the LWLock
-  GeneratorState state = kFreshGenerator;
+  GeneratorState state = Restore(-1);
   std::vector<Issued> in_lock_order;  // appended under the lock, so its order is the lock order
   in_lock_order.reserve(kThreads * kIdsPerThread);
   std::atomic<int> exhausted{0};
@@ -58,14 +59,14 @@ TEST(ConcurrencyTest, HundredThreadsGetDistinctIncreasingIdsThroughOneLock) {
         // Read the clock and step under the lock, as the server does: a clock read outside it could be stale.
         std::lock_guard<std::mutex> guard(lock);
         seen = clock.Read();
-        result = Step(state, kMachine, seen);
+        result = StepWithMarks(state, kMachine, seen);
         if (result.status == StepStatus::kIssued) in_lock_order.push_back(Issued{seen, result.id});
       }
       switch (result.status) {
         case StepStatus::kIssued:
           ++issued;
           break;
-        case StepStatus::kSequenceExhausted:
+        case StepStatus::kWait:
           // Outside the lock, as the server must (it cannot wait holding an LWLock); retry once time has moved.
           ++exhausted;
           clock.PassMillisecondAfter(seen);
