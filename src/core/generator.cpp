@@ -34,8 +34,8 @@ StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, c
     const int64_t behind = state.last_millis - now_millis;
     // After a restart the mark may be up to a lease ahead of any ID really issued: that gap is
     // the lease, not the clock, and passes by itself.
-    const bool waitable = behind <= policy.rollback_tolerance_millis ||
-                          (state.restored && behind <= policy.lease_millis);
+    const bool waitable =
+        behind <= policy.rollback_tolerance_millis || (state.restored && behind <= policy.lease_millis);
     if (!waitable) {
       ++state.counters.rollback_errors;
       StepResult result = Result(StepStatus::kClockBehind);

@@ -18,11 +18,11 @@ struct Counters {
 
 // Plain data with no pointers: it lives in PostgreSQL shared memory, mapped at different addresses.
 struct GeneratorState {
-  int64_t last_millis;   // millisecond of the last ID issued (or the restored mark); -1 before any
-  int32_t sequence;      // sequence of the last ID issued in last_millis
-  int64_t mark_millis;   // durable high-water mark: no ID past it until a higher one is on disk; -1: none
-  bool restored;         // last_millis is the mark read at start-up, possibly a lease ahead of any real ID
-  bool renewing;         // one caller is writing a new mark outside the lock
+  int64_t last_millis;  // millisecond of the last ID issued (or the restored mark); -1 before any
+  int32_t sequence;     // sequence of the last ID issued in last_millis
+  int64_t mark_millis;  // durable high-water mark: no ID past it until a higher one is on disk; -1: none
+  bool restored;        // last_millis is the mark read at start-up, possibly a lease ahead of any real ID
+  bool renewing;        // one caller is writing a new mark outside the lock
   Counters counters;
 };
 

@@ -15,10 +15,10 @@ constexpr int kTimeBits = 41;
 constexpr int kMachineShift = kSequenceBits;
 constexpr int kTimeShift = kSequenceBits + kMachineBits;
 
-constexpr int32_t kMaxSequence = (1 << kSequenceBits) - 1;       // 4095
-constexpr int32_t kMaxMachineId = (1 << kMachineBits) - 1;       // 1023
-constexpr int64_t kMaxMillis = (int64_t{1} << kTimeBits) - 1;    // 2199023255551 ms: 2093-09-06
-constexpr int64_t kMaxId = INT64_MAX;                            // every bit but 63
+constexpr int32_t kMaxSequence = (1 << kSequenceBits) - 1;     // 4095
+constexpr int32_t kMaxMachineId = (1 << kMachineBits) - 1;     // 1023
+constexpr int64_t kMaxMillis = (int64_t{1} << kTimeBits) - 1;  // 2199023255551 ms: 2093-09-06
+constexpr int64_t kMaxId = INT64_MAX;                          // every bit but 63
 
 // 2024-01-01T00:00:00Z in milliseconds since the Unix epoch.
 constexpr int64_t kEpochUnixMillis = 1704067200000;
@@ -30,9 +30,7 @@ struct Parts {
 };
 
 constexpr bool ValidMillis(int64_t millis) noexcept { return millis >= 0 && millis <= kMaxMillis; }
-constexpr bool ValidMachineId(int64_t machine_id) noexcept {
-  return machine_id >= 0 && machine_id <= kMaxMachineId;
-}
+constexpr bool ValidMachineId(int64_t machine_id) noexcept { return machine_id >= 0 && machine_id <= kMaxMachineId; }
 constexpr bool ValidSequence(int64_t sequence) noexcept { return sequence >= 0 && sequence <= kMaxSequence; }
 constexpr bool ValidId(int64_t id) noexcept { return id >= 0; }
 

@@ -29,16 +29,15 @@ void RequireGenerator() {
                     errmsg("snowflake_next() requires snowflake to be loaded via shared_preload_libraries"),
                     errhint("Add snowflake to shared_preload_libraries in postgresql.conf and restart the server.")));
   if (machine_id_setting == kMachineIdUnset)
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("snowflake.machine_id is not set"),
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("snowflake.machine_id is not set"),
                     errhint("Set snowflake.machine_id to an integer from 0 to %d, unique among the servers whose "
                             "IDs meet, in postgresql.conf and restart the server.",
                             kMaxMachineId)));
   if (RecoveryInProgress())
-    ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-                    errmsg("cannot issue snowflake IDs during recovery"),
-                    errdetail("A standby usually shares its primary's machine id: its IDs could collide with the primary's."),
-                    errhint("Call snowflake_next() on the primary. A promoted standby issues IDs again.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION), errmsg("cannot issue snowflake IDs during recovery"),
+             errdetail("A standby usually shares its primary's machine id: its IDs could collide with the primary's."),
+             errhint("Call snowflake_next() on the primary. A promoted standby issues IDs again.")));
   if (shared_generator->mark_unreadable) {
     const int error = shared_generator->mark_read_error;
     const char* reason = error != 0 ? strerror(error) : "not a mark";
@@ -65,9 +64,10 @@ int RenewMark(int64 mark) {
 
 void ReportMarkNotWritten(int elevel, int error) {
   errno = error;
-  ereport(elevel, (errcode(kErrMarkNotWritten), errmsg("could not write the snowflake durable mark \"%s\": %m", kMarkPath),
-                   errdetail("No ID is issued past a mark that is not on disk."),
-                   errhint("Check the space and permissions of the data directory.")));
+  ereport(elevel,
+          (errcode(kErrMarkNotWritten), errmsg("could not write the snowflake durable mark \"%s\": %m", kMarkPath),
+           errdetail("No ID is issued past a mark that is not on disk."),
+           errhint("Check the space and permissions of the data directory.")));
 }
 
 // Waits without the lock until the wall clock reads wait_until (-1: a short pause while another session
@@ -81,14 +81,16 @@ void WaitForClock(const StepResult& step, int64 started, int64 deadline) {
     const int64 monotonic = MonotonicMicros();
     if (monotonic >= deadline) {
       pg_atomic_fetch_add_u64(&shared_generator->stall_errors, 1);
-      ereport(ERROR,
-              (errcode(kErrClockStalled), errmsg("timed out waiting for the clock: no snowflake ID after %d ms", max_wait_ms_setting),
-               step.behind_millis > 0
-                   ? errdetail("The system clock is %lld ms behind the last millisecond used.", (long long)step.behind_millis)
-               : step.wait_until < 0 ? errdetail("Another session is writing the durable mark and has not finished.")
-                                     : errdetail("All 4096 IDs of the current millisecond are used and the system clock "
-                                                 "has not moved on."),
-               errhint("Check the system clock; snowflake.max_wait_ms bounds this wait.")));
+      ereport(
+          ERROR,
+          (errcode(kErrClockStalled),
+           errmsg("timed out waiting for the clock: no snowflake ID after %d ms", max_wait_ms_setting),
+           step.behind_millis > 0 ? errdetail("The system clock is %lld ms behind the last millisecond used.",
+                                              (long long)step.behind_millis)
+           : step.wait_until < 0  ? errdetail("Another session is writing the durable mark and has not finished.")
+                                  : errdetail("All 4096 IDs of the current millisecond are used and the system clock "
+                                               "has not moved on."),
+           errhint("Check the system clock; snowflake.max_wait_ms bounds this wait.")));
     }
     CHECK_FOR_INTERRUPTS();
     if (step.wait_until < 0) {
@@ -155,11 +157,12 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
         WaitForClock(step, wait_started, deadline);
         continue;
       case StepStatus::kClockBehind:
-        ereport(ERROR, (errcode(kErrClockMovedBackwards), errmsg("clock moved backwards: refusing to issue a snowflake ID"),
-                        errdetail("The system clock is %lld ms behind the last millisecond used.",
-                                  (long long)step.behind_millis),
-                        errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
-                                "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
+        ereport(
+            ERROR,
+            (errcode(kErrClockMovedBackwards), errmsg("clock moved backwards: refusing to issue a snowflake ID"),
+             errdetail("The system clock is %lld ms behind the last millisecond used.", (long long)step.behind_millis),
+             errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
+                     "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
         break;
       case StepStatus::kClockOutOfRange:
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),

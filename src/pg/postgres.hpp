@@ -7,6 +7,8 @@
 #include "../core/generator.hpp"
 #include "../core/layout.hpp"
 
+// postgres.h must come first.
+// clang-format off
 extern "C" {
 #include "postgres.h"
 
@@ -15,9 +17,11 @@ extern "C" {
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 }
+// clang-format on

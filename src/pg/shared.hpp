@@ -3,17 +3,13 @@
 
 #include "postgres.hpp"
 
-extern "C" {
-#include "port/atomics.h"
-}
-
 namespace snowflake {
 
 // One per server, made by the postmaster; plain data (see GeneratorState).
 struct SharedGenerator {
-  GeneratorState state;          // under generator_lock
-  bool mark_unreadable;          // the mark file exists but could not be read: issue nothing
-  int mark_read_error;           // its errno, 0 for contents that are no mark
+  GeneratorState state;                // under generator_lock
+  bool mark_unreadable;                // the mark file exists but could not be read: issue nothing
+  int mark_read_error;                 // its errno, 0 for contents that are no mark
   pg_atomic_uint64 stall_errors;       // counted outside the lock
   pg_atomic_uint64 mark_write_errors;  // counted outside the lock
 };
