@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Shows snowflake at work: builds and installs it, starts a throwaway server, makes and decodes IDs.
 source "$(dirname "$0")/lib.sh"
+# PostgreSQL's programs run as postgres and fail in a directory that user cannot enter (a checkout
+# under /root, say): work from /tmp; every path below is absolute.
+cd /tmp
 sf_install_deps
 sf_build_install
 sf_workdir

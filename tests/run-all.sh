@@ -3,6 +3,9 @@
 # Installs what it needs from Debian and installs the extension; run as root or with sudo.
 # ONLY=unit|regress|integration runs one layer; ONLY=integration TESTS="a b" runs some integration tests.
 source "$(dirname "$0")/../scripts/lib.sh"
+# PostgreSQL's programs run as postgres and fail in a directory that user cannot enter (a checkout
+# under /root, say): work from /tmp; every path below is absolute.
+cd /tmp
 sf_install_deps
 sf_build_install
 sf_workdir
