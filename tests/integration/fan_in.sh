@@ -38,7 +38,7 @@ conninfo() { echo "host=$SF_WORK/$1 dbname=postgres user=postgres"; }
 wait_until() {
   local node=$1 deadline=$((SECONDS + $2))
   while [ $SECONDS -lt $deadline ]; do
-    [ "$(sf_psql $node -c "$3")" = t ] && return 0
+    [ "$(sf_psql "$node" -c "$3")" = t ] && return 0
     sleep 0.2
   done
   return 1
@@ -118,10 +118,12 @@ stopped=$(sf_psql sub -c "SELECT count(*) FROM pg_subscription WHERE subname LIK
 if [ "$stopped" -ge 2 ]; then sf_pass "$stopped of 3 bigserial subscriptions stopped on an error"; else
   sf_fail "only $stopped bigserial subscriptions stopped"; fi
 # Apply or initial-sync errors: the initial copy may already meet rows, depending on timing.
-wait_until sub 30 "SELECT sum(apply_error_count + sync_error_count) >= $stopped FROM pg_stat_subscription_stats
-                   WHERE subname LIKE 'sub_serial_%'" &&
-  sf_pass "pg_stat_subscription_stats counts their errors" ||
+if wait_until sub 30 "SELECT sum(apply_error_count + sync_error_count) >= $stopped FROM pg_stat_subscription_stats
+                      WHERE subname LIKE 'sub_serial_%'"; then
+  sf_pass "pg_stat_subscription_stats counts their errors"
+else
   sf_fail "errors not counted: $(sf_psql sub -c "SELECT subname, apply_error_count, sync_error_count FROM pg_stat_subscription_stats")"
+fi
 sf_check_match "the subscriber's log names the duplicate key" \
   'ERROR: +duplicate key value violates unique constraint "events_serial_pkey"' "$(cat "$SF_WORK/sub/server.log")"
 total=$((written[n1] + written[n2] + written[n3]))
@@ -142,8 +144,11 @@ fi
 sf_check_match "the subscriber's log has the guard's SF010 error" \
   "SF010 ERROR: +replicated row of table \"events\" has snowflake ID [0-9]+ with this server's own machine id 4" \
   "$(cat "$SF_WORK/sub/server.log")"
-wait_until sub 30 "SELECT apply_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue'" &&
-  sf_pass "counted as an apply error" || sf_fail "not counted as an apply error"
+if wait_until sub 30 "SELECT apply_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue'"; then
+  sf_pass "counted as an apply error"
+else
+  sf_fail "not counted as an apply error"
+fi
 sf_psql sub -c "SET client_min_messages = warning" -c "DROP SUBSCRIPTION sub_events_rogue"
 # The initial copy of a new subscription goes through the guard too.
 sf_psql sub -c "SET client_min_messages = warning" -c "CREATE SUBSCRIPTION sub_events_rogue2 CONNECTION '$(conninfo rogue)' PUBLICATION pub_events
@@ -153,8 +158,11 @@ if wait_until sub 60 "SELECT NOT subenabled FROM pg_subscription WHERE subname =
 else
   sf_fail "initial copy: the subscription kept running"
 fi
-wait_until sub 30 "SELECT sync_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue2'" &&
-  sf_pass "counted as a sync error" || sf_fail "not counted as a sync error"
+if wait_until sub 30 "SELECT sync_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue2'"; then
+  sf_pass "counted as a sync error"
+else
+  sf_fail "not counted as a sync error"
+fi
 sf_check "no row of the rogue server was accepted" 0 "$(sf_psql sub -c "SELECT count(*) FROM events WHERE origin = 'rogue'")"
 sf_check "the rows of n1, n2, n3 and sub are untouched" 8000 "$(sf_psql sub -c "SELECT count(*) FROM events")"
 sf_check "sub still writes with machine id 4" 4 \
