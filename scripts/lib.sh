@@ -22,6 +22,7 @@ sf_install_deps() {
   [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
   command -v g++ >/dev/null || need+=(g++)
   command -v make >/dev/null || need+=(make)
+  python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml) # checks the Kubernetes example
   [ ${#need[@]} = 0 ] && return 0
   echo "installing: ${need[*]}"
   sf_sudo apt-get update -qq
