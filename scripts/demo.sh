@@ -20,5 +20,7 @@ INSERT INTO posts (body) SELECT 'bulk ' || n FROM generate_series(1, 100000) n;
 SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
        max((snowflake_decode(id)).sequence) + 1 AS most_ids_in_one_ms FROM posts;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM posts WHERE id >= snowflake_compose(now() - interval '1 hour');
+\x on
+SELECT * FROM snowflake_status();
 SQL
 echo "Done; the server is stopped and its directory removed."
