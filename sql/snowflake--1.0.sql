@@ -94,19 +94,21 @@ SELECT pg_catalog.pg_extension_config_dump('snowflake_migration_map', '');
 -- uuids that are not of the RFC 9562 variant. Raises nothing.
 CREATE FUNCTION snowflake_uuid_time(u uuid) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    -- Whole hours, then the rest: interval * float8 is exact only for small factors.
     SELECT CASE
         WHEN substr(h, 17, 1) NOT IN ('8', '9', 'a', 'b') THEN NULL
         WHEN substr(h, 13, 1) = '7' THEN
-            timestamptz '1970-01-01 00:00:00+00'
-              + ('x' || substr(h, 1, 12))::bit(48)::bigint * interval '1 millisecond'
+            timestamptz '1970-01-01 00:00:00+00' + make_interval(hours => (ms / 3600000)::int)
+              + (ms % 3600000) * interval '1 millisecond'
         WHEN substr(h, 13, 1) IN ('1', '6') THEN
-            timestamptz '1582-10-15 00:00:00+00'
-              + (('x' || CASE substr(h, 13, 1)
-                           WHEN '1' THEN substr(h, 14, 3) || substr(h, 9, 4) || substr(h, 1, 8)
-                           ELSE substr(h, 1, 12) || substr(h, 14, 3) END)::bit(60)::bigint / 10)
-                * interval '1 microsecond'
+            timestamptz '1582-10-15 00:00:00+00' + make_interval(hours => (us / 3600000000)::int)
+              + (us % 3600000000) * interval '1 microsecond'
     END
-    FROM (SELECT encode(uuid_send(u), 'hex') AS h) s
+    FROM (SELECT encode(uuid_send(u), 'hex') AS h) s,
+         LATERAL (SELECT ('x' || substr(h, 1, 12))::bit(48)::bigint AS ms,
+                         ('x' || CASE substr(h, 13, 1)
+                                     WHEN '1' THEN substr(h, 14, 3) || substr(h, 9, 4) || substr(h, 1, 8)
+                                     ELSE substr(h, 1, 12) || substr(h, 14, 3) END)::bit(60)::bigint / 10 AS us) t
 $$;
 
 -- The schema-qualified, quoted name of a table, whatever the search_path.
@@ -160,7 +162,7 @@ BEGIN
     SELECT c.oid, c.relkind, c.relname, n.nspname INTO rel
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
     IF rel.relkind <> 'r' THEN
-        RAISE EXCEPTION '% is not an ordinary table', tbl USING ERRCODE = 'feature_not_supported',
+        RAISE EXCEPTION '%.% is not an ordinary table', quote_ident(rel.nspname), quote_ident(rel.relname) USING ERRCODE = 'feature_not_supported',
             HINT = 'Partitioned tables, views and foreign tables cannot be migrated by snowflake_migration_start().';
     END IF;
     parent_q := format('%I.%I', rel.nspname, rel.relname);
@@ -546,7 +548,7 @@ BEGIN
     IF n > 0 THEN
         RAISE EXCEPTION '% rows of % already have IDs made with a machine id in %, the range reserved for the backfill', n, mig, m.machine_ids
             USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Some server issues IDs with a reserved machine id; abort the migration and reserve machine ids no server uses.';
+            HINT = 'Some server issues IDs with a reserved machine id; call it again with backfill_machine_ids no server uses.';
     END IF;
 
     CREATE TEMP TABLE _snowflake_src (key uuid, t timestamptz, k bigint) ON COMMIT DROP;
@@ -569,11 +571,11 @@ BEGIN
                 RAISE EXCEPTION '% rows of % have a uuid without a time (for example %)', st.no_time, mig, st.no_time_key
                     USING ERRCODE = 'null_value_not_allowed',
                     DETAIL = 'Only version 1, 6 and 7 uuids carry their creation time; version 4 is random.',
-                    HINT = 'Abort and backfill from a time column (time_column => ...) or in an order you choose (order_by => ...).';
+                    HINT = 'Call it again with a time column (time_column => ...) or an order you choose (order_by => ...).';
             END IF;
             RAISE EXCEPTION '% rows of % have no time in column % (for example %)', st.no_time, mig, m.source_value, st.no_time_key
                 USING ERRCODE = 'null_value_not_allowed',
-                HINT = 'Fill the column in for those rows, or abort and backfill in an order you choose (order_by => ...).';
+                HINT = 'Fill the column in for those rows, or call it again with an order you choose (order_by => ...).';
         END IF;
         IF st.late > 0 THEN
             RAISE EXCEPTION '% rows of % are dated after 2093-09-06 15:47:35.551 UTC (the latest at %), which a snowflake ID cannot hold',
@@ -582,7 +584,7 @@ BEGIN
         IF st.early > 0 AND m.pre_epoch = 'refuse' THEN
             RAISE EXCEPTION '% rows of % are dated before 2024-01-01 00:00:00 UTC (the earliest at %), which a snowflake ID cannot hold',
                 st.early, mig, st.earliest USING ERRCODE = 'datetime_field_overflow',
-                HINT = 'Abort and start again with pre_epoch => ''pack'' to give them IDs in the first milliseconds of 2024, in time order, below every later row.';
+                HINT = 'Call it again with pre_epoch => ''pack'' to give them IDs in the first milliseconds of 2024, in time order, below every later row.';
         END IF;
         npacked := st.early;
     END IF;
@@ -604,7 +606,7 @@ BEGIN
             ov.cnt, mig, (@extschema@.snowflake_decode(ov.ms << 22)).ts, m.machine_ids
             USING ERRCODE = 'program_limit_exceeded',
             DETAIL = format('%s milliseconds are that crowded; each reserved machine id numbers 4096 rows per millisecond.', ov.crowded),
-            HINT = format('Abort and reserve %s machine ids, e.g. backfill_machine_ids => ''[%s,%s]''.',
+            HINT = format('Call it again with %s machine ids reserved, e.g. backfill_machine_ids => ''[%s,%s]''.',
                           (ov.cnt + 4095) / 4096, greatest(0, upper(m.machine_ids) - (ov.cnt + 4095) / 4096), upper(m.machine_ids) - 1);
     END IF;
 
@@ -707,7 +709,8 @@ $fn$;
 -- transaction block; every batch commits. The first call fixes where IDs come from (exactly one
 -- of time_column, uuid_time => true, order_by), the machine ids reserved for them (default
 -- [1023,1023]) and what happens to rows dated before 2024 (pre_epoch: 'refuse' or 'pack');
--- numbers the rows (see _snowflake_migration_build_map); then fills the table, then every
+-- numbers the rows (see _snowflake_migration_build_map; the options are fixed once that commits,
+-- so a first call refused by a check can be repeated with other options); then fills the table, then every
 -- referencing table (ranges of blocks), proving each with a validated CHECK. Resumable: call it
 -- again after an error or a cancel. Locks: ROW EXCLUSIVE per batch; brief ACCESS EXCLUSIVE to
 -- add each CHECK. Raises 22023 for bad options, 55000 out of order, and the map's errors.
@@ -732,6 +735,8 @@ DECLARE
     per_batch bigint;
     upto bigint;
 BEGIN
+    -- Fails at once ("invalid transaction termination") inside a transaction block, before any work.
+    COMMIT;
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -889,12 +894,13 @@ DECLARE
     s record;
     missing text;
 BEGIN
+    COMMIT;  -- fails at once inside a transaction block
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF m.phase = 'done' THEN
-        RAISE NOTICE 'snowflake: % was cut over at %', mig, m.cut_over_at;
+        RAISE NOTICE 'snowflake: % is cut over already', mig;
         RETURN;
     END IF;
     IF m.phase = 'started' THEN
@@ -947,21 +953,26 @@ DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
     s record;
+    quiet text;
 BEGIN
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF m.phase = 'done' THEN
-        RAISE EXCEPTION 'the migration of % was cut over at %; it cannot be aborted', mig, m.cut_over_at
+        RAISE EXCEPTION 'the migration of % is cut over; it cannot be aborted', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('The uuids are kept in column %s.', quote_ident(m.key_column || '_uuid'));
     END IF;
+    -- Undo everything, done or not: the statements say IF EXISTS; their "skipping" notices are noise.
+    quiet := current_setting('client_min_messages');
+    PERFORM set_config('client_min_messages', 'warning', true);
     FOR s IN SELECT x.undo FROM @extschema@.snowflake_migration_step x
              WHERE x.relation = mig AND x.undo IS NOT NULL ORDER BY x.step DESC
     LOOP
         EXECUTE s.undo;
     END LOOP;
+    PERFORM set_config('client_min_messages', quiet, true);
     DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
     DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
     DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
