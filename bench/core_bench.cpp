@@ -7,6 +7,7 @@
 // "Wait" variants spin like the server and show the layout's cap.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
@@ -102,6 +103,30 @@ void BM_NextLockedClockOutsideNoWait(benchmark::State& st) {
   st.SetItemsProcessed(st.iterations());
 }
 BENCHMARK(BM_NextLockedClockOutsideNoWait)->ThreadRange(1, 8)->UseRealTime();
+
+
+// Experiment for src/pg: no lock at all. The state is one 64-bit word, (last_millis << 12) | sequence,
+// advanced with compare-and-swap (pg_atomic_compare_exchange_u64 in the server). Benchmark only:
+// when a millisecond is used up it borrows the next one instead of waiting, like the NoWait variants.
+std::atomic<uint64_t> shared_word{0};
+
+void BM_NextAtomicNoWait(benchmark::State& st) {
+  for (auto _ : st) {
+    uint64_t old = shared_word.load(std::memory_order_relaxed);
+    uint64_t next;
+    do {
+      const int64_t now = snowflake::WallClockMillis();
+      next = now > static_cast<int64_t>(old >> snowflake::kSequenceBits)
+                 ? static_cast<uint64_t>(now) << snowflake::kSequenceBits
+                 : old + 1;
+    } while (!shared_word.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed));
+    benchmark::DoNotOptimize(snowflake::Compose(snowflake::Parts{
+        static_cast<int64_t>(next >> snowflake::kSequenceBits), kMachineId,
+        static_cast<int32_t>(next & snowflake::kMaxSequence)}));
+  }
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_NextAtomicNoWait)->ThreadRange(1, 8)->UseRealTime();
 
 // Contended, waiting as the server does: release the lock and spin until the next millisecond.
 // Aggregate items/s is capped by the layout at 4.096 M/s.
