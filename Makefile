@@ -25,3 +25,8 @@ tests/unit/snowflake_unit_tests: $(UNIT_SRCS) $(wildcard src/core/*.hpp)
 .PHONY: unittest
 unittest: tests/unit/snowflake_unit_tests
 	tests/unit/snowflake_unit_tests
+
+# Benchmarks (bench/run.sh; not tests): the core alone under Google Benchmark, without PostgreSQL headers.
+bench/build/core_bench: $(CORE_SRCS) bench/core_bench.cpp $(wildcard src/core/*.hpp)
+	mkdir -p bench/build
+	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(CORE_SRCS) bench/core_bench.cpp -lbenchmark -pthread
