@@ -1,4 +1,4 @@
-// The SQL-callable functions: snowflake_next, snowflake_decode, snowflake_compose and the accessors.
+// The SQL-callable functions: snowflake_next, snowflake_status, snowflake_decode, snowflake_compose, accessors.
 #include "mark_file.hpp"
 #include "shared.hpp"
 
@@ -10,6 +10,8 @@ constexpr int kErrClockMovedBackwards = MAKE_SQLSTATE('S', 'F', '0', '0', '1');
 constexpr int kErrClockStalled = MAKE_SQLSTATE('S', 'F', '0', '0', '2');
 constexpr int kErrMarkNotWritten = MAKE_SQLSTATE('S', 'F', '0', '0', '3');
 constexpr int kErrMarkUnreadable = MAKE_SQLSTATE('S', 'F', '0', '0', '4');
+
+constexpr const char* kRangeDetail = "Snowflake IDs cover 2024-01-01 00:00:00 UTC to 2093-09-06 15:47:35.551 UTC.";
 
 // 2024-01-01Z as a PostgreSQL timestamp (microseconds since 2000-01-01Z).
 constexpr int64 kEpochPgMicros =
@@ -173,8 +175,7 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
         break;
       case StepStatus::kClockOutOfRange:
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-                        errmsg("system clock is outside the range of snowflake IDs"),
-                        errdetail("Snowflake IDs cover 2024-01-01 00:00:00 UTC to 2093-09-06 15:47:35.551 UTC.")));
+                        errmsg("system clock is outside the range of snowflake IDs"), errdetail("%s", kRangeDetail)));
         break;
     }
   }
@@ -247,7 +248,7 @@ Datum snowflake_compose(PG_FUNCTION_ARGS) {
   if (!ValidMillis(millis))
     ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
                     errmsg("timestamp out of range for a snowflake ID: \"%s\"", timestamptz_to_str(ts)),
-                    errdetail("Snowflake IDs cover 2024-01-01 00:00:00 UTC to 2093-09-06 15:47:35.551 UTC.")));
+                    errdetail("%s", kRangeDetail)));
   if (!ValidMachineId(machine_id))
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                     errmsg("machine_id %d is out of range for a snowflake ID", machine_id),
