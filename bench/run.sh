@@ -6,8 +6,9 @@
 #   QUICK=1 bash bench/run.sh      # a short run to check the runner, figures not worth quoting
 #
 # REPS=N repetitions (5; QUICK 2), LARGE_ROWS=N rows of the larger bulk insert (20,000,000),
-# SF_BENCH_CONF="line;line" extra postgresql.conf lines. Installs what it needs from Debian, builds
-# and installs the extension into $PG_BIN's PostgreSQL (see scripts/lib.sh), runs a throwaway server
+# SF_BENCH_CONF="line;line" extra postgresql.conf lines (e.g. the durable mark's setting, if issue 3
+# gives it one), BENCH_NOTE="text" a note for results.md (e.g. on machine load). Installs what it
+# needs from Debian, builds and installs the extension into $PG_BIN's PostgreSQL (see scripts/lib.sh), runs a throwaway server
 # as the postgres OS user under /tmp. Not a test: nothing here asserts a time.
 source "$(dirname "$0")/../scripts/lib.sh"
 BENCH=$SF_ROOT/bench
@@ -163,7 +164,7 @@ for rep in $(seq "$REPS"); do
   done
 done
 # shellcheck disable=SC2086
-for g in snowflake clock nextval uuid; do R[txn_$g]=$(median ${one_txn[$g]}); done
+for g in snowflake clock nextval uuid; do R[txn_$g]=$(calc "$(median ${one_txn[$g]})" 0); done
 
 # 4. Bulk insert: time, primary-key index size and leaf density/fragmentation, WAL written.
 # ff100 (the 2 M-row scale only, for information): the snowflake key with the index packed full,
@@ -282,6 +283,7 @@ m() { calc "$1 / 1e6" 2; }
   echo "- Machine: $MACHINE"
   echo "- PostgreSQL: $PG_VERSION"
   echo "- Server: fsync on, synchronous_commit on, shared_buffers $SHARED_BUFFERS, max_wal_size 4GB, jit off, autovacuum off; $SF_SETTINGS${SF_BENCH_CONF:+; $SF_BENCH_CONF}"
+  [ -n "${BENCH_NOTE:-}" ] && echo "- Note: $BENCH_NOTE"
   echo "- Medians of $REPS repetitions ($LARGE_REPS for the $LARGE_ROWS-row insert); pgbench runs $CLIENTS clients, 2 threads, prepared protocol, ${PGBENCH_SECONDS} s each."
   echo
   echo "## Targets"
@@ -338,8 +340,10 @@ m() { calc "$1 / 1e6" 2; }
   echo
   echo "\`NoWait\` variants rewind the state when a millisecond's 4096 are used, so each call is a full"
   echo "clock read + step (our code's cost); \`Wait\` spins for the next millisecond like the server"
-  echo "(the layout's cap, 4.096 M/s). \`ClockOutside\` is an experiment: the clock read before the lock."
-  echo "Threaded runs share one state under one \`std::mutex\`; items/s is the total of all threads."
+  echo "(the layout's cap, 4.096 M/s). \`ClockOutside\` reads the clock before the lock, as \`snowflake_next()\` does."
+  echo "Threaded runs share one state under one \`std::mutex\` (or one atomic word); items/s is the total of all threads,"
+  echo "over Google Benchmark's mean per-thread time, which reads high when threads finish apart: the threaded"
+  echo "\`Wait\` rows can show more than the 4.096 M/s no generator can exceed. Single-thread rows are exact."
   echo
   echo "| benchmark | ns per ID (real) | ns per ID (CPU) | M IDs/s |"
   echo "|---|---|---|---|"
