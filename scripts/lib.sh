@@ -89,6 +89,10 @@ sf_psql() {
   sf_as_pg ${SF_PSQL_TIMEOUT:+timeout "$SF_PSQL_TIMEOUT"} psql -h "$dir" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
+# sf_error NAME SQL: the error psql reports for SQL, verbose so that it carries the SQLSTATE
+# ("ERROR:  55000: ..."); empty when SQL succeeds.
+sf_error() { sf_psql "$1" -v VERBOSITY=verbose -c "$2" 2>&1 >/dev/null || true; }
+
 # The environment that puts a server's wall clock under the control of $SF_WORK/NAME.faketime.
 sf_faketime_env() {
   local file=$SF_WORK/$1.faketime

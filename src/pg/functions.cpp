@@ -25,11 +25,16 @@ int64 MonotonicMicros() {
   return int64{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
 }
 
-void RequireGenerator() {
+// The generator exists only when the postmaster loaded the library; `function` names the caller.
+void RequirePreloaded(const char* function) {
   if (shared_generator == nullptr)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("snowflake_next() requires snowflake to be loaded via shared_preload_libraries"),
+                    errmsg("%s requires snowflake to be loaded via shared_preload_libraries", function),
                     errhint("Add snowflake to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+void RequireGenerator() {
+  RequirePreloaded("snowflake_next()");
   if (machine_id_setting == kMachineIdUnset)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("snowflake.machine_id is not set"),
                     errhint("Set snowflake.machine_id to an integer from 0 to %d, unique among the servers whose "
@@ -190,9 +195,7 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
  */
 Datum snowflake_status(PG_FUNCTION_ARGS) {
   using namespace snowflake;
-  if (shared_generator == nullptr)
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("snowflake_status() requires snowflake to be loaded via shared_preload_libraries")));
+  RequirePreloaded("snowflake_status()");
   LWLockAcquire(generator_lock, LW_SHARED);
   const GeneratorState state = shared_generator->state;
   LWLockRelease(generator_lock);

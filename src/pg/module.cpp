@@ -9,8 +9,8 @@
 namespace snowflake {
 
 int machine_id_setting = kMachineIdUnset;
-int max_wait_ms_setting = 2000;
-int rollback_tolerance_ms_setting = 0;
+int max_wait_ms_setting = kDefaultMaxWaitMs;
+int rollback_tolerance_ms_setting = kDefaultRollbackToleranceMs;
 SharedGenerator* shared_generator = nullptr;
 LWLock* generator_lock = nullptr;
 
@@ -125,12 +125,13 @@ void _PG_init(void) {
       "snowflake.max_wait_ms", "Longest a snowflake_next() call waits for the clock before failing.",
       "Bounds the wait for the next millisecond when 4096 IDs are used, for a clock within the rollback "
       "tolerance, and for the lease after a restart, so a stalled clock never hangs a session.",
-      &max_wait_ms_setting, 2000, 1, 60000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+      &max_wait_ms_setting, kDefaultMaxWaitMs, 1, 60000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "snowflake.rollback_tolerance_ms", "Backward clock steps up to this are waited out instead of failing.",
       "0 (the default): any backward step fails at once with SQLSTATE SF001. The wait is also bounded by "
       "snowflake.max_wait_ms.",
-      &rollback_tolerance_ms_setting, 0, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+      &rollback_tolerance_ms_setting, kDefaultRollbackToleranceMs, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
   MarkGUCPrefixReserved("snowflake");
 
   if (machine_id_setting == kMachineIdUnset)

@@ -15,6 +15,8 @@ struct SharedGenerator {
 };
 
 constexpr int kMachineIdUnset = -1;
+constexpr int kDefaultMaxWaitMs = 2000;
+constexpr int kDefaultRollbackToleranceMs = 0;
 constexpr int64 kLeaseMillis = 1000;  // how far ahead of the clock a durable mark is set
 
 // Settings: snowflake.machine_id (kMachineIdUnset until set), snowflake.max_wait_ms,

@@ -11,7 +11,6 @@ sf_psql node -c "CREATE EXTENSION snowflake" -c "CREATE TABLE ids (id bigint PRI
 
 take() { sf_psql node -c "INSERT INTO ids SELECT snowflake_next() FROM generate_series(1, ${1:-1000}) RETURNING 1" | wc -l; }
 highest() { sf_psql node -c "SELECT max(id) FROM ids"; }
-error_of() { sf_psql node -v VERBOSITY=verbose -c "$1" 2>&1 >/dev/null | grep -E 'ERROR|DETAIL' | tr '\n' ' ' || true; }
 # An ID now must be above every ID taken so far (the table's primary key also refuses a repeat).
 check_above_all() {
   local before after
@@ -44,7 +43,7 @@ crash() {
 echo "-- the clock steps back 5 s while running"
 take 5000 >/dev/null
 sf_set_clock node -5s
-err=$(error_of "SELECT snowflake_next()")
+err=$(sf_error node "SELECT snowflake_next()")
 sf_check_match "a backward step fails at once with SF001" "ERROR: +SF001: clock moved backwards" "$err"
 sf_check_match "... and says by how much" "DETAIL: +The system clock is (4[0-9]{3}|5[0-9]{3}) ms behind" "$err"
 sf_check "... counted as a rollback error" "1" "$(status rollback_errors)"
@@ -56,7 +55,7 @@ take 3000 >/dev/null
 sf_stop node
 sf_set_clock node -10s
 start
-sf_check_match "no ID at or below the last one: SF001" "ERROR: +SF001" "$(error_of "SELECT snowflake_next()")"
+sf_check_match "no ID at or below the last one: SF001" "ERROR: +SF001" "$(sf_error node "SELECT snowflake_next()")"
 sf_set_clock node +0
 check_above_all "the clock back: IDs above every ID before the restart"
 
@@ -64,7 +63,7 @@ echo "-- a crash (SIGKILL of a backend), then the clock 10 s behind"
 take 3000 >/dev/null
 if crash; then sf_pass "server reinitialised after SIGKILL"; else sf_fail "server did not come back after SIGKILL"; fi
 sf_set_clock node -10s
-sf_check_match "no ID at or below the last one after the crash: SF001" "ERROR: +SF001" "$(error_of "SELECT snowflake_next()")"
+sf_check_match "no ID at or below the last one after the crash: SF001" "ERROR: +SF001" "$(sf_error node "SELECT snowflake_next()")"
 sf_set_clock node +0
 check_above_all "the clock back: IDs above every ID before the crash"
 
@@ -120,7 +119,7 @@ waited_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 if [ "$waited_ms" -ge 500 ]; then sf_pass "... after waiting ${waited_ms} ms for the clock"; else sf_fail "... without waiting (${waited_ms} ms)"; fi
 sf_check_match "... counted as a rollback wait" "^[1-9]" "$(status rollback_waits)"
 sf_set_clock node -8s
-sf_check_match "an 8 s step beyond the tolerance fails with SF001" "ERROR: +SF001" "$(error_of "SELECT snowflake_next()")"
+sf_check_match "an 8 s step beyond the tolerance fails with SF001" "ERROR: +SF001" "$(sf_error node "SELECT snowflake_next()")"
 sf_set_clock node +0
 sf_psql node -c "ALTER SYSTEM RESET snowflake.rollback_tolerance_ms" -c "ALTER SYSTEM RESET snowflake.max_wait_ms" \
   -c "SELECT pg_reload_conf()" >/dev/null
@@ -130,7 +129,7 @@ take 10 >/dev/null
 mark_before=$(status durable_mark)
 chmod 500 "$SF_WORK/node/pg_snowflake"
 sf_set_clock node +10s   # past the durable mark: an ID now needs a new one on disk
-err=$(error_of "SELECT snowflake_next()")
+err=$(sf_error node "SELECT snowflake_next()")
 sf_check_match "SF003 when the mark cannot be written" "ERROR: +SF003: could not write the snowflake durable mark" "$err"
 sf_check "the durable mark did not move" "$mark_before" "$(status durable_mark)"
 sf_check_match "mark write errors are counted" "^[1-9]" "$(status mark_write_errors)"
@@ -143,7 +142,7 @@ sf_psql node -c "SELECT max(id) >> 22 FROM ids" >"$SF_WORK/highest_ms"
 sf_stop node
 echo "not a number" | sf_as_pg tee "$SF_WORK/node/pg_snowflake/mark" >/dev/null
 start
-sf_check_match "SF004 with a damaged mark" "ERROR: +SF004: could not read the snowflake durable mark" "$(error_of "SELECT snowflake_next()")"
+sf_check_match "SF004 with a damaged mark" "ERROR: +SF004: could not read the snowflake durable mark" "$(sf_error node "SELECT snowflake_next()")"
 sf_check_match "the start-up log warns" "WARNING: +snowflake: could not read the durable mark" "$(cat "$SF_WORK/node/server.log")"
 sf_stop node
 # The operator's repair, as the hint says: a millisecond known to be past every ID issued.

@@ -13,7 +13,7 @@ rm -f "$SF_WORK/standby/.s.PGSQL.5432.lock"  # the primary's, copied with the da
 sf_as_pg sed -i "s|^unix_socket_directories = .*|unix_socket_directories = '$SF_WORK/standby'|" "$SF_WORK/standby/postgresql.conf"
 sf_start standby
 sf_check "the standby is in recovery" "t" "$(sf_psql standby -c "SELECT pg_is_in_recovery()")"
-err=$(sf_psql standby -v VERBOSITY=verbose -c "SELECT snowflake_next()" 2>&1 >/dev/null || true)
+err=$(sf_error standby "SELECT snowflake_next()")
 sf_check_match "snowflake_next() on the standby fails with 25006" "ERROR: +25006: cannot issue snowflake IDs during recovery" "$err"
 sf_check_match "... explaining the shared machine id" "could collide with the primary" "$err"
 sf_check "decode works on the standby" "10000|11" \

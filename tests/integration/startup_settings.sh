@@ -3,8 +3,6 @@
 source "$(dirname "$0")/../../scripts/lib.sh"
 sf_workdir
 
-# psql's verbose errors carry the SQLSTATE: "ERROR:  55000: ...".
-sf_error() { sf_psql "$1" -v VERBOSITY=verbose -c "$2" 2>&1 >/dev/null || true; }
 
 echo "-- machine id set: the log names it, IDs carry it"
 sf_init good "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 1023"
