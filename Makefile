@@ -12,9 +12,10 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" snowflake.contr
 
 PG_CONFIG ?= pg_config
 # -isystem: PostgreSQL's own headers must not trip our -Werror.
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+# libpq (the lease worker talks to the coordination database): its header from --includedir.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(shell $(PG_CONFIG) --includedir)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror
-SHLIB_LINK = -lstdc++
+SHLIB_LINK = -lstdc++ -lpq
 COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
 EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regression.out
 

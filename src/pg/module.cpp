@@ -1,7 +1,8 @@
-// Module start-up: the snowflake.machine_id setting and the generator's shared memory and lock.
+// Module start-up: the settings, the generator's shared memory and lock, and the lease worker.
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "mark_file.hpp"
 #include "shared.hpp"
@@ -11,8 +12,15 @@ namespace snowflake {
 int machine_id_setting = kMachineIdUnset;
 int max_wait_ms_setting = kDefaultMaxWaitMs;
 int rollback_tolerance_ms_setting = kDefaultRollbackToleranceMs;
+char* lease_conninfo_setting = nullptr;
+char* lease_machine_ids_setting = nullptr;
+int lease_duration_ms_setting = kDefaultLeaseDurationMs;
+int lease_first_id = -1;
+int lease_last_id = -1;
 SharedGenerator* shared_generator = nullptr;
 LWLock* generator_lock = nullptr;
+
+bool LeaseMode() { return lease_conninfo_setting != nullptr && lease_conninfo_setting[0] != '\0'; }
 
 namespace {
 
@@ -40,6 +48,58 @@ void RefuseInvalidMachineId() {
                   errhint("Give this server a machine id no other server writing the same data uses, "
                           "in postgresql.conf or with -c %s=N.",
                           kMachineIdName)));
+}
+
+// "100-199" or "7": a range of machine ids, else false.
+bool ParseMachineIdRange(const char* text, int* first, int* last) {
+  char* end = nullptr;
+  errno = 0;
+  const long low = strtol(text, &end, 10);
+  if (end == text || errno != 0) return false;
+  long high = low;
+  while (isspace(static_cast<unsigned char>(*end))) ++end;
+  if (*end == '-') {
+    const char* rest = end + 1;
+    high = strtol(rest, &end, 10);
+    if (end == rest || errno != 0) return false;
+    while (isspace(static_cast<unsigned char>(*end))) ++end;
+  }
+  if (*end != '\0' || !ValidMachineId(low) || !ValidMachineId(high) || low > high) return false;
+  *first = static_cast<int>(low);
+  *last = static_cast<int>(high);
+  return true;
+}
+
+// Lease mode needs a range, and excludes a static machine id: one server, one source of its id.
+void RefuseInvalidLeaseSettings() {
+  if (!LeaseMode()) return;
+  if (machine_id_setting != kMachineIdUnset)
+    ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("snowflake.machine_id and snowflake.lease_conninfo are both set"),
+                    errdetail("A server takes its machine id either from snowflake.machine_id or from a lease, "
+                              "never both."),
+                    errhint("Remove one of them and start the server again.")));
+  const char* range = lease_machine_ids_setting != nullptr ? lease_machine_ids_setting : "";
+  if (!ParseMachineIdRange(range, &lease_first_id, &lease_last_id))
+    ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid value for parameter \"snowflake.lease_machine_ids\": \"%s\"", range),
+                    errdetail("With snowflake.lease_conninfo set, snowflake.lease_machine_ids must be the range of "
+                              "machine ids this server may lease, such as 100-199 (0 to %d).",
+                              kMaxMachineId)));
+}
+
+void RegisterLeaseWorker() {
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof(worker));
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+  // A standby issues no IDs and needs no lease; a promoted one claims its own.
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = 1;
+  strlcpy(worker.bgw_library_name, "snowflake", BGW_MAXLEN);
+  strlcpy(worker.bgw_function_name, "snowflake_lease_worker", BGW_MAXLEN);
+  strlcpy(worker.bgw_name, "snowflake lease worker", BGW_MAXLEN);
+  strlcpy(worker.bgw_type, "snowflake lease worker", BGW_MAXLEN);
+  RegisterBackgroundWorker(&worker);
 }
 
 void ShmemRequest() {
@@ -92,6 +152,11 @@ void ShmemStartup() {
     shared_generator->mark_read_error = 0;
     pg_atomic_init_u64(&shared_generator->stall_errors, 0);
     pg_atomic_init_u64(&shared_generator->mark_write_errors, 0);
+    memset(&shared_generator->lease, 0, sizeof(SharedLease));
+    shared_generator->lease.state = LeaseState::kClaiming;
+    shared_generator->lease.machine_id = -1;
+    shared_generator->lease.last_machine_id = -1;
+    shared_generator->lease.bound = LeaseBound{-1, -1};
     LoadMark(shared_generator);
   }
   generator_lock = &GetNamedLWLockTranche(kTrancheName)->lock;
@@ -132,9 +197,27 @@ void _PG_init(void) {
       "snowflake.max_wait_ms.",
       &rollback_tolerance_ms_setting, kDefaultRollbackToleranceMs, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
+  DefineCustomStringVariable(
+      "snowflake.lease_conninfo", "Coordination database this server leases its machine id from; empty: off.",
+      "A libpq connection string. When set, snowflake.machine_id must be unset and snowflake.lease_machine_ids set.",
+      &lease_conninfo_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("snowflake.lease_machine_ids", "Range of machine ids this server may lease, e.g. 100-199.",
+                             nullptr, &lease_machine_ids_setting, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "snowflake.lease_duration_ms", "How far ahead of this server's clock a machine-id lease reaches.",
+      "Renewed when two thirds of it are left. Without the coordination database, IDs are issued for up to "
+      "this long; a server killed without releasing its lease gets its id back only past the old lease's end.",
+      &lease_duration_ms_setting, kDefaultLeaseDurationMs, 100, 3600000, PGC_POSTMASTER, GUC_UNIT_MS, nullptr,
+      nullptr, nullptr);
   MarkGUCPrefixReserved("snowflake");
+  RefuseInvalidLeaseSettings();
 
-  if (machine_id_setting == kMachineIdUnset)
+  if (LeaseMode()) {
+    ereport(LOG, (errmsg("snowflake: leasing a machine id from %d to %d from the coordination database",
+                         lease_first_id, lease_last_id)));
+    ChooseLeaseIncarnation();
+    RegisterLeaseWorker();
+  } else if (machine_id_setting == kMachineIdUnset)
     ereport(WARNING, (errmsg("%s is not set: snowflake_next() will fail until it is", kMachineIdName),
                       errhint("Set %s to an integer from 0 to %d in postgresql.conf and restart.", kMachineIdName,
                               kMaxMachineId)));

@@ -6,6 +6,7 @@
 #include "../core/clock.hpp"
 #include "../core/generator.hpp"
 #include "../core/layout.hpp"
+#include "../core/lease.hpp"
 
 // postgres.h must come first.
 // clang-format off
@@ -16,11 +17,17 @@ extern "C" {
 #include "access/xlog.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "libpq-fe.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "port/atomics.h"
+#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 }
