@@ -25,7 +25,7 @@ include $(PGXS)
 # 1.0 runs its own conversion and then the same definitions, which are all CREATE OR REPLACE, so
 # both end with the same catalog (sql/update.sql checks that they do).
 SQL_STATE = src/sql/migration_state.sql
-SQL_DEFINITIONS = src/sql/generator.sql src/sql/guard.sql src/sql/migration.sql
+SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql src/sql/migration.sql
 sql/snowflake--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_DEFINITIONS) snowflake.control
 	{ echo "-- snowflake $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
 	  printf '%s\n' '\echo Use "CREATE EXTENSION snowflake" to load this file. \quit'; \
