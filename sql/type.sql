@@ -6,7 +6,10 @@ SET datestyle = 'ISO, YMD';
 -- Stored exactly as bigint: 8 bytes, by value, double-aligned, never toasted.
 SELECT t.typname, t.typlen, t.typbyval, t.typalign, t.typstorage, t.typcategory, t.typispreferred
 FROM pg_type t WHERE t.typname IN ('int8', 'snowflake') ORDER BY 1;
--- Every function behind the type is one of bigint's own (LANGUAGE internal), with bigint's labels.
+-- Every function behind the type is one of bigint's own (LANGUAGE internal), with bigint's labels;
+-- the output function is int8out called from snowflake.so (the JSON code looks it up per value).
+SELECT p.oid::regprocedure, l.lanname, p.prosrc, p.provolatile, p.proisstrict, p.proparallel
+FROM pg_type t JOIN pg_proc p ON p.oid = t.typoutput JOIN pg_language l ON l.oid = p.prolang WHERE t.typname = 'snowflake';
 SELECT count(*) AS functions,
        bool_and(provolatile = 'i' AND proisstrict AND proparallel = 's') AS immutable_strict_parallel_safe,
        count(*) FILTER (WHERE proleakproof) AS leakproof_comparisons
