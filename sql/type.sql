@@ -149,7 +149,9 @@ SELECT count(*) AS notes FROM notes JOIN legacy ON legacy.id = notes.legacy_id;
 
 -- Changing a bigint column to snowflake and back keeps the table's file (no rewrite) and rebuilds the key.
 CREATE TABLE migrating (id bigint PRIMARY KEY DEFAULT snowflake_next(), v int);
+CREATE TABLE migrating_child (id bigint PRIMARY KEY, parent bigint REFERENCES migrating);
 INSERT INTO migrating (v) SELECT g FROM generate_series(1, 100) g;
+INSERT INTO migrating_child SELECT v, id FROM migrating;
 CREATE TEMP TABLE before AS SELECT pg_relation_filenode('migrating') AS heap, (SELECT array_agg(id ORDER BY id) FROM migrating) AS ids;
 ALTER TABLE migrating ALTER COLUMN id TYPE snowflake;
 SELECT pg_relation_filenode('migrating') = heap AS no_rewrite, (SELECT array_agg(id::bigint ORDER BY id) FROM migrating) = ids AS same_ids,
@@ -158,6 +160,11 @@ FROM before, pg_attribute JOIN pg_attrdef ON adrelid = attrelid AND adnum = attn
 WHERE attrelid = 'migrating'::regclass AND attname = 'id';
 INSERT INTO migrating (v) VALUES (101);
 SELECT count(*), count(DISTINCT id) FROM migrating;
+-- The bigint foreign key that references it was re-checked and still holds.
+SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'migrating_child'::regclass AND contype = 'f';
+\set VERBOSITY terse
+INSERT INTO migrating_child VALUES (1000, 1);
+\set VERBOSITY default
 
 -- Partitions by range of the key, with snowflake_compose bounds; a month reads one partition.
 CREATE TABLE events (id snowflake NOT NULL DEFAULT snowflake_next(), kind text) PARTITION BY RANGE (id);
@@ -197,4 +204,4 @@ COPY copied FROM stdin;
 COPY copied TO stdout;
 COPY (SELECT id, to_json(id) FROM copied ORDER BY id) TO stdout;
 
-DROP TABLE j, posts, refs, dup, books, authors, notes, legacy, migrating, events, hs, hb, copied;
+DROP TABLE j, posts, refs, dup, books, authors, notes, legacy, migrating_child, migrating, events, hs, hb, copied;

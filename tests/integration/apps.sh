@@ -118,6 +118,20 @@ with psycopg2.connect("") as conn, conn.cursor() as cur:
 PY
 )"
 
+sf_check "node-postgres with a parser registered for the type's OID returns BigInt" "bigint true" "$(cd "$SF_WORK" && node - <<'JS' 2>&1
+const { Client, types } = require('pg');
+(async () => {
+  const c = new Client();
+  await c.connect();
+  const { rows: [{ oid }] } = await c.query("SELECT 'snowflake'::regtype::oid AS oid");
+  types.setTypeParser(oid, BigInt);
+  const { rows: [{ id, text }] } = await c.query('SELECT max(id) AS id, max(id)::text AS text FROM posts');
+  console.log(typeof id, id.toString() === text);
+  await c.end();
+})();
+JS
+)"
+
 echo "-- JSON round trips of a bulk insert"
 N=100000
 sf_psql p -c "CREATE TABLE bulk (n bigint PRIMARY KEY DEFAULT snowflake_next(), s snowflake)" \
