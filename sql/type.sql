@@ -105,6 +105,12 @@ EXPLAIN (COSTS OFF) SELECT body FROM posts WHERE id = 383970069501210625;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM posts WHERE id >= snowflake_compose('2025-03-01 00:00:00+00') AND id < snowflake_compose('2025-03-02 00:00:00+00');
 EXPLAIN (COSTS OFF) SELECT max(id) FROM posts;
 EXPLAIN (COSTS OFF) SELECT id FROM posts ORDER BY id DESC LIMIT 1;
+-- A session whose search_path lacks the extension's schema resolves comparisons to bigint's own
+-- operators (through the implicit cast); they are in the family too, so the index still serves.
+SET search_path = pg_catalog;
+EXPLAIN (COSTS OFF) SELECT body FROM public.posts WHERE id = 5;
+EXPLAIN (COSTS OFF) SELECT body FROM public.posts WHERE id >= 4198401::bigint;
+RESET search_path;
 RESET plan_cache_mode;
 RESET enable_bitmapscan;
 -- A hash index, and the B-tree keeps bigint's deduplication (equalimage).
