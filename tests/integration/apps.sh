@@ -118,7 +118,7 @@ with psycopg2.connect("") as conn, conn.cursor() as cur:
 PY
 )"
 
-sf_check "node-postgres with a parser registered for the type's OID returns BigInt" "bigint true" "$(cd "$SF_WORK" && node - <<'JS' 2>&1
+sf_check "node-postgres: BigInt with a parser registered for the type's OID; decode's ts is a Date" "bigint true true" "$(cd "$SF_WORK" && node - <<'JS' 2>&1
 const { Client, types } = require('pg');
 (async () => {
   const c = new Client();
@@ -126,7 +126,9 @@ const { Client, types } = require('pg');
   const { rows: [{ oid }] } = await c.query("SELECT 'snowflake'::regtype::oid AS oid");
   types.setTypeParser(oid, BigInt);
   const { rows: [{ id, text }] } = await c.query('SELECT max(id) AS id, max(id)::text AS text FROM posts');
-  console.log(typeof id, id.toString() === text);
+  const { rows: [{ ts, ms }] } = await c.query(
+    'SELECT d.ts, (extract(epoch FROM d.ts) * 1000)::bigint::text AS ms FROM posts, snowflake_decode(posts.id) d ORDER BY id DESC LIMIT 1');
+  console.log(typeof id, id.toString() === text, ts instanceof Date && String(ts.getTime()) === ms);
   await c.end();
 })();
 JS
