@@ -123,14 +123,14 @@ CREATE TABLE public.alice_parent (id uuid PRIMARY KEY, created_at timestamptz NO
 CREATE TABLE public.alice_child (cid serial PRIMARY KEY, parent_id uuid NOT NULL REFERENCES public.alice_parent, note text);
 INSERT INTO public.alice_parent SELECT gen_random_uuid(), timestamptz '2024-07-01 00:00:00+00' + n * interval '1 minute', 'a' || n FROM generate_series(1, 50) n;
 INSERT INTO public.alice_child (parent_id, note) SELECT id, name FROM public.alice_parent;
-GRANT INSERT ON public.alice_child TO regress_sf_writer;
+GRANT INSERT (parent_id, note) ON public.alice_child TO regress_sf_writer;   -- by column: it names the key
 GRANT USAGE ON SEQUENCE public.alice_child_cid_seq TO regress_sf_writer;
 RESET ROLE;
 -- The application cannot read the parent: it is handed a key, as an application gets one.
 SELECT format('INSERT INTO public.alice_child (parent_id, note) VALUES (%L, %L)', id, 'during') AS during_insert,
        format('INSERT INTO public.alice_child (parent_id, note) VALUES (%L, %L)', id, 'before') AS before_insert
 FROM public.alice_parent WHERE name = 'a2' \gset
--- It can write before the migration (INSERT on alice_child is all it has)...
+-- It can write before the migration (INSERT on two columns of alice_child is all it has)...
 SET ROLE regress_sf_writer;
 :before_insert;
 RESET ROLE;

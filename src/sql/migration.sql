@@ -440,6 +440,25 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
         statement := idx_renames[i];
         RETURN NEXT;
     END LOOP;
+    -- Column privileges go with the name: whoever could insert, update, select or reference the
+    -- uuid column by name can do the same with the bigint column that takes its name. Last, and
+    -- of their own kind: grants made during the migration are carried as they are at the cut-over.
+    kind := 'grant';
+    FOR i IN 1 .. cardinality(m_rel) LOOP
+        target := @extschema@._snowflake_qname(m_rel[i]::regclass);
+        FOR ix IN
+            SELECT g.privilege_type, g.is_grantable,
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END AS grantee
+            FROM pg_attribute att, aclexplode(att.attacl) g
+            WHERE att.attrelid = m_rel[i] AND att.attnum = m_att[i]
+            ORDER BY 3, 1
+        LOOP
+            step := step + 1;
+            statement := format('GRANT %s (%I) ON %s TO %s%s', ix.privilege_type, m_col[i], target, ix.grantee,
+                                CASE WHEN ix.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
 END
 $fn$;
 
@@ -677,16 +696,16 @@ BEGIN
     WHERE x.relation = mig AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
     SELECT * INTO d FROM (
         (SELECT 'planned at the start' AS side, x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant'
          EXCEPT
          SELECT 'planned at the start', g.step, g.phase, g.kind, g.target, g.object
-         FROM @extschema@._snowflake_migration_steps(tbl, true) g)
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant')
         UNION ALL
         (SELECT 'planned now', g.step, g.phase, g.kind, g.target, g.object
-         FROM @extschema@._snowflake_migration_steps(tbl, true) g
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant'
          EXCEPT
          SELECT 'planned now', x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig)) diff
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant')) diff
     ORDER BY diff.step, diff.side LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'the schema of % changed since its migration started', mig
@@ -721,7 +740,8 @@ BEGIN
     ELSIF FOUND THEN
         RETURN QUERY
         SELECT g.step, g.phase, g.target, g.statement,
-               CASE WHEN s.step IS NULL THEN 'not in the plan of the start'
+               CASE WHEN s.step IS NULL AND g.kind = 'grant' THEN 'pending'
+                    WHEN s.step IS NULL THEN 'not in the plan of the start'
                     WHEN s.finished THEN 'done'
                     WHEN g.kind = 'index' THEN
                         CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(g.object))
