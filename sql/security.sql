@@ -143,7 +143,7 @@ SELECT snowflake_migration_start('public.alice_parent');
 \c - regress_sf_alice
 SET client_min_messages = warning;
 SELECT count(*) AS children_with_twin FROM public.alice_child WHERE note = 'during' AND parent_id_snowflake IS NOT NULL;
--- The trigger that fills the twin reads the parent as the parent's owner, only for its table.
+-- The trigger that fills the twin runs as the owner of its table (who reads the parent), callable by no one else.
 SELECT proowner::regrole AS owner, prosecdef AS definer, proconfig, proacl FROM pg_proc WHERE proname LIKE 'snowflake_fill_%';
 -- order_by is a list of the table's columns, nothing else, refused before anything is written.
 CALL snowflake_migration_backfill('public.alice_parent', order_by => 'name) - 1 FROM public.alice_parent WHERE false; DROP TABLE public.bob_t; SELECT row_number() OVER (ORDER BY 1');

@@ -58,6 +58,8 @@ DECLARE
     m_notnull boolean[] := '{}';
     m_check text[] := '{}';
     m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
     rels oid[];
     fks oid[] := '{}';
     i int;
@@ -143,6 +145,14 @@ BEGIN
     FOR i IN 1 .. cardinality(m_rel) LOOP
         m_new := m_new || (m_col[i] || '_snowflake');
         m_fill := m_fill || ('snowflake_fill_' || left(md5(@extschema@._snowflake_qname(m_rel[i]::regclass) || '.' || m_col[i]), 12));
+        m_nsp := m_nsp || (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m_rel[i]);
+        m_owner := m_owner || (SELECT pg_get_userbyid(c.relowner)::text FROM pg_class c WHERE c.oid = m_rel[i]);
+        -- The fill function of a referencing table runs as that table's owner and reads the parent.
+        IF i > 1 AND m_owner[i] <> parent_owner AND NOT has_table_privilege(m_owner[i], tbl, 'SELECT') THEN
+            RAISE EXCEPTION 'role % (owner of %) cannot read %, which its trigger must do during the migration',
+                m_owner[i], @extschema@._snowflake_qname(m_rel[i]::regclass), parent_q USING ERRCODE = 'insufficient_privilege',
+                HINT = format('GRANT SELECT ON %s TO %I, or give both tables one owner.', parent_q, m_owner[i]);
+        END IF;
         IF octet_length(m_col[i] || '_snowflake') > 63 THEN
             RAISE EXCEPTION 'column name %_snowflake is too long', m_col[i] USING ERRCODE = 'name_too_long',
                 HINT = 'Rename the column to at most 53 bytes first.';
@@ -175,35 +185,32 @@ BEGIN
         ELSE
             -- A referencing row written from now on carries its parent's new key. The writer may
             -- have no right to read the parent (INSERT on the referencing table was enough
-            -- before): the function runs as the parent's owner, with its lookups pinned, and
-            -- only for the table it was made for.
+            -- before): the function runs as the owner of the table it is attached to (SECURITY
+            -- DEFINER, lookups pinned). EXECUTE is revoked from PUBLIC once the trigger is made,
+            -- so no other role can attach it elsewhere.
             step := step + 1;
             statement := format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
-  IF TG_RELID OPERATOR(pg_catalog.<>) %9$L::pg_catalog.regclass THEN
-    RAISE EXCEPTION 'trigger function %%.%% belongs to table %%', TG_TABLE_SCHEMA, TG_NAME, %9$L;
-  END IF;
   IF NEW.%3$I IS NULL THEN
     NEW.%4$I := NULL;%8$s
   ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR NEW.%4$I IS NULL OR NEW.%3$I IS DISTINCT FROM OLD.%3$I THEN
     NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I);
   END IF;
   RETURN NEW;
-END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_col,
-                CASE WHEN m_rel[i] = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', m_col[i], key_col, m_new[i], new_col) ELSE '' END,
-                target);
-            undo := format('DROP FUNCTION IF EXISTS %I.%I()', rel.nspname, m_fill[i]);
-            RETURN NEXT;
-            step := step + 1; undo := NULL;
-            statement := format('REVOKE ALL ON FUNCTION %I.%I() FROM PUBLIC', rel.nspname, m_fill[i]);
-            RETURN NEXT;
-            step := step + 1;
-            statement := format('ALTER FUNCTION %I.%I() OWNER TO %I', rel.nspname, m_fill[i], parent_owner);
+END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_col,
+                CASE WHEN m_rel[i] = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', m_col[i], key_col, m_new[i], new_col) ELSE '' END);
+            undo := format('DROP FUNCTION IF EXISTS %I.%I()', m_nsp[i], m_fill[i]);
             RETURN NEXT;
             step := step + 1;
             statement := format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %I.%I()',
-                                m_fill[i], target, rel.nspname, m_fill[i]);
+                                m_fill[i], target, m_nsp[i], m_fill[i]);
             undo := format('DROP TRIGGER IF EXISTS %I ON %s', m_fill[i], target);
+            RETURN NEXT;
+            step := step + 1; undo := NULL;
+            statement := format('REVOKE ALL ON FUNCTION %I.%I() FROM PUBLIC', m_nsp[i], m_fill[i]);
+            RETURN NEXT;
+            step := step + 1;
+            statement := format('ALTER FUNCTION %I.%I() OWNER TO %I', m_nsp[i], m_fill[i], m_owner[i]);
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -420,7 +427,7 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
             statement := format('DROP TRIGGER %I ON %s', m_fill[i], target);
             RETURN NEXT;
             step := step + 1;
-            statement := format('DROP FUNCTION %I.%I()', rel.nspname, m_fill[i]);
+            statement := format('DROP FUNCTION %I.%I()', m_nsp[i], m_fill[i]);
             RETURN NEXT;
         END IF;
     END LOOP;
