@@ -363,6 +363,7 @@ int64 Renew(Worker& w, PGconn* conn, int32 machine_id, char* error) {
 
 // A clean stop: no ID past the last millisecond used from now on, and the coordination database
 // told so, so that whoever takes the id next (this node after a restart) need not wait out the lease.
+// Takes over conn (nullptr: connects again) and closes it.
 void Release(Worker& w, PGconn* conn) {
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   SharedLease& lease = shared_generator->lease;
@@ -375,14 +376,23 @@ void Release(Worker& w, PGconn* conn) {
     strlcpy(lease.detail, "This server is shutting down.", sizeof(lease.detail));
   }
   LWLockRelease(generator_lock);
-  if (machine_id < 0 || conn == nullptr) return;
-  got_sigterm = false;  // let this last call run (bounded by kCallTimeoutMs)
+  if (machine_id < 0) {
+    if (conn != nullptr) PQfinish(conn);
+    return;
+  }
+  got_sigterm = false;  // let these last calls run (each bounded by kCallTimeoutMs)
   char id[16], end[32], error[sizeof(SharedLease::detail)];
+  if (conn == nullptr) conn = Connect(error);  // SIGTERM may have cut the connection short
+  if (conn == nullptr) {
+    ereport(LOG, (errmsg("snowflake: could not release the lease on machine id %d: %s", machine_id, error)));
+    return;
+  }
   pg_ltoa(machine_id, id);
   pg_lltoa(final_end, end);
   const char* params[] = {id, w.holder, lease_incarnation, end};
   PGresult* row = Call(conn, "SELECT snowflake_lease_release($1::int, $2::uuid, $3::uuid, $4::bigint)", 4, params,
                        error);
+  PQfinish(conn);
   if (row == nullptr) {
     ereport(LOG, (errmsg("snowflake: could not release the lease on machine id %d: %s", machine_id, error)));
     return;
@@ -419,8 +429,11 @@ void snowflake_lease_worker(Datum) {
   const int64 retry = Max(50, Min(1000, lease_duration_ms_setting / 10));
   for (;;) {
     if (got_sigterm) {
-      Release(w, conn != nullptr && PQstatus(conn) == CONNECTION_OK ? conn : nullptr);
-      if (conn != nullptr) PQfinish(conn);
+      if (conn != nullptr && PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn);
+        conn = nullptr;
+      }
+      Release(w, conn);
       proc_exit(0);
     }
     int64 wait = retry;

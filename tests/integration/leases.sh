@@ -190,6 +190,12 @@ sf_stop n3  # a clean stop: its lease is released at the last millisecond it use
 if wait_until n4 20 "$held"; then sf_pass "n4 holds a lease"; else sf_fail "n4 has no lease"; fi
 mid[n4]=$(leased_id n4)
 sf_check "n4 took n3's freed id" "${mid[n3]}" "${mid[n4]}"
+released=$(sed -n "s/.*released the lease on machine id ${mid[n3]} at \(.*\)$/\1/p" "$SF_WORK/n3/server.log" | tail -1)
+if [ -n "$released" ] && grep -qF "IDs start after the previous holder's lease end, $released." "$SF_WORK/n4/server.log"; then
+  sf_pass "n3 released its lease at its last millisecond ($released), and n4 starts after it"
+else
+  sf_fail "n3 released at [$released]; n4's log: $(grep -F "previous holder's lease end" "$SF_WORK/n4/server.log")"
+fi
 start_writer n4
 # n3's last millisecond is ahead of n4's clock: n4 fails with SF032 until its clock passes it.
 if wait_until n4 30 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues IDs once its clock passes n3's end"; else
@@ -251,6 +257,8 @@ sf_check "every subscription is still enabled" 5 "$(sf_psql hub -c "SELECT count
 sf_check "each origin's rows carry its leased id" \
   "clone:${mid[clone]} n1:${mid[n1]} n2:${mid[n2]} n3:${mid[n3]} n4:${mid[n4]}" \
   "$(sf_psql hub -c "SELECT string_agg(DISTINCT origin || ':' || snowflake_machine_id(id), ' ' ORDER BY origin || ':' || snowflake_machine_id(id)) FROM events")"
+sf_check "the end n3 released is the millisecond of its last ID" t \
+  "$(sf_psql hub -c "SELECT snowflake_timestamp(max(id)) = '$released' FROM events WHERE origin = 'n3'")"
 sf_check "every ID n4 made with n3's old id is above every ID n3 made with it" t \
   "$(sf_psql hub -c "SELECT (SELECT min(id) FROM events WHERE origin = 'n4') > (SELECT max(id) FROM events WHERE origin = 'n3')")"
 sf_summary
