@@ -6,6 +6,9 @@
 #include "../core/clock.hpp"
 #include "../core/generator.hpp"
 #include "../core/layout.hpp"
+#include "../core/mark_file.hpp"
+#include "../core/policy.hpp"
+#include "../core/settings.hpp"
 
 // postgres.h must come first.
 // clang-format off
