@@ -57,8 +57,9 @@ void LoadMark(SharedGenerator* shared) {
     case MarkRead::kFound:
       shared->mark_check = CheckRestoredMark(read.millis, shared->clock_at_start);
       if (shared->mark_check == MarkCheck::kUsable) {
-        ereport(LOG, (errmsg("snowflake: resuming above the durable mark %lld ms (%s)", (long long)read.millis,
-                             timestamptz_to_str(MillisToTimestamp(read.millis)))));
+        ereport(LOG, (errmsg("snowflake: resuming above the durable mark %lld ms (%s; the clock reads %lld ms)",
+                             (long long)read.millis, timestamptz_to_str(MillisToTimestamp(read.millis)),
+                             (long long)shared->clock_at_start)));
       } else {
         shared->mark_refused = true;
         ereport(WARNING, (errmsg("snowflake: the durable mark \"%s\" (%lld ms, %s) is %s: snowflake_next() will fail",
