@@ -203,8 +203,11 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
             ERROR,
             (errcode(kErrClockMovedBackwards), errmsg("clock moved backwards: refusing to issue a snowflake ID"),
              errdetail("The system clock is %lld ms behind the last millisecond used.", (long long)step.behind_millis),
-             errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
-                     "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
+             step.behind_millis > kMaxMarkAheadMillis
+                 ? errhint("IDs resume once the clock catches up. If the clock is right now, it was ahead while IDs "
+                           "were issued: see \"Recovering from a clock that was set ahead\" in the snowflake README.")
+                 : errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
+                           "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
         break;
       case StepStatus::kClockOutOfRange:
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),

@@ -18,6 +18,12 @@ sf_set_clock node +30d
 take 1000 ahead >/dev/null
 sf_check "IDs made meanwhile carry a time 30 days ahead" "t" \
   "$(sf_psql node -c "SELECT min(snowflake_timestamp(id)) > timestamptz '$(date -u '+%F %T+00')' + interval '29 days' FROM ids WHERE made = 'ahead'")"
+# Corrected while the server runs: SF001, whose hint points to the procedure once the step is large.
+sf_set_clock node +0
+err=$(sf_error node "SELECT snowflake_next()")
+sf_check_match "corrected while running: SF001" "ERROR: +SF001: clock moved backwards" "$err"
+sf_check_match "... the hint names the README section" "HINT: +IDs resume once the clock catches up. If the clock is right now.*Recovering from a clock that was set ahead" "$err"
+sf_set_clock node +30d
 sf_stop node
 sf_set_clock node +0
 start
