@@ -31,6 +31,15 @@ sf_check "no mark was written in the new data directory" "absent" \
 sf_check "the old cluster's mark is untouched" "$old_mark $old_mark_mtime" \
   "$(cat "$SF_WORK/old/pg_snowflake/mark") $(stat -c %Y.%y "$SF_WORK/old/pg_snowflake/mark")"
 
+echo "-- a server started in binary-upgrade mode by hand (postgres -b) refuses the generator's functions"
+sf_as_pg pg_ctl -D "$SF_WORK/new" -l "$SF_WORK/new/binary.log" -o "-b -c snowflake.machine_id=14" -w -t 30 start >/dev/null
+sf_check_match "snowflake_next() fails with 55000" "ERROR: +55000: snowflake_next\(\) is not available during a binary upgrade" \
+  "$(sf_error new "SELECT snowflake_next()")"
+sf_check_match "snowflake_status() too" "ERROR: +55000: snowflake_status\(\) is not available during a binary upgrade" \
+  "$(sf_error new "SELECT * FROM snowflake_status()")"
+sf_stop new
+sf_check "still no mark in the new data directory" "absent" "$([ -e "$SF_WORK/new/pg_snowflake" ] && echo present || echo absent)"
+
 echo "-- after the upgrade, as README says: the mark copied, the machine id set"
 sf_as_pg mkdir -m 700 "$SF_WORK/new/pg_snowflake"
 sf_as_pg cp "$SF_WORK/old/pg_snowflake/mark" "$SF_WORK/new/pg_snowflake/mark"
