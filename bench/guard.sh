@@ -67,6 +67,7 @@ timed_insert() {
     sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 declare -A R
+RAW=""
 # The variants take turns within each repetition, so that a change in the machine's load hits all three.
 for shape in narrow many wide; do
   timed_insert "${shape}_none" "$shape" >/dev/null  # warm the caches
@@ -77,6 +78,7 @@ for shape in narrow many wide; do
   for guard in none c plpgsql; do
     R[${shape}_$guard]=$(median ${times[$guard]})
     log "$shape $guard: ${times[$guard]}ms, median ${R[${shape}_$guard]}"
+    RAW+="| $shape | $guard | ${times[$guard]}|"$'\n'
   done
   sf_check "$shape: every row stored by each variant" "${shape_rows[$shape]}|${shape_rows[$shape]}|${shape_rows[$shape]}" \
     "$(sf_psql bench -c "SELECT (SELECT count(*) FROM ${shape}_none), (SELECT count(*) FROM ${shape}_c), (SELECT count(*) FROM ${shape}_plpgsql)")" >&2
@@ -99,5 +101,11 @@ MACHINE="$(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | he
     n=${shape_rows[$shape]}
     echo "| ${shape_what[$shape]} | $n | $(calc "${R[${shape}_none]}" 1) | $(calc "${R[${shape}_c]}" 1) | $(calc "(${R[${shape}_c]} - ${R[${shape}_none]}) * 1000 / $n" 2) µs ($(calc "${R[${shape}_c]} / ${R[${shape}_none]}" 2)x) | $(calc "${R[${shape}_plpgsql]}" 1) | $(calc "(${R[${shape}_plpgsql]} - ${R[${shape}_none]}) * 1000 / $n" 2) µs ($(calc "${R[${shape}_plpgsql]} / ${R[${shape}_none]}" 2)x) |"
   done
+  echo
+  echo "Every run (ms), in the order taken (the variants took turns within each repetition):"
+  echo
+  echo "| rows | guard | runs |"
+  echo "|---|---|---|"
+  printf '%s' "$RAW"
 } >"$BENCH/guard.md"
 cat "$BENCH/guard.md"
