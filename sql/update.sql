@@ -65,6 +65,32 @@ LANGUAGE sql AS $$
   FROM members m JOIN pg_cast c ON m.classid = 'pg_cast'::regclass AND c.oid = m.objid
 $$;
 
+-- A migration under way in 1.0 is not converted (1.0 kept it as statements to run back): the
+-- update refuses, naming it and the way out; a finished one keeps its record.
+\set SHOW_CONTEXT never
+CREATE EXTENSION snowflake VERSION '1.0';
+CREATE TABLE busy10 (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT '2024-06-01');
+CREATE TABLE done10 (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT '2024-06-01');
+INSERT INTO busy10 DEFAULT VALUES;
+INSERT INTO done10 DEFAULT VALUES;
+SELECT snowflake_migration_start('busy10');
+SELECT snowflake_migration_start('done10');
+CALL snowflake_migration_backfill('done10', time_column => 'created_at');
+SELECT statement FROM snowflake_migration_plan('done10') WHERE phase = 'index' \gexec
+CALL snowflake_migration_cutover('done10');
+ALTER EXTENSION snowflake UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+SELECT snowflake_migration_abort('busy10');
+ALTER EXTENSION snowflake UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+SELECT relation, phase, source, source_value, map_rows, cut_over_at IS NOT NULL AS cut_over FROM snowflake_migration;
+SELECT count(*) AS steps, bool_and(finished) AS finished FROM snowflake_migration_step WHERE relation = 'public.done10';
+SELECT snowflake_migration_start('done10');
+DROP TABLE busy10, done10;
+DELETE FROM snowflake_migration_step;
+DELETE FROM snowflake_migration;
+DROP EXTENSION snowflake;
+
 -- The oldest released version, in use: its generator issues IDs before and after each update.
 CREATE EXTENSION snowflake VERSION '1.0';
 CREATE TABLE keyed (id bigint PRIMARY KEY DEFAULT snowflake_next(), version text);

@@ -13,8 +13,8 @@
 -- Errors: SF010 on such a row; 42703 for a named column the table lacks and 42804 for one that is
 -- not bigint, at the first row it fires on; 39P01 if not attached as a BEFORE ROW trigger for
 -- INSERT or UPDATE. Locks nothing. In C (src/pg/guard.cpp): it reads only the key columns of each
--- row. No SET search_path: it looks nothing up by name, and a SET clause would cost every row a
--- settings save and restore.
+-- row. No SET search_path: it looks nothing up by name (no operator or function a schema on the
+-- caller's path could shadow), and a SET clause would cost every row a settings save and restore.
 CREATE OR REPLACE FUNCTION snowflake_guard_replicated() RETURNS trigger
     AS 'MODULE_PATHNAME', 'snowflake_guard_replicated'
     LANGUAGE C;
@@ -29,8 +29,7 @@ CREATE OR REPLACE FUNCTION snowflake_guard_replicated() RETURNS trigger
 -- -1..1023. Locks nothing.
 CREATE OR REPLACE FUNCTION snowflake_shared_machine_ids(node_names text[], machine_ids integer[])
     RETURNS TABLE (machine_id integer, nodes text[])
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     bad integer;
