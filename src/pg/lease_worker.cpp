@@ -205,10 +205,6 @@ PGresult* Call(PGconn* conn, const char* sql, int count, const char* const* para
 
 int64 ToInt64(const char* text) { return text[0] == '\0' ? -1 : strtoll(text, nullptr, 10); }
 
-TimestampTz LayoutMillisToTimestamp(int64 millis) {
-  return (kEpochUnixMillis - int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * SECS_PER_DAY * 1000 + millis) * 1000;
-}
-
 // Records why the worker has no lease or could not renew; logs a change of reason.
 void RecordFailure(const char* error, bool* logged) {
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
@@ -224,7 +220,7 @@ void RecordFailure(const char* error, bool* logged) {
   if (state == LeaseState::kHeld)
     ereport(WARNING, (errmsg("snowflake: could not renew the lease on machine id %d: %s", machine_id, error),
                       errdetail("IDs are issued until the lease ends at %s, then fail until a renewal succeeds.",
-                                timestamptz_to_str(LayoutMillisToTimestamp(until)))));
+                                timestamptz_to_str(MillisToTimestamp(until)))));
   else
     ereport(WARNING, (errmsg("snowflake: could not claim a machine id: %s", error)));
 }
@@ -276,9 +272,9 @@ int64 Claim(Worker& w, PGconn* conn, char* error) {
     w.busy_renewed_at[0] = '\0';
     w.failure_logged = false;
     ereport(LOG, (errmsg("snowflake: leased machine id %d until %s", machine_id,
-                         timestamptz_to_str(LayoutMillisToTimestamp(end))),
+                         timestamptz_to_str(MillisToTimestamp(end))),
                   previous_end >= 0 ? errdetail("IDs start after the previous holder's lease end, %s.",
-                                                timestamptz_to_str(LayoutMillisToTimestamp(previous_end)))
+                                                timestamptz_to_str(MillisToTimestamp(previous_end)))
                                     : 0));
     return RenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
   }
@@ -353,7 +349,7 @@ int64 Renew(Worker& w, PGconn* conn, int32 machine_id, char* error) {
     ereport(WARNING, (errmsg("snowflake: the lease on machine id %d was taken over or released: no more IDs of it",
                              machine_id),
                       errdetail("None was issued past its end, %s. Claiming another machine id.",
-                                timestamptz_to_str(LayoutMillisToTimestamp(old_end)))));
+                                timestamptz_to_str(MillisToTimestamp(old_end)))));
     return 0;
   }
   if (w.failure_logged) ereport(LOG, (errmsg("snowflake: renewed the lease on machine id %d again", machine_id)));
@@ -399,7 +395,7 @@ void Release(Worker& w, PGconn* conn) {
   }
   PQclear(row);
   ereport(LOG, (errmsg("snowflake: released the lease on machine id %d at %s", machine_id,
-                       timestamptz_to_str(LayoutMillisToTimestamp(final_end)))));
+                       timestamptz_to_str(MillisToTimestamp(final_end)))));
 }
 
 }  // namespace

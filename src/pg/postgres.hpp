@@ -7,6 +7,9 @@
 #include "../core/generator.hpp"
 #include "../core/layout.hpp"
 #include "../core/lease.hpp"
+#include "../core/mark_file.hpp"
+#include "../core/policy.hpp"
+#include "../core/settings.hpp"
 
 // postgres.h must come first.
 // clang-format off
@@ -15,6 +18,8 @@ extern "C" {
 
 #include "access/htup_details.h"
 #include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq-fe.h"
@@ -30,6 +35,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 }
 // clang-format on

@@ -17,7 +17,7 @@ enum class LeaseState : int32 {
 struct SharedLease {
   LeaseState state;
   int32 machine_id;         // -1 unless kHeld
-  int32 last_machine_id;    // the machine id of the last ID issued; -1 before any
+  int32 last_machine_id;    // the machine id last published; -1 before any
   LeaseBound bound;         // kHeld: IDs of machine_id carry a millisecond inside it
   TimestampTz claimed_at;   // this server's clock at the claim's answer; 0: none
   TimestampTz renewed_at;   // ... at the last claim's or renewal's answer
@@ -29,24 +29,20 @@ struct SharedLease {
 struct SharedGenerator {
   GeneratorState state;                // under generator_lock
   SharedLease lease;                   // under generator_lock; used only in lease mode
-  bool mark_unreadable;                // the mark file exists but could not be read: issue nothing
-  int mark_read_error;                 // its errno, 0 for contents that are no mark
+  MarkReadResult mark_read;            // what start-up (or crash reinitialisation) found at kMarkPath
+  MarkCheck mark_check;                // for a mark found: whether it may be restored
+  int64 clock_at_start;                // the wall clock when the mark was checked
+  bool mark_refused;                   // no mark that can be restored (SF004, SF005): issue nothing
   pg_atomic_uint64 stall_errors;       // counted outside the lock
   pg_atomic_uint64 mark_write_errors;  // counted outside the lock
 };
 
-constexpr int kMachineIdUnset = -1;
-constexpr int kDefaultMaxWaitMs = 2000;
-constexpr int kDefaultRollbackToleranceMs = 0;
-constexpr int64 kLeaseMillis = 1000;  // how far ahead of the clock a durable mark is set
-
-constexpr int kDefaultLeaseDurationMs = 30000;
-
 // Settings: snowflake.machine_id (kMachineIdUnset until set), snowflake.max_wait_ms,
-// snowflake.rollback_tolerance_ms; the lease settings (lease mode: lease_conninfo not empty).
-extern int machine_id_setting;
+// snowflake.rollback_tolerance_ms.
+extern int machine_id_setting;  // read from the text of the setting by ParseMachineIdSetting
 extern int max_wait_ms_setting;
 extern int rollback_tolerance_ms_setting;
+// The lease settings (lease mode: snowflake.lease_conninfo not empty).
 extern char* lease_conninfo_setting;
 extern char* lease_machine_ids_setting;
 extern int lease_duration_ms_setting;
@@ -60,5 +56,9 @@ void ChooseLeaseIncarnation();
 // Both null unless the library was loaded by shared_preload_libraries; set in every backend by fork.
 extern SharedGenerator* shared_generator;
 extern LWLock* generator_lock;
+
+// A millisecond since 2024-01-01Z as a timestamptz; infinity past timestamptz's range (a mark
+// edited by hand can be), never an overflow.
+TimestampTz MillisToTimestamp(int64 millis);
 
 }  // namespace snowflake

@@ -190,12 +190,9 @@ sf_stop n3  # a clean stop: its lease is released at the last millisecond it use
 if wait_until n4 20 "$held"; then sf_pass "n4 holds a lease"; else sf_fail "n4 has no lease"; fi
 mid[n4]=$(leased_id n4)
 sf_check "n4 took n3's freed id" "${mid[n3]}" "${mid[n4]}"
-released=$(sed -n "s/.*released the lease on machine id ${mid[n3]} at \(.*\)$/\1/p" "$SF_WORK/n3/server.log" | tail -1)
-if [ -n "$released" ] && grep -qF "IDs start after the previous holder's lease end, $released." "$SF_WORK/n4/server.log"; then
-  sf_pass "n3 released its lease at its last millisecond ($released), and n4 starts after it"
-else
-  sf_fail "n3 released at [$released]; n4's log: $(grep -F "previous holder's lease end" "$SF_WORK/n4/server.log")"
-fi
+# The previous holder's end n4 was given (checked below against n3's last ID: a clean stop
+# releases the lease at the last millisecond used, not at the lease's end).
+previous_end=$(sed -n "s/.*IDs start after the previous holder's lease end, \(.*\)\.$/\1/p" "$SF_WORK/n4/server.log" | tail -1)
 start_writer n4
 # n3's last millisecond is ahead of n4's clock: n4 fails with SF032 until its clock passes it.
 if wait_until n4 30 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues IDs once its clock passes n3's end"; else
@@ -203,6 +200,16 @@ if wait_until n4 30 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues I
 sf_check_match "before that, n4's inserts failed with SF032 naming the previous holder's end" \
   "^SF032[|]machine id ${mid[n4]} was leased after a holder whose lease ends at" \
   "$(sf_psql n4 -c "SELECT sqlstate || '|' || message FROM write_errors ORDER BY at LIMIT 1")"
+
+echo "-- the collision guard on n4 knows its leased id, and lets n3's rows of that id through"
+sf_psql n4 -c "CREATE TABLE guarded (id bigint PRIMARY KEY)" -c "CREATE TRIGGER snowflake_guard BEFORE INSERT OR UPDATE ON guarded
+  FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated()" -c "ALTER TABLE guarded ENABLE REPLICA TRIGGER snowflake_guard"
+# As the apply worker does: session_replication_role = replica.
+sf_check "a replicated row of id ${mid[n4]} made by n3 (at its last millisecond) passes" "" \
+  "$(sf_error n4 "SET session_replication_role = replica; INSERT INTO guarded VALUES (snowflake_compose('$previous_end', ${mid[n4]}, 4095))")"
+sf_check_match "a replicated row of id ${mid[n4]} after n3's end is refused with SF010" \
+  "ERROR: +SF010: replicated row of table \"guarded\" has snowflake ID [0-9]+ with this server's own machine id ${mid[n4]}.*HINT: +This server leases machine id" \
+  "$(sf_error n4 "SET session_replication_role = replica; INSERT INTO guarded VALUES (snowflake_compose('$previous_end'::timestamptz + interval '1 millisecond', ${mid[n4]}, 0))")"
 
 echo "-- the coordination server stops while the nodes write: IDs until the leases end, then SF031; then recovery"
 writers=(n1 n2 clone n4)
@@ -257,8 +264,8 @@ sf_check "every subscription is still enabled" 5 "$(sf_psql hub -c "SELECT count
 sf_check "each origin's rows carry its leased id" \
   "clone:${mid[clone]} n1:${mid[n1]} n2:${mid[n2]} n3:${mid[n3]} n4:${mid[n4]}" \
   "$(sf_psql hub -c "SELECT string_agg(DISTINCT origin || ':' || snowflake_machine_id(id), ' ' ORDER BY origin || ':' || snowflake_machine_id(id)) FROM events")"
-sf_check "the end n3 released is the millisecond of its last ID" t \
-  "$(sf_psql hub -c "SELECT snowflake_timestamp(max(id)) = '$released' FROM events WHERE origin = 'n3'")"
+sf_check "n4 starts after n3's last ID: n3's clean stop released its lease at that millisecond ($previous_end)" t \
+  "$(sf_psql hub -c "SELECT snowflake_timestamp(max(id)) = '$previous_end' FROM events WHERE origin = 'n3'")"
 sf_check "every ID n4 made with n3's old id is above every ID n3 made with it" t \
   "$(sf_psql hub -c "SELECT (SELECT min(id) FROM events WHERE origin = 'n4') > (SELECT max(id) FROM events WHERE origin = 'n3')")"
 sf_summary
