@@ -185,7 +185,6 @@ sf_check "n4's IDs would carry a clock about 5 s behind" t \
 setup_writer n4
 subscribe n4
 stop_writer n3
-written_n3=$(sf_psql n3 -c "SELECT count(*) FROM events")
 sf_stop n3  # a clean stop: its lease is released at the last millisecond it used
 if wait_until n4 20 "$held"; then sf_pass "n4 holds a lease"; else sf_fail "n4 has no lease"; fi
 mid[n4]=$(leased_id n4)
@@ -244,16 +243,56 @@ for node in n1 n2 clone; do  # clocks not shifted: nothing between the old end a
                                                       AND snowflake_timestamp(id) < '$down_until'")"
 done
 
+echo "-- n1 cut off (its lease worker stopped): n3, back and waiting, takes over its id; n1 never issues past its old end"
+sf_psql coord -c "INSERT INTO snowflake_lease_settings VALUES (true, '3 seconds')"
+sf_start n3
+if wait_until n3 20 "SELECT lease_state = 'exhausted' FROM snowflake_status()"; then
+  sf_pass "n3 is back and finds no free id"
+else
+  sf_fail "n3: $(sf_psql n3 -c "SELECT lease_state, machine_id FROM snowflake_status()")"
+fi
+sf_psql n1 -c "TRUNCATE write_errors"
+# The worker has no database connection, so no pg_stat_activity row: found among n1's postmaster's children.
+worker1=$(pgrep -P "$(head -1 "$SF_WORK/n1/postmaster.pid")" -f '^postgres: .*snowflake lease worker')
+kill -STOP "$worker1"
+(sleep 30; kill -CONT "$worker1") >/dev/null 2>&1 &  # never left stopped, whatever happens below
+safety=$!
+if wait_until n3 20 "$held"; then sf_pass "n3 holds a lease"; else sf_fail "n3 has no lease"; fi
+sf_check "n3 took over n1's id, not renewed for 3 s" "${mid[n1]}" "$(leased_id n3)"
+n1_end=$(sf_psql n1 -c "SELECT lease_end FROM snowflake_status()")  # frozen since its worker stopped
+if wait_until n1 10 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
+  sf_pass "n1, cut off, fails with SF031 once its lease ends"
+else
+  sf_fail "n1 has no SF031: $(sf_psql n1 -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"
+fi
+kill -CONT "$worker1"
+kill "$safety" 2>/dev/null || true
+if wait_until n1 10 "SELECT lease_state IN ('lost', 'exhausted') FROM snowflake_status()"; then
+  sf_pass "n1's next renewal finds its lease taken over"
+else
+  sf_fail "n1: $(sf_psql n1 -c "SELECT lease_state, machine_id FROM snowflake_status()")"
+fi
+sf_check_match "n1's log says it stops issuing IDs of that id" \
+  "WARNING: +snowflake: the lease on machine id ${mid[n1]} was taken over or released: no more IDs of it" \
+  "$(cat "$SF_WORK/n1/server.log")"
+sf_check_match "n1's snowflake_next() fails with SF030 (no id left to lease)" "ERROR: +SF030: no machine id is leased" \
+  "$(sf_error n1 "SELECT snowflake_next()")"
+sf_check "n1 made no ID past the lease end it had" 0 \
+  "$(sf_psql n1 -c "SELECT count(*) FROM events WHERE snowflake_timestamp(id) > '$n1_end'")"
+start_writer n3
+wait_until n3 10 "SELECT count(*) > 0 FROM events WHERE snowflake_machine_id(id) = ${mid[n1]}" || true
+writers+=(n3)
+
 echo "-- every row meets in the hub: no duplicate, no conflict"
 for node in "${writers[@]}"; do stop_writer $node; done
 declare -A written
-for node in n1 n2 n4; do written[$node]=$(sf_psql $node -c "SELECT count(*) FROM events"); done
+for node in n1 n2 n3 n4; do written[$node]=$(sf_psql $node -c "SELECT count(*) FROM events"); done
 written[clone]=$(sf_psql clone -c "SELECT count(*) FROM events WHERE origin = 'clone'")
 caught_up="SELECT bool_and(c) FROM (VALUES
   ((SELECT count(*) FROM events WHERE origin = 'n1') = ${written[n1]}),
   ((SELECT count(*) FROM events WHERE origin = 'n2') = ${written[n2]}),
   ((SELECT count(*) FROM events WHERE origin = 'clone') = ${written[clone]}),
-  ((SELECT count(*) FROM events WHERE origin = 'n3') = $written_n3),
+  ((SELECT count(*) FROM events WHERE origin = 'n3') = ${written[n3]}),
   ((SELECT count(*) FROM events WHERE origin = 'n4') = ${written[n4]})) v(c)"
 if wait_until hub 60 "$caught_up"; then sf_pass "the hub has every row of n1, n2, n3, the clone and n4"; else
   sf_fail "the hub did not catch up: $(sf_psql hub -c "SELECT origin, count(*) FROM events GROUP BY 1 ORDER BY 1")"; fi
@@ -262,10 +301,15 @@ sf_check "the hub's log has no ERROR but lost connections to stopped publishers 
   "$(grep ' ERROR: ' "$SF_WORK/hub/server.log" | grep -vc ' 08006 ERROR: ' || true)"
 sf_check "every subscription is still enabled" 5 "$(sf_psql hub -c "SELECT count(*) FROM pg_subscription WHERE subenabled")"
 sf_check "each origin's rows carry its leased id" \
-  "clone:${mid[clone]} n1:${mid[n1]} n2:${mid[n2]} n3:${mid[n3]} n4:${mid[n4]}" \
+  "clone:${mid[clone]} n1:${mid[n1]} n2:${mid[n2]} n3:${mid[n1]} n3:${mid[n3]} n4:${mid[n4]}" \
   "$(sf_psql hub -c "SELECT string_agg(DISTINCT origin || ':' || snowflake_machine_id(id), ' ' ORDER BY origin || ':' || snowflake_machine_id(id)) FROM events")"
 sf_check "n4 starts after n3's last ID: n3's clean stop released its lease at that millisecond ($previous_end)" t \
-  "$(sf_psql hub -c "SELECT snowflake_timestamp(max(id)) = '$previous_end' FROM events WHERE origin = 'n3'")"
+  "$(sf_psql hub -c "SELECT snowflake_timestamp(max(id)) = '$previous_end' FROM events
+                     WHERE origin = 'n3' AND snowflake_machine_id(id) = ${mid[n3]}")"
 sf_check "every ID n4 made with n3's old id is above every ID n3 made with it" t \
-  "$(sf_psql hub -c "SELECT (SELECT min(id) FROM events WHERE origin = 'n4') > (SELECT max(id) FROM events WHERE origin = 'n3')")"
+  "$(sf_psql hub -c "SELECT (SELECT min(id) FROM events WHERE origin = 'n4')
+                          > (SELECT max(id) FROM events WHERE origin = 'n3' AND snowflake_machine_id(id) = ${mid[n4]})")"
+sf_check "every ID n3 made with n1's id, taken over, is above every ID n1 made" t \
+  "$(sf_psql hub -c "SELECT (SELECT min(id) FROM events WHERE origin = 'n3' AND snowflake_machine_id(id) = ${mid[n1]})
+                          > (SELECT max(id) FROM events WHERE origin = 'n1')")"
 sf_summary
