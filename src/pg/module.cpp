@@ -5,6 +5,7 @@
 
 #include "mark_file.hpp"
 #include "shared.hpp"
+#include "wal_mark.hpp"
 
 namespace snowflake {
 
@@ -90,6 +91,7 @@ void ShmemStartup() {
   if (!found) {
     shared_generator->mark_unreadable = false;
     shared_generator->mark_read_error = 0;
+    shared_generator->mark_lsn = InvalidXLogRecPtr;  // so the first ID logs the mark read from the file
     pg_atomic_init_u64(&shared_generator->stall_errors, 0);
     pg_atomic_init_u64(&shared_generator->mark_write_errors, 0);
     LoadMark(shared_generator);
@@ -114,6 +116,8 @@ void _PG_init(void) {
   // alone), decode and compose work and snowflake_next() explains what is missing.
   if (!process_shared_preload_libraries_in_progress) return;
   RefuseInvalidMachineId();
+  // Whatever the machine id: replay needs the resource manager of every mark record in the WAL.
+  RegisterMarkResourceManager();
 
   DefineCustomIntVariable(
       kMachineIdName, "Machine id written into every snowflake ID this server issues.",

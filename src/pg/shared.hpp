@@ -8,6 +8,7 @@ namespace snowflake {
 // One per server, made by the postmaster; plain data (see GeneratorState).
 struct SharedGenerator {
   GeneratorState state;                // under generator_lock
+  XLogRecPtr mark_lsn;                 // under generator_lock: end of the WAL record of a mark >= state's; 0: none
   bool mark_unreadable;                // the mark file exists but could not be read: issue nothing
   int mark_read_error;                 // its errno, 0 for contents that are no mark
   pg_atomic_uint64 stall_errors;       // counted outside the lock
