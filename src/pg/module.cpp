@@ -118,6 +118,7 @@ void _PG_init(void) {
   RefuseInvalidMachineId();
   // Whatever the machine id: replay needs the resource manager of every mark record in the WAL.
   RegisterMarkResourceManager();
+  RegisterMarkKeeper();
 
   DefineCustomIntVariable(
       kMachineIdName, "Machine id written into every snowflake ID this server issues.",

@@ -125,4 +125,24 @@ sf_check "the server ran crash recovery" 1 "$(grep -c "database system was not p
 check_not_below "its first ID, mark file gone and clock 5 s behind, is not below the last ID" "$last" "$(first_id_or_error node)"
 sf_set_clock node +0
 check_above node "with its clock right, it issues above the last ID" "$last"
+
+echo "-- crash recovery with the mark file removed, a checkpoint after the last ID"
+sf_psql node -c "INSERT INTO events (n) SELECT g FROM generate_series(10001, 15000) g"
+last=$(sf_psql node -c "SELECT max(id) FROM events")
+sf_psql node -c "CHECKPOINT"
+redo=$(sf_psql node -c "SELECT redo_lsn FROM pg_control_checkpoint()")
+# No ID follows the checkpoint: the mark keeper logs the mark again after its redo point (it looks
+# every 100 ms); until it has, this case is not covered (README, Guarantees). The clock is 30 s behind:
+# without that record this wait alone (up to 10 s) must not bring the clock past the last ID.
+if wait_until node 10 "SELECT count(*) > 0 FROM pg_get_wal_records_info('$redo', pg_current_wal_flush_lsn())
+  WHERE resource_manager = 'snowflake' AND record_type = 'MARK'"; then
+  sf_pass "the mark keeper logged the mark after the checkpoint's redo point"
+else sf_fail "no mark record after the checkpoint's redo point"; fi
+sf_stop node immediate
+sf_as_pg rm "$SF_WORK/node/pg_snowflake/mark"
+sf_set_clock node -30s
+sf_start node TZ=UTC $node_clock
+check_not_below "its first ID, mark file gone and clock 30 s behind, is not below the last ID" "$last" "$(first_id_or_error node)"
+sf_set_clock node +0
+check_above node "with its clock right, it issues above the last ID" "$last"
 sf_summary
