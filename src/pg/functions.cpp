@@ -66,6 +66,9 @@ void RequireGenerator() {
 // Writes a mark to the file and the WAL (flushed) outside the lock, then records the outcome under it:
 // 0 or errno. An error raised by the WAL leaves the generator as a failed write does, then propagates.
 int RenewMark(int64 mark) {
+  // A cancel or terminate must not end the call between Step's `renewing` and its outcome: other sessions
+  // would wait for a mark nobody writes. (An ERROR resets the holdoff; the catch below puts things right.)
+  HOLD_INTERRUPTS();
   int error = WriteMarkFile(mark);
   volatile XLogRecPtr logged = InvalidXLogRecPtr;
   if (error == 0) {
@@ -89,6 +92,7 @@ int RenewMark(int64 mark) {
     MarkFailed(shared_generator->state);
   }
   LWLockRelease(generator_lock);
+  RESUME_INTERRUPTS();
   if (error != 0) pg_atomic_fetch_add_u64(&shared_generator->mark_write_errors, 1);
   return error;
 }

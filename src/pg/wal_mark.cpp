@@ -118,6 +118,7 @@ void LogMarkAgainIfStale() {
   }
   LWLockRelease(generator_lock);
   if (mark < 0) return;
+  HOLD_INTERRUPTS();  // as in snowflake_next(): no exit between `renewing` and its outcome
   volatile XLogRecPtr logged = InvalidXLogRecPtr;
   PG_TRY();
   {
@@ -140,6 +141,7 @@ void LogMarkAgainIfStale() {
     MarkFailed(shared_generator->state);
   }
   LWLockRelease(generator_lock);
+  RESUME_INTERRUPTS();
 }
 
 }  // namespace
