@@ -12,9 +12,10 @@
 -- an update made elsewhere to a row this server made (two-way replication) passes.
 -- Errors: SF010 on such a row; 42703 for a named column the table lacks; 39P01 if not attached
 -- as a BEFORE ROW trigger for INSERT or UPDATE. Locks nothing. Plain arithmetic and pg_catalog
--- only: replication workers run with an empty search_path.
+-- only, with the search_path pinned: replication workers run with an empty one, and an operator
+-- planted in a schema of the caller's path (public.&(bigint, integer)) must not be found.
 CREATE OR REPLACE FUNCTION snowflake_guard_replicated() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     own_text text := current_setting('snowflake.machine_id', true);
@@ -69,7 +70,7 @@ $$;
 -- 22003 for an id outside -1..1023. Locks nothing.
 CREATE OR REPLACE FUNCTION snowflake_shared_machine_ids(node_names text[], machine_ids integer[])
     RETURNS TABLE (machine_id integer, nodes text[])
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     bad integer;
