@@ -6,6 +6,9 @@
 #include "../core/clock.hpp"
 #include "../core/generator.hpp"
 #include "../core/layout.hpp"
+#include "../core/mark_file.hpp"
+#include "../core/policy.hpp"
+#include "../core/settings.hpp"
 
 // postgres.h must come first.
 // clang-format off
@@ -17,6 +20,8 @@ extern "C" {
 #include "access/xlog_internal.h"
 #include "access/xloginsert.h"
 #include "access/xlogreader.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -28,8 +33,11 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 }

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "mark_file.hpp"
 #include "shared.hpp"
 
 namespace snowflake {
@@ -40,12 +39,13 @@ void MarkRedo(XLogReaderState* record) {
   if (!ReadRecord(record, &mark))
     elog(PANIC, "snowflake_redo: unknown record (info %u, %u bytes)", XLogRecGetInfo(record) & ~XLR_INFO_MASK,
          XLogRecGetDataLen(record));
-  if (shared_generator == nullptr) return;  // only when not preloaded, and then this is never registered
+  if (shared_generator == nullptr) return;  // binary-upgrade mode: no generator, no IDs to bound
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   GeneratorState& state = shared_generator->state;
-  const bool raised = mark.mark_millis > state.mark_millis || mark.mark_millis > state.last_millis;
+  // The file mirrors mark_millis (a clean shutdown checks that it still does).
+  const bool raised = mark.mark_millis > state.mark_millis;
   RaiseMark(state, mark.mark_millis);
-  const bool keep_file = shared_generator->mark_unreadable;  // an operator's to look at: never overwritten
+  const bool keep_file = shared_generator->mark_refused;  // an operator's to look at: never overwritten
   LWLockRelease(generator_lock);
   if (!raised || keep_file) return;
   if (const int error = WriteMarkFile(mark.mark_millis)) {
@@ -111,7 +111,7 @@ void LogMarkAgainIfStale() {
   int64 mark = -1;
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   GeneratorState& state = shared_generator->state;
-  if (!state.renewing && state.mark_millis >= 0 && !shared_generator->mark_unreadable &&
+  if (!state.renewing && state.mark_millis >= 0 && !shared_generator->mark_refused &&
       shared_generator->mark_lsn <= redo) {
     state.renewing = true;
     mark = state.mark_millis;
