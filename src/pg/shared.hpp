@@ -29,6 +29,7 @@ struct SharedLease {
 struct SharedGenerator {
   GeneratorState state;                // under generator_lock
   SharedLease lease;                   // under generator_lock; used only in lease mode
+  XLogRecPtr mark_lsn;                 // under generator_lock: end of the WAL record of a mark >= state's; 0: none
   MarkReadResult mark_read;            // what start-up (or crash reinitialisation) found at kMarkPath
   MarkCheck mark_check;                // for a mark found: whether it may be restored
   int64 clock_at_start;                // the wall clock when the mark was checked
