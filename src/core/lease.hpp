@@ -20,9 +20,9 @@ struct LeaseBound {
 constexpr LeaseBound kUnleased{-1, kMaxMillis};
 
 enum class LeaseCheck {
-  kInside,   // an ID of now_millis is allowed
-  kNotYet,   // now_millis is at or before the previous holder's end
-  kEnded,    // now_millis is past this holder's lease end
+  kInside,  // an ID of now_millis is allowed
+  kNotYet,  // now_millis is at or before the previous holder's end
+  kEnded,   // now_millis is past this holder's lease end
 };
 
 constexpr LeaseCheck CheckLease(const LeaseBound& bound, int64_t now_millis) noexcept {

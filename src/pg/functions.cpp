@@ -173,15 +173,14 @@ void CopyLease(LeaseReport* report) {
 }
 
 void ReportNoLease(const LeaseReport& report) {
-  ereport(ERROR,
-          (errcode(kErrNoLease), errmsg("no machine id is leased to this server"),
-           report.state == LeaseState::kExhausted
-               ? errdetail("No machine id from %d to %d is free at the coordination database.", lease_first_id,
-                           lease_last_id)
-           : report.detail[0] != '\0' ? errdetail("%s", report.detail)
-                                       : errdetail("The lease worker has not claimed one yet."),
-           errhint("IDs are issued once the lease worker claims a machine id from snowflake.lease_conninfo; "
-                   "snowflake_status() and the server log show its progress.")));
+  ereport(ERROR, (errcode(kErrNoLease), errmsg("no machine id is leased to this server"),
+                  report.state == LeaseState::kExhausted
+                      ? errdetail("No machine id from %d to %d is free at the coordination database.", lease_first_id,
+                                  lease_last_id)
+                  : report.detail[0] != '\0' ? errdetail("%s", report.detail)
+                                             : errdetail("The lease worker has not claimed one yet."),
+                  errhint("IDs are issued once the lease worker claims a machine id from snowflake.lease_conninfo; "
+                          "snowflake_status() and the server log show its progress.")));
 }
 
 void ReportLeaseEnded(const LeaseReport& report) {
@@ -384,8 +383,20 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
                       TimestampTzGetDatum(MillisToTimestamp(lease_end)),
                       TimestampTzGetDatum(renewed_at)};
   const bool held = leased && lease_state == LeaseState::kHeld;
-  bool nulls[14] = {machine_id < 0, state.last_millis < 0, state.mark_millis < 0, false, false, false, false, false,
-                    false, false, source == nullptr, !leased, !held, !leased || renewed_at == 0};
+  bool nulls[14] = {machine_id < 0,
+                    state.last_millis < 0,
+                    state.mark_millis < 0,
+                    false,
+                    false,
+                    false,
+                    false,
+                    false,
+                    false,
+                    false,
+                    source == nullptr,
+                    !leased,
+                    !held,
+                    !leased || renewed_at == 0};
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -271,11 +271,11 @@ int64 Claim(Worker& w, PGconn* conn, char* error) {
     LWLockRelease(generator_lock);
     w.busy_renewed_at[0] = '\0';
     w.failure_logged = false;
-    ereport(LOG, (errmsg("snowflake: leased machine id %d until %s", machine_id,
-                         timestamptz_to_str(MillisToTimestamp(end))),
-                  previous_end >= 0 ? errdetail("IDs start after the previous holder's lease end, %s.",
-                                                timestamptz_to_str(MillisToTimestamp(previous_end)))
-                                    : 0));
+    ereport(LOG,
+            (errmsg("snowflake: leased machine id %d until %s", machine_id, timestamptz_to_str(MillisToTimestamp(end))),
+             previous_end >= 0 ? errdetail("IDs start after the previous holder's lease end, %s.",
+                                           timestamptz_to_str(MillisToTimestamp(previous_end)))
+                               : 0));
     return RenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
   }
   if (strcmp(status, "busy") == 0) {
@@ -322,9 +322,9 @@ int64 Renew(Worker& w, PGconn* conn, int32 machine_id, char* error) {
   pg_ltoa(machine_id, id);
   pg_lltoa(WallClockMillis() + lease_duration_ms_setting, proposed);
   const char* params[] = {id, w.holder, lease_incarnation, proposed};
-  PGresult* row = Call(conn,
-                       "SELECT status, lease_end_ms FROM snowflake_lease_renew($1::int, $2::uuid, $3::uuid, $4::bigint)",
-                       4, params, error);
+  PGresult* row =
+      Call(conn, "SELECT status, lease_end_ms FROM snowflake_lease_renew($1::int, $2::uuid, $3::uuid, $4::bigint)", 4,
+           params, error);
   if (row == nullptr) return -1;
   const bool renewed = strcmp(PQgetvalue(row, 0, 0), "renewed") == 0;
   const int64 end = ToInt64(PQgetvalue(row, 0, 1));
@@ -341,15 +341,14 @@ int64 Renew(Worker& w, PGconn* conn, int32 machine_id, char* error) {
     lease.state = LeaseState::kLost;
     lease.machine_id = -1;
     lease.renewal_failing = false;
-    strlcpy(lease.detail, "The lease was taken over or released at the coordination database.",
-            sizeof(lease.detail));
+    strlcpy(lease.detail, "The lease was taken over or released at the coordination database.", sizeof(lease.detail));
   }
   LWLockRelease(generator_lock);
   if (!renewed) {
-    ereport(WARNING, (errmsg("snowflake: the lease on machine id %d was taken over or released: no more IDs of it",
-                             machine_id),
-                      errdetail("None was issued past its end, %s. Claiming another machine id.",
-                                timestamptz_to_str(MillisToTimestamp(old_end)))));
+    ereport(WARNING,
+            (errmsg("snowflake: the lease on machine id %d was taken over or released: no more IDs of it", machine_id),
+             errdetail("None was issued past its end, %s. Claiming another machine id.",
+                       timestamptz_to_str(MillisToTimestamp(old_end)))));
     return 0;
   }
   if (w.failure_logged) ereport(LOG, (errmsg("snowflake: renewed the lease on machine id %d again", machine_id)));
@@ -386,8 +385,8 @@ void Release(Worker& w, PGconn* conn) {
   pg_ltoa(machine_id, id);
   pg_lltoa(final_end, end);
   const char* params[] = {id, w.holder, lease_incarnation, end};
-  PGresult* row = Call(conn, "SELECT snowflake_lease_release($1::int, $2::uuid, $3::uuid, $4::bigint)", 4, params,
-                       error);
+  PGresult* row =
+      Call(conn, "SELECT snowflake_lease_release($1::int, $2::uuid, $3::uuid, $4::bigint)", 4, params, error);
   PQfinish(conn);
   if (row == nullptr) {
     ereport(LOG, (errmsg("snowflake: could not release the lease on machine id %d: %s", machine_id, error)));

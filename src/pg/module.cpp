@@ -252,8 +252,8 @@ void _PG_init(void) {
 
   RefuseInvalidLeaseSettings();
   if (LeaseMode()) {
-    ereport(LOG, (errmsg("snowflake: leasing a machine id from %d to %d from the coordination database",
-                         lease_first_id, lease_last_id)));
+    ereport(LOG, (errmsg("snowflake: leasing a machine id from %d to %d from the coordination database", lease_first_id,
+                         lease_last_id)));
     ChooseLeaseIncarnation();
     RegisterLeaseWorker();
   } else if (machine_id_setting == kMachineIdUnset)

@@ -77,7 +77,7 @@ TEST(StepWithinLease, OldAndNewHolderNeverCollideWhateverTheirClocks) {
   std::set<int64_t> ids;
   int64_t old_issued = 0, new_issued = 0, max_old = -1, min_new = INT64_MAX;
   for (int64_t t = kT; t < kT + 12000; ++t) {
-    const int64_t old_clock = t;        // keeps going past its end: it must stop there
+    const int64_t old_clock = t;         // keeps going past its end: it must stop there
     const int64_t new_clock = t - 5000;  // 5 s behind: it must wait until it passes `end`
     for (int i = 0; i < 50; ++i) {
       const StepResult a = StepLeased(old_state, old_bound, old_clock);

@@ -49,8 +49,8 @@ TEST(SettingsTest, MachineIdRanges) {
     EXPECT_EQ(first, form.first) << "[" << form.text << "]";
     EXPECT_EQ(last, form.last) << "[" << form.text << "]";
   }
-  const char* refused[] = {"",       "-1",      "200-100", "100-",     "-100",      "100 - 199", "100-199 ",
-                           "010-20", "1-1024",  "1024",    "1-2-3",    "100..199",  "0x10-0x20", "1-0x20",
+  const char* refused[] = {"",       "-1",      "200-100", "100-",       "-100",     "100 - 199", "100-199 ",
+                           "010-20", "1-1024",  "1024",    "1-2-3",      "100..199", "0x10-0x20", "1-0x20",
                            "a-b",    "100-abc", "1.5-2",   "12345678-9", "1--2"};
   for (const char* text : refused) {
     int32_t first = -99, last = -99;
