@@ -203,6 +203,35 @@ PGresult* Call(PGconn* conn, const char* sql, int count, const char* const* para
   return row;
 }
 
+// Pins the coordination connection's search_path to the extension's schema (then pg_catalog), so
+// the unqualified calls below reach the extension's functions and nothing a role planted
+// elsewhere. false with *error when the extension is not installed there.
+bool PinSearchPath(PGconn* conn, char* error) {
+  PGresult* row = Call(conn,
+                       "SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(n.nspname) || "
+                       "', pg_catalog, pg_temp', false) "
+                       "FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+                       "WHERE e.extname = 'snowflake'",
+                       0, nullptr, error);
+  if (row == nullptr) {
+    if (strcmp(error, "unexpected answer") == 0)
+      CopyError(error, "the snowflake extension is not installed in the coordination database");
+    return false;
+  }
+  PQclear(row);
+  return true;
+}
+
+// A connection to the coordination database with its search_path pinned, or nullptr with *error.
+PGconn* ConnectPinned(char* error) {
+  PGconn* conn = Connect(error);
+  if (conn != nullptr && !PinSearchPath(conn, error)) {
+    PQfinish(conn);
+    return nullptr;
+  }
+  return conn;
+}
+
 int64 ToInt64(const char* text) { return text[0] == '\0' ? -1 : strtoll(text, nullptr, 10); }
 
 // Records why the worker has no lease or could not renew; logs a change of reason.
@@ -377,7 +406,7 @@ void Release(Worker& w, PGconn* conn) {
   }
   got_sigterm = false;  // let these last calls run (each bounded by kCallTimeoutMs)
   char id[16], end[32], error[sizeof(SharedLease::detail)];
-  if (conn == nullptr) conn = Connect(error);  // SIGTERM may have cut the connection short
+  if (conn == nullptr) conn = ConnectPinned(error);  // SIGTERM may have cut the connection short
   if (conn == nullptr) {
     ereport(LOG, (errmsg("snowflake: could not release the lease on machine id %d: %s", machine_id, error)));
     return;
@@ -434,7 +463,7 @@ void snowflake_lease_worker(Datum) {
     int64 wait = retry;
     if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
       if (conn != nullptr) PQfinish(conn);
-      conn = Connect(error);
+      conn = ConnectPinned(error);
     }
     if (conn != nullptr) {
       LWLockAcquire(generator_lock, LW_SHARED);

@@ -88,6 +88,18 @@ for isolation in "read committed" serializable; do
   sf_psql coord -c "DELETE FROM snowflake_lease WHERE machine_id BETWEEN 900 AND 903"
 done
 
+echo "-- a node pointed at a database without the extension says so"
+sf_init noext "shared_preload_libraries = 'snowflake'" "snowflake.lease_machine_ids = '100-103'" \
+  "snowflake.lease_conninfo = 'host=$SF_WORK/coord dbname=template1 user=node1'"
+sf_start noext
+sf_psql noext -c "CREATE EXTENSION snowflake"
+deadline=$((SECONDS + 10))
+until grep -q 'could not claim a machine id' "$SF_WORK/noext/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+sf_check_match "SF030, naming the missing extension" \
+  "ERROR: +SF030: no machine id is leased to this server.*DETAIL: +the snowflake extension is not installed in the coordination database" \
+  "$(sf_error noext "SELECT snowflake_next()")"
+sf_stop noext
+
 # The hub: every node's rows meet here (it issues no IDs itself).
 sf_init hub "max_logical_replication_workers = 8" "max_worker_processes = 16" "wal_retrieve_retry_interval = '1s'" \
   "max_connections = 30" "log_line_prefix = '%m [%p] %e '"
