@@ -139,9 +139,31 @@ SELECT snowflake_lease_claim(:a, NULL, 100, 101, 1300000, 30000);
 SELECT snowflake_lease_renew(100, :a, :a2, -1);
 \echo :LAST_ERROR_SQLSTATE
 
+-- Per-role ranges: with rows in snowflake_lease_grant, a role leases only inside its own.
+RESET SESSION AUTHORIZATION;
+DELETE FROM snowflake_lease;
+INSERT INTO snowflake_lease_grant VALUES ('regress_sf_node_a', '[100,101]'), ('regress_sf_node_b', '[102,102]');
+SET SESSION AUTHORIZATION regress_sf_node_b;
+SELECT status, machine_id FROM snowflake_lease_claim(:b, :b1, 100, 103, 1000, 30000);
+SELECT status, machine_id FROM snowflake_lease_claim(:c, :c1, 100, 103, 1000, 30000);
+SET SESSION AUTHORIZATION regress_sf_node_a;
+SELECT status, machine_id FROM snowflake_lease_claim(:a, :a1, 100, 103, 1000, 30000);
+-- ... and may not grant itself more.
+INSERT INTO snowflake_lease_grant VALUES ('regress_sf_node_a', '[0,1023]');
+\echo :LAST_ERROR_SQLSTATE
+-- A range withdrawn: the holder's next renewal answers lost, and its id is not its own any more.
+RESET SESSION AUTHORIZATION;
+DELETE FROM snowflake_lease_grant WHERE holder_role = 'regress_sf_node_a';
+SET SESSION AUTHORIZATION regress_sf_node_a;
+SELECT status FROM snowflake_lease_renew(100, :a, :a1, 2000);
+SELECT status, machine_id FROM snowflake_lease_claim(:a, :a1, 100, 103, 2000, 30000);
+SET SESSION AUTHORIZATION regress_sf_node_b;
+SELECT status FROM snowflake_lease_renew(102, :b, :b1, 2000);
+
 RESET SESSION AUTHORIZATION;
 DELETE FROM snowflake_lease;
 DELETE FROM snowflake_lease_settings;
+DELETE FROM snowflake_lease_grant;
 SET client_min_messages = warning;
 REVOKE ALL ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text),
                        snowflake_lease_renew(integer, uuid, uuid, bigint),

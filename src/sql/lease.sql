@@ -20,7 +20,8 @@
 -- millisecond in (previous_end_ms, lease_end_ms]. 'busy': its own id is held by another run of the
 -- same holder that renewed within its duration (a copy of its data directory, or a restart faster
 -- than the old run's lease): machine_id and renewed_at say which; ask again after duration_ms.
--- 'exhausted': no free id in the range. Locks the rows it changes.
+-- 'exhausted': no free id in the range (or, with rows in snowflake_lease_grant, none of the
+-- caller's ranges). Locks the rows it changes.
 -- Errors: 22023 for invalid arguments; 42501 when not granted EXECUTE.
 CREATE OR REPLACE FUNCTION snowflake_lease_claim(holder uuid, incarnation uuid, first_id integer, last_id integer,
                                                  proposed_end_ms bigint, duration_ms integer,
@@ -35,6 +36,7 @@ DECLARE
     caller name := session_user;
     now_ts timestamptz := clock_timestamp();
     reclaim interval;
+    restricted boolean := EXISTS (SELECT FROM @extschema@.snowflake_lease_grant);
     l @extschema@.snowflake_lease;
     m integer;
 BEGIN
@@ -58,6 +60,8 @@ BEGIN
     SELECT * INTO l FROM @extschema@.snowflake_lease x
     WHERE x.holder = snowflake_lease_claim.holder AND x.holder_role = caller
       AND x.machine_id BETWEEN first_id AND last_id
+      AND (NOT restricted OR EXISTS (SELECT FROM @extschema@.snowflake_lease_grant r
+                                     WHERE r.holder_role = caller AND r.machine_ids @> x.machine_id))
     ORDER BY x.renewed_at DESC LIMIT 1
     FOR UPDATE;
     IF FOUND THEN
@@ -84,7 +88,10 @@ BEGIN
 
     -- 2. An id never leased: the primary key decides between concurrent claims.
     FOR m IN SELECT g FROM generate_series(first_id, last_id) g
-             WHERE NOT EXISTS (SELECT FROM @extschema@.snowflake_lease x WHERE x.machine_id = g) ORDER BY g LOOP
+             WHERE NOT EXISTS (SELECT FROM @extschema@.snowflake_lease x WHERE x.machine_id = g)
+               AND (NOT restricted OR EXISTS (SELECT FROM @extschema@.snowflake_lease_grant r
+                                              WHERE r.holder_role = caller AND r.machine_ids @> g))
+             ORDER BY g LOOP
         INSERT INTO @extschema@.snowflake_lease AS x
             (machine_id, holder, incarnation, holder_role, system_identifier, host, duration_ms,
              started_at, renewed_at, released_at, lease_end_ms, previous_end_ms)
@@ -105,6 +112,8 @@ BEGIN
         SELECT * INTO l FROM @extschema@.snowflake_lease x
         WHERE x.machine_id BETWEEN first_id AND last_id
           AND (x.released_at IS NOT NULL OR x.renewed_at < now_ts - reclaim)
+          AND (NOT restricted OR EXISTS (SELECT FROM @extschema@.snowflake_lease_grant r
+                                         WHERE r.holder_role = caller AND r.machine_ids @> x.machine_id))
         ORDER BY x.lease_end_ms, x.machine_id LIMIT 1
         FOR UPDATE SKIP LOCKED;
         EXIT WHEN NOT FOUND;
@@ -129,8 +138,9 @@ $$;
 --     OUT status text, OUT lease_end_ms bigint, OUT renewed_at timestamptz) RETURNS record
 -- 'renewed': the lease end is now the greater of the old one and proposed_end_ms (it never moves
 -- back: the next holder starts after the highest end this holder was ever given). 'lost': the
--- lease is not this run's any more (taken over or released); the caller issues nothing past the
--- end it last had. Locks the lease's row. Errors: 22023 for invalid arguments.
+-- lease is not this run's any more (taken over or released, or, with rows in
+-- snowflake_lease_grant, no range of the caller's holds the id any more); the caller issues
+-- nothing past the end it last had. Locks the lease's row. Errors: 22023 for invalid arguments.
 CREATE OR REPLACE FUNCTION snowflake_lease_renew(machine_id integer, holder uuid, incarnation uuid, proposed_end_ms bigint,
                                                  OUT status text, OUT lease_end_ms bigint, OUT renewed_at timestamptz)
     RETURNS record
@@ -146,6 +156,9 @@ BEGIN
     WHERE x.machine_id = snowflake_lease_renew.machine_id AND x.holder = snowflake_lease_renew.holder
       AND x.incarnation = snowflake_lease_renew.incarnation AND x.holder_role = session_user
       AND x.released_at IS NULL
+      AND (NOT EXISTS (SELECT FROM @extschema@.snowflake_lease_grant)
+           OR EXISTS (SELECT FROM @extschema@.snowflake_lease_grant r
+                      WHERE r.holder_role = session_user AND r.machine_ids @> x.machine_id))
     RETURNING 'renewed', x.lease_end_ms, x.renewed_at INTO status, lease_end_ms, renewed_at;
     IF NOT FOUND THEN
         status := 'lost';

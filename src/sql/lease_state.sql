@@ -36,8 +36,18 @@ CREATE TABLE snowflake_lease_settings (
     reclaim_after interval NOT NULL CHECK (reclaim_after >= interval '0')
 );
 
--- Leases and the reclaim setting are the coordination database's state: a dump carries them.
+-- Optional: the ids each node role may lease. Empty (the default): a role granted the functions
+-- may lease any id of the range it asks for. With rows: a role claims and renews only ids inside
+-- its own ranges (a range withdrawn makes its holder's next renewal answer 'lost').
+CREATE TABLE snowflake_lease_grant (
+    holder_role name NOT NULL,
+    machine_ids int4range NOT NULL CHECK (NOT isempty(machine_ids) AND machine_ids <@ int4range(0, 1023, '[]')),
+    PRIMARY KEY (holder_role, machine_ids)
+);
+
+-- Leases, grants and the reclaim setting are the coordination database's state: a dump carries them.
 SELECT pg_catalog.pg_extension_config_dump('snowflake_lease', '');
 SELECT pg_catalog.pg_extension_config_dump('snowflake_lease_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('snowflake_lease_grant', '');
 
-REVOKE ALL ON snowflake_lease, snowflake_lease_settings FROM PUBLIC;
+REVOKE ALL ON snowflake_lease, snowflake_lease_settings, snowflake_lease_grant FROM PUBLIC;
