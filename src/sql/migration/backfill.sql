@@ -295,6 +295,8 @@ BEGIN
     LOOP
         BEGIN
             IF s.kind = 'ddl' THEN
+                -- ADD CONSTRAINT takes ACCESS EXCLUSIVE: give way rather than queue writers.
+                PERFORM set_config('lock_timeout', '200ms', true);
                 EXECUTE s.statement;
             ELSIF s.kind = 'parent_batches' THEN
                 EXECUTE s.statement USING mig, s.done + 1, upto + 1;
@@ -307,9 +309,12 @@ BEGIN
         EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
             tries := tries + 1;
             IF tries >= 5 THEN
-                RAISE;
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = SQLSTATE,
+                    DETAIL = format('The step was tried %s times: %s', tries, s.statement),
+                    HINT = format('Nothing of this step was written. CALL snowflake_migration_backfill(%L) again resumes it.', mig);
             END IF;
             RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
+            PERFORM pg_sleep(0.05 * power(2, tries) * random());
         END;
     END LOOP;
     IF s.kind = 'ddl' THEN
@@ -340,7 +345,8 @@ LANGUAGE plpgsql AS $fn$
 -- extension's functions, schema-qualified with their exact argument types, and commits between
 -- them; each of them pins its own.
 BEGIN
-    -- Fails at once ("invalid transaction termination") inside a transaction block, before any work.
+    -- Fails at once inside a transaction block, before any work.
+    PERFORM @extschema@._snowflake_outside_block('snowflake_migration_backfill', tbl);
     COMMIT;
     IF NOT @extschema@._snowflake_backfill_prepare(tbl, time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch, batch_size) THEN
         RETURN;

@@ -1,14 +1,21 @@
 -- The migration toolkit, phase 4: foreign keys on the twins, then the swap in one short transaction.
 
--- snowflake_migration_cutover(tbl regclass): phases 4, a procedure: CALL it outside a
--- transaction block. Adds the foreign keys on the bigint columns NOT VALID and validates them
--- (each its own transaction, writes go on), then swaps in one transaction of catalog changes
--- only: primary key and foreign keys to the bigint columns, bigint columns take the old names,
--- uuid columns are kept as <column>_uuid. Every statement is computed from the catalog when it
--- runs. Takes ACCESS EXCLUSIVE locks on every table touched for that last transaction (set
--- lock_timeout; on a timeout nothing changed, call it again); the ID map is deleted after it.
+-- snowflake_migration_cutover(tbl regclass, lock_wait interval, give_up_after interval): phase 4,
+-- a procedure: CALL it outside a transaction block. Adds the foreign keys on the bigint columns
+-- NOT VALID and validates them (each its own transaction, writes go on), then swaps in one
+-- transaction of catalog changes only: primary key, UNIQUE constraints and foreign keys move to
+-- the bigint columns, which take the old names; the uuid columns stay as <column>_uuid with a
+-- unique index; views over the key are created again and policies altered onto the new columns;
+-- every session's cached plans are invalidated so that PL/pgSQL code replans against the new
+-- columns. Every statement is computed from the catalog when it runs.
+-- Locks: each table in one order, the referenced table first (as a writer that inserts a parent
+-- and then its children does), each attempt waiting at most lock_wait (lock_timeout) so that
+-- writers queue behind it no longer than that; an attempt that times out or deadlocks is rolled
+-- back (nothing changed) and retried with back-off until give_up_after has passed, then 55P03
+-- (nothing changed by the swap: call it again). The ID map is deleted after the swap commits.
 -- Raises 42501 for a table the caller does not own, 55000 before the backfill is done, while an
--- index it needs is missing or invalid, or when the schema changed since the start.
+-- index it needs is missing or invalid, or when the schema changed since the start; 0A000 for an
+-- object over the key it cannot carry; 25001 inside a transaction block.
 -- _snowflake_cutover_prepare(tbl regclass) -> boolean: the checks before a cut-over: the
 -- caller, the phase, the plan, the indexes. False when it is cut over already.
 CREATE OR REPLACE FUNCTION _snowflake_cutover_prepare(tbl regclass) RETURNS boolean
@@ -17,6 +24,7 @@ DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
     missing text;
+    refused text;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
@@ -36,6 +44,14 @@ BEGIN
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
     WHERE g.kind = 'index'
       AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
+    -- Objects created since the start that the cut-over could not carry.
+    SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO refused
+    FROM @extschema@._snowflake_migration_dependents_of(tbl) d WHERE d.refused;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'objects that use the key of % or its references cannot be carried through the cut-over', mig
+            USING ERRCODE = 'feature_not_supported', DETAIL = refused,
+            HINT = 'Drop them, call it again, and create them after the cut-over; or abort the migration.';
+    END IF;
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'indexes the cut-over of % needs are missing or invalid', mig
             USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = missing,
@@ -48,11 +64,14 @@ $fn$;
 -- _snowflake_cutover_constrain_next(tbl regclass) -> boolean: the next foreign key on the bigint
 -- columns (added NOT VALID, then validated: each its own transaction, writes go on), computed
 -- now. False when all are there (the phase is then 'constrained').
-CREATE OR REPLACE FUNCTION _snowflake_cutover_constrain_next(tbl regclass) RETURNS boolean
+CREATE OR REPLACE FUNCTION _snowflake_cutover_constrain_next(tbl regclass, lock_wait interval, give_up_after interval, since timestamptz)
+RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     s record;
+    attempt integer := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT g.step, g.statement INTO s
@@ -63,30 +82,107 @@ BEGIN
         UPDATE @extschema@.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
         RETURN false;
     END IF;
-    EXECUTE s.statement;
+    LOOP
+        BEGIN
+            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+            -- The referenced table first, in the mode the statement takes on it, as writers do:
+            -- ADD FOREIGN KEY would lock the referencing table first and deadlock with a writer
+            -- that inserts a parent and then a child.
+            EXECUTE format('LOCK TABLE %s IN %s MODE', mig,
+                           CASE WHEN s.statement LIKE '% VALIDATE CONSTRAINT %' THEN 'ROW SHARE' ELSE 'SHARE ROW EXCLUSIVE' END);
+            EXECUTE s.statement;
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            EXIT;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            attempt := attempt + 1;
+            PERFORM @extschema@._snowflake_give_way(mig, s.statement, SQLERRM, attempt, lock_wait, give_up_after, since);
+        END;
+    END LOOP;
     UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
     RETURN true;
 END
 $fn$;
 
--- _snowflake_cutover_swap(tbl regclass): the swap, in the caller's transaction: catalog changes
--- only, computed now. Takes ACCESS EXCLUSIVE locks on every table touched.
-CREATE OR REPLACE FUNCTION _snowflake_cutover_swap(tbl regclass) RETURNS void
+-- _snowflake_cutover_swap(tbl regclass, lock_wait, give_up_after, since): the swap, in the
+-- caller's transaction: catalog changes only, computed now, under ACCESS EXCLUSIVE locks taken
+-- referenced table first; each attempt in a subtransaction that gives way after lock_wait (see
+-- _snowflake_give_way). Then invalidates every session's cached plans: creating and dropping an
+-- operator (in pg_temp) makes every backend of the database reset its plan cache when it reads
+-- the invalidation, as any change to pg_operator does, so PL/pgSQL statements written against
+-- the uuid columns are planned again against the bigint ones at their next execution.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_swap(tbl regclass, lock_wait interval, give_up_after interval, since timestamptz)
+RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     s record;
+    attempt integer := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
+    state text;
+    msg text;
+    detail text;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
-             WHERE g.phase = 'cutover' ORDER BY g.step
     LOOP
-        EXECUTE s.statement;
+        BEGIN
+            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
+                     WHERE g.phase = 'cutover' ORDER BY g.step
+            LOOP
+                BEGIN
+                    EXECUTE s.statement;
+                EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                    RAISE EXCEPTION 'the cut-over of % failed: %', mig, msg
+                        USING ERRCODE = state, DETAIL = concat_ws(E'\n', nullif(detail, ''), 'At: ' || s.statement),
+                              HINT = 'Nothing changed. Fix what the statement needs (a view or policy over the key that does not work with bigint must be changed), then call it again; or abort.';
+                END;
+            END LOOP;
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            EXIT;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            attempt := attempt + 1;
+            PERFORM @extschema@._snowflake_give_way(mig, 'the swap', SQLERRM, attempt, lock_wait, give_up_after, since);
+        END;
     END LOOP;
     UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
     UPDATE @extschema@.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
+    BEGIN
+        CREATE OPERATOR pg_temp.@#@#@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = pg_catalog.int8eq);
+        DROP OPERATOR pg_temp.@#@#@ (bigint, bigint);
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'snowflake: %: could not invalidate the plans cached by other sessions (%)', mig, SQLERRM
+            USING HINT = 'Sessions opened before the cut-over that run PL/pgSQL code over these tables must run DISCARD PLANS (or reconnect).';
+    END;
 END
 $fn$;
+
+-- _snowflake_give_way(mig, what, why, attempt, lock_wait, give_up_after, since): after an attempt
+-- that timed out waiting for a lock or deadlocked (and was rolled back): raises 55P03 once
+-- give_up_after has passed since the call began; otherwise sleeps a random time of up to
+-- lock_wait * 2^attempt (at most 1 s) so that the writers it made wait get through first.
+CREATE OR REPLACE FUNCTION _snowflake_give_way(mig text, what text, why text, attempt integer, lock_wait interval,
+                                               give_up_after interval, since timestamptz) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF clock_timestamp() - since >= give_up_after THEN
+        RAISE EXCEPTION 'the cut-over of % could not take its locks within %', mig, give_up_after
+            USING ERRCODE = 'lock_not_available',
+            DETAIL = format('%s attempts, each waiting at most %s, gave way to other transactions; the last: %s', attempt, lock_wait, why),
+            HINT = format('Nothing changed by %s. Call it again (it resumes), at a quieter time or with a larger give_up_after.', what);
+    END IF;
+    RAISE NOTICE 'snowflake: %: gave way to other transactions (%), attempt %', mig, why, attempt;
+    PERFORM pg_sleep(least(1.0, extract(epoch FROM lock_wait)::float8 * power(2, least(attempt, 10))) * random());
+END
+$fn$;
+
+-- _snowflake_ms(i interval) -> text: an interval as whole milliseconds, for lock_timeout.
+CREATE OR REPLACE FUNCTION _snowflake_ms(i interval) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT greatest(1, ceil(extract(epoch FROM i) * 1000))::bigint::text
+$$;
 
 -- _snowflake_cutover_finish(tbl regclass): after the swap has committed: deletes the ID map (no
 -- work for the swap's locks) and says what happened.
@@ -104,26 +200,30 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE PROCEDURE snowflake_migration_cutover(tbl regclass)
+CREATE OR REPLACE PROCEDURE snowflake_migration_cutover(tbl regclass, lock_wait interval DEFAULT '100 ms',
+                                                       give_up_after interval DEFAULT '10 min')
 LANGUAGE plpgsql AS $fn$
 -- No SET clause (it would forbid COMMIT): only schema-qualified calls of the extension's own
 -- functions, which pin their search_path, and COMMITs between them.
+DECLARE
+    since timestamptz := pg_catalog.clock_timestamp();
 BEGIN
-    COMMIT;  -- fails at once inside a transaction block
+    PERFORM @extschema@._snowflake_outside_block('snowflake_migration_cutover', tbl);
+    COMMIT;
     IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
         RETURN;
     END IF;
     COMMIT;
     LOOP
-        EXIT WHEN NOT @extschema@._snowflake_cutover_constrain_next(tbl);
+        EXIT WHEN NOT @extschema@._snowflake_cutover_constrain_next(tbl, lock_wait, give_up_after, since);
         COMMIT;
     END LOOP;
     COMMIT;
-    PERFORM @extschema@._snowflake_cutover_swap(tbl);
+    PERFORM @extschema@._snowflake_cutover_swap(tbl, lock_wait, give_up_after, since);
     COMMIT;
     PERFORM @extschema@._snowflake_cutover_finish(tbl);
     COMMIT;
 END
 $fn$;
 
-COMMENT ON PROCEDURE snowflake_migration_cutover(regclass) IS 'migration phase 4: swap primary and foreign keys to the snowflake keys in one short transaction';
+COMMENT ON PROCEDURE snowflake_migration_cutover(regclass, interval, interval) IS 'migration phase 4: swap primary and foreign keys to the snowflake keys in one short transaction';

@@ -32,6 +32,144 @@ LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     WHERE c.oid = rel
 $$;
 
+-- _snowflake_migration_dependents(rels oid[], atts int2[]) -> table (kind, object, action,
+-- refused, before_sql, after_sql): every object that depends on one of the migrated columns
+-- (tables rels, columns atts), except what the migration handles itself (indexes, primary,
+-- unique and foreign keys, its own CHECKs and triggers, the column's own default), and what the
+-- cut-over does to it. Views (not materialized, with nothing depending on them) are dropped in
+-- the cut-over's transaction (before_sql) and created again after the renames (after_sql: the
+-- same definition, owner, options, privileges and comment), so that their columns follow the
+-- names to the bigint columns; row-level security policies are altered onto the new columns with
+-- the same expressions. Everything else is refused: rules, materialized views, views other views
+-- depend on, triggers with WHEN or UPDATE OF, CHECK and exclusion constraints, generated columns
+-- and defaults of other columns, statistics objects, publication column lists. PL/pgSQL
+-- functions that declare a variable of a migrated column's type (%TYPE) are listed for review.
+-- Statements are computed from the catalog by the call that runs them. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_dependents(rels oid[], atts int2[])
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    d record;
+    v record;
+    p record;
+    col text;
+BEGIN
+    FOR d IN
+        SELECT DISTINCT dep.classid, dep.objid, u.r, u.a
+        FROM unnest(rels, atts) u(r, a)
+        JOIN pg_depend dep ON dep.refclassid = 'pg_class'::regclass AND dep.refobjid = u.r AND dep.refobjsubid = u.a
+        UNION
+        -- a view grouped by the key depends on the primary key itself
+        SELECT dep.classid, dep.objid, u.r, u.a
+        FROM unnest(rels, atts) u(r, a)
+        JOIN pg_constraint con ON con.conrelid = u.r AND u.a = ANY (con.conkey) AND con.contype IN ('p', 'u')
+        JOIN pg_depend dep ON dep.refclassid = 'pg_constraint'::regclass AND dep.refobjid = con.oid AND dep.classid = 'pg_rewrite'::regclass
+        ORDER BY 1, 2
+    LOOP
+        col := format('%s.%I', @extschema@._snowflake_qname(d.r::regclass),
+                      (SELECT att.attname FROM pg_attribute att WHERE att.attrelid = d.r AND att.attnum = d.a));
+        object := pg_describe_object(d.classid, d.objid, 0);
+        before_sql := NULL; after_sql := NULL; refused := true;
+        IF d.classid = 'pg_class'::regclass THEN
+            CONTINUE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) IN ('i', 'I', 'S');
+            kind := 'relation'; action := format('refused: depends on %s', col);
+        ELSIF d.classid = 'pg_constraint'::regclass THEN
+            SELECT con.contype, con.conname INTO p FROM pg_constraint con WHERE con.oid = d.objid;
+            CONTINUE WHEN p.contype IN ('p', 'u', 'f') OR p.conname LIKE '%\_snowflake\_filled';
+            kind := 'constraint';
+            action := format('refused: a %s constraint over %s stays on the uuid column; drop it before the migration and add it again after',
+                             CASE p.contype WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'exclusion' ELSE p.contype::text END, col);
+        ELSIF d.classid = 'pg_attrdef'::regclass THEN
+            CONTINUE WHEN (SELECT ad.adnum FROM pg_attrdef ad WHERE ad.oid = d.objid) = d.a;
+            kind := 'column';
+            action := format('refused: a generated column or default uses %s; drop it before the migration and add it again after', col);
+        ELSIF d.classid = 'pg_trigger'::regclass THEN
+            CONTINUE WHEN (SELECT t.tgname FROM pg_trigger t WHERE t.oid = d.objid) LIKE 'snowflake\_fill\_%';
+            kind := 'trigger';
+            action := format('refused: its WHEN clause or UPDATE OF list names %s; drop it before the migration and create it again after', col);
+        ELSIF d.classid = 'pg_policy'::regclass THEN
+            SELECT pol.polname, pol.polrelid, pg_get_expr(pol.polqual, pol.polrelid) AS qual,
+                   pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk INTO p
+            FROM pg_policy pol WHERE pol.oid = d.objid;
+            kind := 'policy'; refused := false;
+            action := format('carried: altered at the cut-over to use the bigint column that takes the name of %s, with the same expressions', col);
+            after_sql := ARRAY[format('ALTER POLICY %I ON %s%s%s', p.polname, @extschema@._snowflake_qname(p.polrelid::regclass),
+                                      ' USING (' || p.qual || ')', ' WITH CHECK (' || p.chk || ')')];
+        ELSIF d.classid = 'pg_rewrite'::regclass THEN
+            SELECT r.ev_class, r.rulename, c.relkind, c.relname, c.reloptions, c.relacl, pg_get_userbyid(c.relowner) AS owner,
+                   @extschema@._snowflake_qname(r.ev_class::regclass) AS q INTO v
+            FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid;
+            CONTINUE WHEN v.ev_class = ANY (rels) AND v.rulename = '_RETURN';
+            object := CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'rule ' || quote_ident(v.rulename) || ' on ' END || v.q;
+            kind := CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'rule' END;
+            IF v.relkind = 'v' AND v.rulename = '_RETURN'
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d2 JOIN pg_rewrite r2 ON r2.oid = d2.objid
+                               WHERE d2.classid = 'pg_rewrite'::regclass AND d2.refclassid = 'pg_class'::regclass
+                                 AND d2.refobjid = v.ev_class AND r2.ev_class <> v.ev_class)
+               AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = v.ev_class)
+               AND NOT EXISTS (SELECT 1 FROM pg_rewrite r3 WHERE r3.ev_class = v.ev_class AND r3.rulename <> '_RETURN') THEN
+                refused := false;
+                action := format('carried: created again at the cut-over with the same definition, so that it reads the bigint column that takes the name of %s', col);
+                before_sql := format('DROP VIEW %s', v.q);
+                after_sql := ARRAY[format('CREATE VIEW %s%s AS %s', v.q,
+                                          CASE WHEN v.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(v.reloptions, ', ')) ELSE '' END,
+                                          rtrim(pg_get_viewdef(v.ev_class), E'; \n')),
+                                   format('ALTER VIEW %s OWNER TO %I', v.q, v.owner)]
+                    || ARRAY(SELECT format('GRANT %s ON %s TO %s%s', g.privilege_type, v.q,
+                                           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+                                           CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                             FROM aclexplode(v.relacl) g ORDER BY g.grantee, g.privilege_type)
+                    || ARRAY(SELECT format('COMMENT ON VIEW %s IS %L', v.q, obj_description(v.ev_class, 'pg_class'))
+                             WHERE obj_description(v.ev_class, 'pg_class') IS NOT NULL);
+            ELSE
+                action := format('refused: %s uses %s; drop it before the migration and create it again after',
+                                 CASE WHEN v.relkind = 'm' THEN 'a materialized view (its data would have to be computed again)'
+                                      WHEN v.relkind = 'v' THEN 'a view that other views, rules or triggers depend on'
+                                      ELSE 'a rule' END, col);
+            END IF;
+        ELSE
+            kind := (SELECT c.relname FROM pg_class c WHERE c.oid = d.classid);
+            action := format('refused: depends on %s; drop it before the migration and create it again after', col);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    -- Not in pg_depend: PL/pgSQL variables declared with a migrated column's type.
+    FOR p IN
+        SELECT pr.oid, u.r, att.attname, c.relname
+        FROM unnest(rels, atts) u(r, a)
+        JOIN pg_class c ON c.oid = u.r
+        JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
+        JOIN pg_proc pr ON pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')
+        JOIN pg_language l ON l.oid = pr.prolang AND l.lanname = 'plpgsql'
+        ORDER BY pr.oid
+    LOOP
+        kind := 'function'; object := 'function ' || p.oid::regprocedure::text; refused := false;
+        action := format('review: declares a variable of type %s.%s%%TYPE, which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it',
+                         quote_ident(p.relname), quote_ident(p.attname));
+        before_sql := NULL; after_sql := NULL;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_migration_dependents_of(tbl regclass): _snowflake_migration_dependents() for the key
+-- of tbl and the columns of the foreign keys that reference it (the columns a migration of tbl
+-- changes). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_dependents_of(tbl regclass)
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH pk AS (SELECT con.conkey[1] AS a FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p'),
+    cols AS (SELECT tbl::oid AS r, pk.a FROM pk
+             UNION
+             SELECT con.conrelid, con.conkey[array_position(con.confkey, pk.a)]
+             FROM pg_constraint con, pk
+             WHERE con.contype = 'f' AND con.confrelid = tbl AND pk.a = ANY (con.confkey) AND con.conparentid = 0)
+    SELECT d.*
+    FROM (SELECT array_agg(cols.r) AS rr, array_agg(cols.a) AS aa FROM cols) c,
+         @extschema@._snowflake_migration_dependents(c.rr, c.aa) d
+    WHERE c.rr IS NOT NULL
+$$;
+
 -- _snowflake_migration_steps(tbl regclass, started boolean): the whole plan, computed from the
 -- catalog by the call that runs it; every phase calls it again, so no statement is ever read
 -- back from a table. With started, the objects the migration itself has added are expected
@@ -77,6 +215,10 @@ DECLARE
     twin_of_pk text;
     idx_renames text[] := '{}';
     idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
 BEGIN
     step := 0;
     SELECT c.oid, c.relkind, c.relname, n.nspname INTO rel
@@ -167,6 +309,16 @@ BEGIN
         END LOOP;
     END LOOP;
     new_col := m_new[1];
+    -- Objects over the migrated columns that the migration cannot carry: refused before anything changes.
+    IF NOT started THEN
+        SELECT string_agg(format('%s: %s', dd.object, dd.action), E'\n' ORDER BY dd.object) INTO cond
+        FROM @extschema@._snowflake_migration_dependents(m_rel, m_att) dd WHERE dd.refused;
+        IF cond IS NOT NULL THEN
+            RAISE EXCEPTION 'objects that use the key of % or its references cannot be carried through the migration', parent_q
+                USING ERRCODE = 'feature_not_supported', DETAIL = cond,
+                HINT = format('SELECT * FROM snowflake_migration_plan(%L) WHERE phase = ''dependent'' lists them all.', parent_q);
+        END IF;
+    END IF;
     rels := ARRAY(SELECT r FROM unnest(m_rel) WITH ORDINALITY u(r, o) GROUP BY r ORDER BY min(o));
 
     -- ---- start: one short transaction; new rows get snowflake IDs from its commit on ----
@@ -268,6 +420,9 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         JOIN pg_am am ON am.oid = ic.relam
         WHERE x.indrelid = ANY (rels)
           AND EXISTS (SELECT 1 FROM unnest(m_rel, m_att) u(r, t) WHERE u.r = x.indrelid AND u.t = ANY (x.indkey::int2[]))
+          -- not the lookup index on the uuids that the migration builds beside the primary key
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint pc JOIN pg_class pi ON pi.oid = pc.conindid
+                          WHERE pc.conrelid = x.indrelid AND pc.contype = 'p' AND left(pi.relname, 58) || '_uuid' = ic.relname)
         ORDER BY array_position(rels, x.indrelid), NOT x.indisprimary, ic.relname
     LOOP
         target := @extschema@._snowflake_qname(ix.indrelid::regclass);
@@ -276,8 +431,11 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                 RAISE EXCEPTION 'unique index %.% on a migrated column has expressions, a predicate or access method %',
                     ix.nspname, ix.relname, ix.amname USING ERRCODE = 'feature_not_supported';
             END IF;
-            RAISE NOTICE 'index %.% (expressions, predicate or access method %) is not copied to the bigint key; recreate it after the cut-over',
-                ix.nspname, ix.relname, ix.amname;
+            RAISE NOTICE 'index %.% is not copied to the bigint key: it %; recreate it after the cut-over',
+                ix.nspname, ix.relname,
+                concat_ws(' and ', CASE WHEN (SELECT x.indexprs IS NOT NULL FROM pg_index x WHERE x.indexrelid = ix.indexrelid) THEN 'has expressions' END,
+                                   CASE WHEN (SELECT x.indpred IS NOT NULL FROM pg_index x WHERE x.indexrelid = ix.indexrelid) THEN 'is partial (has a WHERE clause)' END,
+                                   CASE WHEN ix.amname NOT IN ('btree', 'hash') THEN format('uses access method %s', ix.amname) END);
             CONTINUE;
         END IF;
         cols := NULL; incl := NULL;
@@ -316,6 +474,35 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
             END IF;
             twin_of_pk := concat_ws(E'\n', twin_of_pk, format('%s|%I|%I', target,
                 (SELECT con.conname FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), nm));
+            -- The primary key's index goes with the constraint at the cut-over: a unique index on
+            -- the old columns, built now, keeps lookups by the uuids (<column>_uuid) fast.
+            nm := left(ix.relname, 58) || '_uuid';
+            IF NOT started AND to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
+                RAISE EXCEPTION 'relation %.% already exists', ix.nspname, nm USING ERRCODE = 'duplicate_table';
+            END IF;
+            step := step + 1;
+            object := format('%I.%I', ix.nspname, nm);
+            statement := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s USING btree (%s)', nm, target,
+                                (SELECT string_agg(quote_ident(att.attname), ', ' ORDER BY k.o)
+                                 FROM unnest(ix.indkey) WITH ORDINALITY k(a, o)
+                                 JOIN pg_attribute att ON att.attrelid = ix.indrelid AND att.attnum = k.a));
+            undo := format('DROP INDEX IF EXISTS %s', object);
+            RETURN NEXT;
+        ELSIF EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid) THEN
+            -- A UNIQUE constraint stays a constraint with its name and options on the new
+            -- columns; the old one is kept, renamed <name>_uuid, for lookups by the uuids.
+            SELECT con.conname, con.condeferrable, con.condeferred INTO uq
+            FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid;
+            IF octet_length(uq.conname) > 58 OR (NOT started AND EXISTS (
+                    SELECT 1 FROM pg_constraint con WHERE con.conrelid = ix.indrelid AND con.conname = uq.conname || '_uuid'))
+               OR to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
+                RAISE EXCEPTION 'constraint % of % cannot be renamed to %_uuid at the cut-over', uq.conname, target, uq.conname
+                    USING ERRCODE = 'duplicate_object';
+            END IF;
+            uq_moves := uq_moves || format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')
+                                 || format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I%s', target, uq.conname, left(ix.relname, 53) || '_snowflake',
+                                           CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END);
+            uq_move_tables := uq_move_tables || target || target;
         ELSE
             IF octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL THEN
                 RAISE EXCEPTION 'index %.% cannot be renamed to %_uuid at the cut-over', ix.nspname, ix.relname, ix.relname
@@ -377,6 +564,15 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
     step := step + 1; target := parent_q;
     statement := format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', lock_list);
     RETURN NEXT;
+    -- Views over the key: dropped now, created again at the end over the bigint columns.
+    FOR dep IN SELECT dd.object, dd.before_sql FROM @extschema@._snowflake_migration_dependents(m_rel, m_att) dd
+               WHERE dd.before_sql IS NOT NULL AND NOT dd.refused ORDER BY dd.object
+    LOOP
+        step := step + 1; target := dep.object;
+        statement := dep.before_sql;
+        RETURN NEXT;
+    END LOOP;
+    target := parent_q;
     FOR fk IN
         SELECT con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
         FROM pg_constraint con
@@ -448,6 +644,12 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         statement := idx_renames[i];
         RETURN NEXT;
     END LOOP;
+    FOR i IN 1 .. cardinality(uq_moves) LOOP
+        step := step + 1;
+        target := uq_move_tables[i];
+        statement := uq_moves[i];
+        RETURN NEXT;
+    END LOOP;
     -- Column privileges go with the name: whoever could insert, update, select or reference the
     -- uuid column by name can do the same with the bigint column that takes its name. Last, and
     -- of their own kind: grants made during the migration are carried as they are at the cut-over.
@@ -466,6 +668,16 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                                 CASE WHEN ix.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
             RETURN NEXT;
         END LOOP;
+    END LOOP;
+    -- Views created again and policies altered, now that the old names are the bigint columns.
+    kind := 'carry';
+    FOR dep IN SELECT dd.object, a.sql FROM @extschema@._snowflake_migration_dependents(m_rel, m_att) dd,
+                      unnest(dd.after_sql) WITH ORDINALITY a(sql, o)
+               WHERE NOT dd.refused ORDER BY dd.object, a.o
+    LOOP
+        step := step + 1; target := dep.object;
+        statement := dep.sql;
+        RETURN NEXT;
     END LOOP;
 END
 $fn$;
@@ -562,8 +774,26 @@ BEGIN
 END
 $fn$;
 
+-- _snowflake_outside_block(what text, tbl regclass): the procedures commit as they go, which
+-- they cannot do inside a transaction block; PostgreSQL then says only "invalid transaction
+-- termination". This says what to do instead (25001) when it can tell: when the transaction
+-- around the CALL has already written something. (A block that has only read is told by
+-- PostgreSQL's own error at the first COMMIT, before any work.)
+CREATE OR REPLACE FUNCTION _snowflake_outside_block(what text, tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION '% must be called outside a transaction block', what
+            USING ERRCODE = 'active_sql_transaction',
+            DETAIL = 'It commits as it goes (each batch, each constraint, the swap); inside BEGIN ... COMMIT or a function it cannot.',
+            HINT = format('End the transaction (COMMIT or ROLLBACK), then CALL %s(%L, ...) on its own.', what, tbl::text);
+    END IF;
+END
+$fn$;
+
 -- _snowflake_migration_verify(tbl regclass): the plan computed now must have the shape of the
--- plan recorded at the start, step for step (what each step does, to which table and object).
+-- plan recorded at the start, step for step (what each step does, to which table and object),
+-- up to the cut-over (whose statements are computed when it runs, views and grants included).
 -- Raises 55000 naming the first difference: a foreign key, an index or a column added or dropped
 -- since the start.
 CREATE OR REPLACE FUNCTION _snowflake_migration_verify(tbl regclass) RETURNS void
@@ -575,21 +805,22 @@ DECLARE
     gone text;
 BEGIN
     SELECT string_agg(DISTINCT g.target, ', ') INTO added FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
+    WHERE g.phase <> 'cutover' AND g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
     SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM @extschema@.snowflake_migration_step x
-    WHERE x.relation = mig AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
+    WHERE x.relation = mig AND x.phase <> 'cutover'
+      AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
     SELECT * INTO d FROM (
         (SELECT 'planned at the start' AS side, x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant'
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover'
          EXCEPT
          SELECT 'planned at the start', g.step, g.phase, g.kind, g.target, g.object
-         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant')
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover')
         UNION ALL
         (SELECT 'planned now', g.step, g.phase, g.kind, g.target, g.object
-         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant'
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover'
          EXCEPT
          SELECT 'planned now', x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant')) diff
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover')) diff
     ORDER BY diff.step, diff.side LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'the schema of % changed since its migration started', mig
@@ -615,16 +846,18 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
+    done boolean;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF FOUND AND m.phase = 'done' THEN
+    done := FOUND AND m.phase = 'done';
+    IF done THEN
         RETURN QUERY SELECT s.step, s.phase, s.target, NULL::text, 'done'::text
                      FROM @extschema@.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
     ELSIF FOUND THEN
         RETURN QUERY
         SELECT g.step, g.phase, g.target, g.statement,
-               CASE WHEN s.step IS NULL AND g.kind = 'grant' THEN 'pending'
+               CASE WHEN g.phase = 'cutover' THEN 'pending'
                     WHEN s.step IS NULL THEN 'not in the plan of the start'
                     WHEN s.finished THEN 'done'
                     WHEN g.kind = 'index' THEN
@@ -639,6 +872,12 @@ BEGIN
     ELSE
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
                      FROM @extschema@._snowflake_migration_steps(tbl) g ORDER BY g.step;
+    END IF;
+    -- The objects that use the key or a referencing column, and what the cut-over does to each.
+    IF NOT done THEN
+        RETURN QUERY SELECT NULL::integer, 'dependent'::text, d.object,
+                            nullif(concat_ws(E';\n', d.before_sql, array_to_string(d.after_sql, E';\n')), ''), d.action
+                     FROM @extschema@._snowflake_migration_dependents_of(tbl) d ORDER BY d.object;
     END IF;
 END
 $fn$;

@@ -30,3 +30,4 @@ DROP TABLE @extschema@.snowflake_migration_map, @extschema@.snowflake_migration_
 -- Their signatures change.
 DROP FUNCTION @extschema@._snowflake_migration_steps(regclass);
 DROP FUNCTION @extschema@._snowflake_migration_build_map(text);
+DROP PROCEDURE @extschema@.snowflake_migration_cutover(regclass);
