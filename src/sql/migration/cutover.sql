@@ -74,7 +74,7 @@ DECLARE
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT g.step, g.statement INTO s
+    SELECT g.step, g.statement, g.target INTO s
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
     JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
     WHERE g.phase = 'constrain' AND NOT x.finished ORDER BY g.step LIMIT 1;
@@ -84,12 +84,13 @@ BEGIN
     END IF;
     LOOP
         BEGIN
+            -- ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on both tables, the referencing one
+            -- first: taken here beforehand, referenced table first, as writers do (VALIDATE
+            -- takes nothing that blocks writers).
+            IF s.statement NOT LIKE '% VALIDATE CONSTRAINT %' THEN
+                PERFORM @extschema@._snowflake_lock_all(ARRAY[mig, s.target], 'SHARE ROW EXCLUSIVE', lock_wait);
+            END IF;
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            -- The referenced table first, in the mode the statement takes on it, as writers do:
-            -- ADD FOREIGN KEY would lock the referencing table first and deadlock with a writer
-            -- that inserts a parent and then a child.
-            EXECUTE format('LOCK TABLE %s IN %s MODE', mig,
-                           CASE WHEN s.statement LIKE '% VALIDATE CONSTRAINT %' THEN 'ROW SHARE' ELSE 'SHARE ROW EXCLUSIVE' END);
             EXECUTE s.statement;
             PERFORM set_config('lock_timeout', caller_lock_timeout, true);
             EXIT;
@@ -125,6 +126,10 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     LOOP
         BEGIN
+            PERFORM @extschema@._snowflake_lock_all(
+                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g
+                      WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
+                'ACCESS EXCLUSIVE', lock_wait);
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
             FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
                      WHERE g.phase = 'cutover' ORDER BY g.step
@@ -175,6 +180,41 @@ BEGIN
     END IF;
     RAISE NOTICE 'snowflake: %: gave way to other transactions (%), attempt %', mig, why, attempt;
     PERFORM pg_sleep(least(1.0, extract(epoch FROM lock_wait)::float8 * power(2, least(attempt, 10))) * random());
+END
+$fn$;
+
+-- _snowflake_lock_all(tables text[], mode text, lock_wait interval): locks the tables (canonical
+-- names, the referenced table first) in mode within the current transaction, the way that
+-- stalls writers least. First without queueing: every millisecond for up to lock_wait, all of
+-- them NOWAIT at once, which only succeeds at an instant when no transaction holds any of them
+-- (writers never wait behind this). If that never happens, once in order, queueing: the first
+-- table waits at most lock_wait; the others 20 ms, because a writer that locked a referencing
+-- table first and waits for the referenced one would deadlock with this: it gives way at once.
+-- Raises lock_not_available (55P03) when that fails too; the caller rolls back and retries.
+CREATE OR REPLACE FUNCTION _snowflake_lock_all(tables text[], mode text, lock_wait interval) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    t text;
+    deadline timestamptz := clock_timestamp() + lock_wait;
+    list text := (SELECT string_agg(@extschema@._snowflake_qname(x::regclass), ', ' ORDER BY o) FROM unnest(tables) WITH ORDINALITY u(x, o));
+BEGIN
+    IF mode NOT IN ('ACCESS EXCLUSIVE', 'SHARE ROW EXCLUSIVE') THEN
+        RAISE EXCEPTION 'lock mode % is not one the migration takes', mode USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOOP
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN %s MODE NOWAIT', list, mode);
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            EXIT WHEN clock_timestamp() >= deadline;
+            PERFORM pg_sleep(0.001);
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+    FOREACH t IN ARRAY tables LOOP
+        EXECUTE format('LOCK TABLE %s IN %s MODE', @extschema@._snowflake_qname(t::regclass), mode);
+        PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(least(lock_wait, interval '20 ms')), true);
+    END LOOP;
 END
 $fn$;
 

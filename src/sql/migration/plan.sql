@@ -55,7 +55,8 @@ DECLARE
     col text;
 BEGIN
     FOR d IN
-        SELECT DISTINCT dep.classid, dep.objid, u.r, u.a
+        SELECT DISTINCT ON (x.classid, x.objid) x.* FROM (
+        SELECT dep.classid, dep.objid, u.r, u.a
         FROM unnest(rels, atts) u(r, a)
         JOIN pg_depend dep ON dep.refclassid = 'pg_class'::regclass AND dep.refobjid = u.r AND dep.refobjsubid = u.a
         UNION
@@ -64,7 +65,8 @@ BEGIN
         FROM unnest(rels, atts) u(r, a)
         JOIN pg_constraint con ON con.conrelid = u.r AND u.a = ANY (con.conkey) AND con.contype IN ('p', 'u')
         JOIN pg_depend dep ON dep.refclassid = 'pg_constraint'::regclass AND dep.refobjid = con.oid AND dep.classid = 'pg_rewrite'::regclass
-        ORDER BY 1, 2
+        ) x  -- one row per object, however many of the columns it uses
+        ORDER BY x.classid, x.objid, x.r, x.a
     LOOP
         col := format('%s.%I', @extschema@._snowflake_qname(d.r::regclass),
                       (SELECT att.attname FROM pg_attribute att WHERE att.attrelid = d.r AND att.attnum = d.a));
