@@ -311,16 +311,6 @@ BEGIN
         END LOOP;
     END LOOP;
     new_col := m_new[1];
-    -- Objects over the migrated columns that the migration cannot carry: refused before anything changes.
-    IF NOT started THEN
-        SELECT string_agg(format('%s: %s', dd.object, dd.action), E'\n' ORDER BY dd.object) INTO cond
-        FROM @extschema@._snowflake_migration_dependents(m_rel, m_att) dd WHERE dd.refused;
-        IF cond IS NOT NULL THEN
-            RAISE EXCEPTION 'objects that use the key of % or its references cannot be carried through the migration', parent_q
-                USING ERRCODE = 'feature_not_supported', DETAIL = cond,
-                HINT = format('SELECT * FROM snowflake_migration_plan(%L) WHERE phase = ''dependent'' lists them all.', parent_q);
-        END IF;
-    END IF;
     rels := ARRAY(SELECT r FROM unnest(m_rel) WITH ORDINALITY u(r, o) GROUP BY r ORDER BY min(o));
 
     -- ---- start: one short transaction; new rows get snowflake IDs from its commit on ----

@@ -25,6 +25,15 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('See SELECT * FROM snowflake_migration_plan(%L); snowflake_migration_abort(%L) undoes it before the cut-over.', mig, mig);
     END IF;
+    -- Objects over the key or the referencing columns that the migration cannot carry: refused
+    -- with the list before anything changes.
+    SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO touched
+    FROM @extschema@._snowflake_migration_dependents_of(tbl) d WHERE d.refused;
+    IF touched IS NOT NULL THEN
+        RAISE EXCEPTION 'objects that use the key of % or its references cannot be carried through the migration', mig
+            USING ERRCODE = 'feature_not_supported', DETAIL = touched,
+            HINT = format('SELECT target, status FROM snowflake_migration_plan(%L) WHERE phase = ''dependent'' lists them all.', mig);
+    END IF;
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
     PERFORM @extschema@.snowflake_next();
 
