@@ -108,7 +108,7 @@ cut_to=$(now_us)
 gave_way=$(echo "$cut_out" | grep -c "gave way" || true)
 sleep 5
 log "done; stopping the writers"
-kill -INT "$(cat "$SF_WORK/log/pgbench.pid")"   # pgbench itself (exec'd), started above
+kill -TERM "$(cat "$SF_WORK/log/pgbench.pid")"  # pgbench itself (exec'd), started above; a background job ignores SIGINT
 wait "$bench" 2>/dev/null || true
 sleep 1
 errors=$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.out" || true)

@@ -96,7 +96,7 @@ BEGIN
             EXIT;
         EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
             attempt := attempt + 1;
-            PERFORM @extschema@._snowflake_give_way(mig, s.statement, SQLERRM, attempt, lock_wait, give_up_after, since);
+            PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over (' || s.statement || ')', SQLERRM, attempt, lock_wait, give_up_after, since);
         END;
     END LOOP;
     UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
@@ -149,7 +149,7 @@ BEGIN
             EXIT;
         EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
             attempt := attempt + 1;
-            PERFORM @extschema@._snowflake_give_way(mig, 'the swap', SQLERRM, attempt, lock_wait, give_up_after, since);
+            PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over', SQLERRM, attempt, lock_wait, give_up_after, since);
         END;
     END LOOP;
     UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
@@ -173,7 +173,7 @@ CREATE OR REPLACE FUNCTION _snowflake_give_way(mig text, what text, why text, at
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
     IF clock_timestamp() - since >= give_up_after THEN
-        RAISE EXCEPTION 'the cut-over of % could not take its locks within %', mig, give_up_after
+        RAISE EXCEPTION 'snowflake: % could not take the locks of % within %', what, mig, give_up_after
             USING ERRCODE = 'lock_not_available',
             DETAIL = format('%s attempts, each waiting at most %s, gave way to other transactions; the last: %s', attempt, lock_wait, why),
             HINT = format('Nothing changed by %s. Call it again (it resumes), at a quieter time or with a larger give_up_after.', what);

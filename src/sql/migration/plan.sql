@@ -172,15 +172,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE c.rr IS NOT NULL
 $$;
 
--- _snowflake_migration_steps(tbl regclass, started boolean): the whole plan, computed from the
--- catalog by the call that runs it; every phase calls it again, so no statement is ever read
--- back from a table. With started, the objects the migration itself has added are expected
--- (the plan of a migration under way is the same plan). Identifiers go through %I and
--- _snowflake_qname, values through USING. Locks nothing. Raises 0A000 for shapes it cannot
--- migrate, 42804 for a key that is not a uuid, 42701/42P07/42622 for names it needs that are
--- taken or too long.
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
-RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+-- _snowflake_migration_context(tbl regclass, started boolean) -> one row: what every phase of
+-- the plan needs, from the catalog: the table, its key, and the migrated columns (the key, then
+-- one per referencing table and column) in parallel arrays, with their twins, the CHECK condition
+-- of a nullable reference, the fill trigger's name, schema and owner; the foreign keys. Raises the
+-- plan's errors about the shape of the tables and the names it needs. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_context(tbl regclass, started boolean)
+RETURNS TABLE (parent_q_ text, key_att_ int2, key_col_ text, new_col_ text, parent_owner_ name, rels_ oid[], fks_ oid[],
+               m_rel_ oid[], m_att_ int2[], m_col_ text[], m_new_ text[], m_notnull_ boolean[], m_check_ text[],
+               m_fill_ text[], m_nsp_ text[], m_owner_ text[])
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     rel record;
@@ -222,7 +222,6 @@ DECLARE
     uq_move_tables text[] := '{}';
     dep record;
 BEGIN
-    step := 0;
     SELECT c.oid, c.relkind, c.relname, n.nspname INTO rel
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
     IF rel.relkind <> 'r' THEN
@@ -312,7 +311,64 @@ BEGIN
     END LOOP;
     new_col := m_new[1];
     rels := ARRAY(SELECT r FROM unnest(m_rel) WITH ORDINALITY u(r, o) GROUP BY r ORDER BY min(o));
+    parent_q_ := parent_q; key_att_ := key_att; key_col_ := key_col; new_col_ := new_col; parent_owner_ := parent_owner;
+    rels_ := rels; fks_ := fks; m_rel_ := m_rel; m_att_ := m_att; m_col_ := m_col; m_new_ := m_new;
+    m_notnull_ := m_notnull; m_check_ := m_check; m_fill_ := m_fill; m_nsp_ := m_nsp; m_owner_ := m_owner;
+    RETURN NEXT;
+END
+$fn$;
 
+-- _snowflake_migration_steps_start(tbl, started): phase 1's statements (see _snowflake_migration_steps).
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_start(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- start: one short transaction; new rows get snowflake IDs from its commit on ----
     phase := 'start'; kind := 'ddl'; object := NULL;
     FOR i IN 1 .. cardinality(m_rel) LOOP
@@ -360,6 +416,60 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         END IF;
     END LOOP;
 
+END
+$fn$;
+
+-- _snowflake_migration_steps_backfill(tbl, started): phases 2-3's statements: batches and CHECKs.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_backfill(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- backfill: batches, each its own transaction; CHECKs prove completeness ----
     phase := 'backfill';
     FOR i IN 1 .. cardinality(m_rel) LOOP
@@ -400,6 +510,62 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         RETURN NEXT;
     END LOOP;
 
+END
+$fn$;
+
+-- _snowflake_migration_steps_index(tbl, started, moves): the twins of the indexes over migrated
+-- columns and the unique index on the old primary-key columns; with moves, instead, what the cut-over
+-- does with them (kinds pk, rename, unique), for _snowflake_migration_steps_cutover().
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_index(tbl regclass, started boolean, moves boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- index: twins of every index over a migrated column, built CONCURRENTLY by the user ----
     phase := 'index'; kind := 'index';
     FOR ix IN
@@ -423,6 +589,7 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                 RAISE EXCEPTION 'unique index %.% on a migrated column has expressions, a predicate or access method %',
                     ix.nspname, ix.relname, ix.amname USING ERRCODE = 'feature_not_supported';
             END IF;
+            CONTINUE WHEN moves;
             RAISE NOTICE 'index %.% is not copied to the bigint key: it %; recreate it after the cut-over',
                 ix.nspname, ix.relname,
                 concat_ws(' and ', CASE WHEN (SELECT x.indexprs IS NOT NULL FROM pg_index x WHERE x.indexrelid = ix.indexrelid) THEN 'has expressions' END,
@@ -458,7 +625,7 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                             CASE WHEN incl IS NOT NULL THEN format(' INCLUDE (%s)', incl) ELSE '' END,
                             CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
         undo := format('DROP INDEX IF EXISTS %s', object);
-        RETURN NEXT;
+        IF NOT moves THEN RETURN NEXT; END IF;
         IF ix.indisprimary THEN
             IF ix.indrelid <> tbl::oid AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.contype = 'f' AND con.conindid = ix.indexrelid) THEN
                 RAISE EXCEPTION 'the primary key of % contains a migrated column and is referenced by foreign keys', target
@@ -479,7 +646,7 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                                  FROM unnest(ix.indkey) WITH ORDINALITY k(a, o)
                                  JOIN pg_attribute att ON att.attrelid = ix.indrelid AND att.attnum = k.a));
             undo := format('DROP INDEX IF EXISTS %s', object);
-            RETURN NEXT;
+            IF NOT moves THEN RETURN NEXT; END IF;
         ELSIF EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid) THEN
             -- A UNIQUE constraint stays a constraint with its name and options on the new
             -- columns; the old one is kept, renamed <name>_uuid, for lookups by the uuids.
@@ -507,6 +674,77 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
     END LOOP;
     object := NULL;
 
+    -- What the cut-over does with these indexes, for _snowflake_migration_steps_cutover().
+    IF moves THEN
+        FOR ix IN SELECT split_part(l, '|', 1) AS t, split_part(l, '|', 2) AS con, split_part(l, '|', 3) AS twin
+                  FROM unnest(string_to_array(twin_of_pk, E'\n')) l
+        LOOP
+            step := step + 1; kind := 'pk'; target := ix.t; object := ix.con; statement := ix.twin;
+            RETURN NEXT;
+        END LOOP;
+        FOR i IN 1 .. cardinality(idx_renames) LOOP
+            step := step + 1; kind := 'rename'; target := idx_rename_tables[i]; object := NULL; statement := idx_renames[i];
+            RETURN NEXT;
+        END LOOP;
+        FOR i IN 1 .. cardinality(uq_moves) LOOP
+            step := step + 1; kind := 'unique'; target := uq_move_tables[i]; object := NULL; statement := uq_moves[i];
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END
+$fn$;
+
+-- _snowflake_migration_steps_constrain(tbl, started): the foreign keys on the twins.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_constrain(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- constrain: the foreign keys again, on the bigint twins; NOT VALID, then VALIDATE ----
     phase := 'constrain'; kind := 'ddl';
     FOR fk IN
@@ -550,7 +788,70 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         RETURN NEXT;
     END LOOP;
 
+END
+$fn$;
+
+-- _snowflake_migration_steps_cutover(tbl, started): the swap's statements.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- cutover: one transaction of catalog changes; no statement scans a table ----
+    -- The index phase says which indexes and constraints move.
+    twin_of_pk := (SELECT string_agg(concat_ws('|', x.target, x.object, x.statement), E'\n' ORDER BY x.step)
+                   FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x WHERE x.kind = 'pk');
+    SELECT coalesce(array_agg(x.statement ORDER BY x.step), '{}'), coalesce(array_agg(x.target ORDER BY x.step), '{}')
+    INTO idx_renames, idx_rename_tables
+    FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x WHERE x.kind = 'rename';
+    SELECT coalesce(array_agg(x.statement ORDER BY x.step), '{}'), coalesce(array_agg(x.target ORDER BY x.step), '{}')
+    INTO uq_moves, uq_move_tables
+    FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x WHERE x.kind = 'unique';
     phase := 'cutover'; kind := 'ddl'; undo := NULL;
     SELECT string_agg(@extschema@._snowflake_qname(r::regclass), ', ' ORDER BY o) INTO lock_list FROM unnest(rels) WITH ORDINALITY u(r, o);
     step := step + 1; target := parent_q;
@@ -669,6 +970,35 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
     LOOP
         step := step + 1; target := dep.object;
         statement := dep.sql;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_migration_steps(tbl regclass, started boolean): the whole plan, computed from the
+-- catalog by the call that runs it; every phase calls it again, so no statement is ever read
+-- back from a table. With started, the objects the migration itself has added are expected
+-- (the plan of a migration under way is the same plan). Identifiers go through %I and
+-- _snowflake_qname, values through USING. Locks nothing. Raises 0A000 for shapes it cannot
+-- migrate, 42804 for a key that is not a uuid, 42701/42P07/42622 for names it needs that are
+-- taken or too long.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    r record;
+BEGIN
+    step := 0;
+    FOR r IN
+        SELECT 1 AS p, x.step AS s, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_start(tbl, started) x
+        UNION ALL SELECT 2, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_backfill(tbl, started) x
+        UNION ALL SELECT 3, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_index(tbl, started, false) x
+        UNION ALL SELECT 4, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_constrain(tbl, started) x
+        UNION ALL SELECT 5, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_cutover(tbl, started) x
+        ORDER BY 1, 2
+    LOOP
+        step := step + 1;
+        phase := r.phase; kind := r.kind; target := r.target; object := r.object; statement := r.statement; undo := r.undo;
         RETURN NEXT;
     END LOOP;
 END

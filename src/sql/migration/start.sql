@@ -3,16 +3,22 @@
 -- snowflake_migration_start(tbl regclass): phase 1, one short transaction. Adds the bigint twin
 -- of the key (nullable, no default: no rewrite) and sets its default to snowflake_next(); adds a
 -- twin to every referencing column with a trigger that fills it. Takes ACCESS EXCLUSIVE locks on
--- the table and the referencing tables for catalog changes only (set lock_timeout). Raises 42501
+-- the table and the referencing tables for catalog changes only, the way the cut-over does: one
+-- order, referenced table first, each attempt waiting at most lock_wait, retried with back-off
+-- until give_up_after (then 55P03, nothing changed). Raises 42501
 -- for a table the caller does not own, 55000 if a migration of the table exists or the generator
 -- cannot issue IDs, and the plan's errors.
-CREATE OR REPLACE FUNCTION snowflake_migration_start(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION snowflake_migration_start(tbl regclass, lock_wait interval DEFAULT '100 ms',
+                                                     give_up_after interval DEFAULT '10 min') RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     s record;
     key_col text;
     touched text;
+    attempt integer := 0;
+    since timestamptz := clock_timestamp();
+    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT x.phase INTO s FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
@@ -46,12 +52,28 @@ BEGIN
     INSERT INTO @extschema@.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, key_col, key_col || '_snowflake', 'started');
 
-    -- The statements the plan computed a moment ago, in this call: none is read back.
-    FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl) g
-             WHERE g.phase = 'start' ORDER BY g.step
+    -- The statements the plan computed a moment ago, in this call: none is read back. Their
+    -- locks are taken first, the referenced table first, giving way to writers as the cut-over
+    -- does (_snowflake_lock_all); an attempt that gives way is rolled back and tried again.
     LOOP
-        EXECUTE s.statement;
+        BEGIN
+            PERFORM @extschema@._snowflake_lock_all(
+                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl) g
+                      WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
+                'ACCESS EXCLUSIVE', lock_wait);
+            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl) g
+                     WHERE g.phase = 'start' ORDER BY g.step
+            LOOP
+                EXECUTE s.statement;
+            END LOOP;
+            EXIT;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            attempt := attempt + 1;
+            PERFORM @extschema@._snowflake_give_way(mig, 'the start', SQLERRM, attempt, lock_wait, give_up_after, since);
+        END;
     END LOOP;
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
     UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.phase = 'start';
 
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
@@ -62,4 +84,4 @@ BEGIN
 END
 $fn$;
 
-COMMENT ON FUNCTION snowflake_migration_start(regclass) IS 'migration phase 1: new rows get snowflake keys in a bigint twin of the uuid key';
+COMMENT ON FUNCTION snowflake_migration_start(regclass, interval, interval) IS 'migration phase 1: new rows get snowflake keys in a bigint twin of the uuid key';

@@ -31,3 +31,4 @@ DROP TABLE @extschema@.snowflake_migration_map, @extschema@.snowflake_migration_
 DROP FUNCTION @extschema@._snowflake_migration_steps(regclass);
 DROP FUNCTION @extschema@._snowflake_migration_build_map(text);
 DROP PROCEDURE @extschema@.snowflake_migration_cutover(regclass);
+DROP FUNCTION @extschema@.snowflake_migration_start(regclass);
