@@ -22,7 +22,14 @@ LANGUAGE sql AS $$
   FROM members m JOIN pg_init_privs i ON (i.classoid, i.objoid, i.objsubid) = (m.classid, m.objid, m.objsubid)
   -- functions and procedures: signature, labels, settings, body, privileges
   UNION ALL SELECT m.object, pg_get_functiondef(p.oid) || ' acl ' || coalesce(p.proacl::text, 'default')
+  FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid AND p.prokind <> 'a'
+  -- aggregates (pg_get_functiondef refuses them)
+  UNION ALL SELECT m.object, format('aggregate sfunc %s stype %s combine %s final %s sortop %s init %s parallel %s acl %s',
+                                    a.aggtransfn::regprocedure, format_type(a.aggtranstype, NULL), a.aggcombinefn,
+                                    a.aggfinalfn, a.aggsortop::regoperator, a.agginitval, p.proparallel,
+                                    coalesce(p.proacl::text, 'default'))
   FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
+  JOIN pg_aggregate a ON a.aggfnoid = p.oid
   -- relations: kind, options, privileges, columns, constraints, indexes, triggers, policies
   UNION ALL SELECT m.object, format('kind %s, rls %s/%s, options %s, acl %s', c.relkind, c.relrowsecurity,
                                     c.relforcerowsecurity, c.reloptions, coalesce(c.relacl::text, 'default'))
