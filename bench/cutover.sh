@@ -149,5 +149,6 @@ out=$SF_ROOT/bench/cutover_results.md
   echo
   echo "- Longest stall a writer saw during the cut-over: **$cmax ms** (target: at most 300 ms), against a p99 of $bp99 ms before."
   echo "- Cut-over committed: $cut_ok; the key is now \`$migrated\`. Writer errors: $errors."
+  echo "- Load average of the machine when the run ended: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared)."
 } >"$out"
 cat "$out"
