@@ -101,6 +101,11 @@ SELECT (SELECT count(*) FROM (SELECT u.id, u.email, u.referrer, s.sid FROM users
 RESET client_min_messages;
 
 -- ---- Out of order, twice, or after the end ----
+-- Inside a transaction that has written, the procedures say how to call them instead.
+BEGIN;
+CREATE TEMP TABLE scratch (x int);
+CALL snowflake_migration_backfill('users', time_column => 'created_at');
+ROLLBACK;
 SELECT migration_error_of($$SELECT snowflake_migration_abort('users')$$);
 CALL snowflake_migration_backfill('users', time_column => 'created_at');
 \echo :LAST_ERROR_SQLSTATE
@@ -135,6 +140,11 @@ SELECT count(*) AS migrations FROM snowflake_migration;
 DROP MATERIALIZED VIEW user_ids;
 ALTER TABLE sessions DROP CONSTRAINT not_nil;
 SELECT target, statement FROM snowflake_migration_plan('users') WHERE phase = 'dependent' AND statement IS NOT NULL ORDER BY target;
+SET client_min_messages = error;   -- (the warning about wal_level depends on the server's settings)
+CREATE PUBLICATION users_pub FOR TABLE users;
+RESET client_min_messages;
+SELECT target, status FROM snowflake_migration_plan('users') WHERE phase = 'dependent' AND target LIKE 'publication%';
+DROP PUBLICATION users_pub;
 DROP VIEW user_sessions;
 DROP POLICY own_sessions ON sessions;
 DROP FUNCTION session_owner(bigint);

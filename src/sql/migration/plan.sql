@@ -135,6 +135,22 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
+    -- Publications of the migrated tables (a column list is refused above): subscribers hold
+    -- copies of these tables, which must get the same columns before the cut-over reaches them.
+    FOR p IN
+        SELECT DISTINCT pub.pubname, r.r
+        FROM unnest(rels) r(r)
+        JOIN pg_publication pub ON pub.puballtables
+                                OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
+                                OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                                           WHERE pn.pnpubid = pub.oid AND c.oid = r.r)
+        ORDER BY 1, 2
+    LOOP
+        kind := 'publication'; object := format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass));
+        refused := false; before_sql := NULL; after_sql := NULL;
+        action := 'review: subscribers get the new columns only if their tables get them too (migrate the subscriber''s copy first, or add the columns there); the cut-over renames columns under the publication';
+        RETURN NEXT;
+    END LOOP;
     -- Not in pg_depend: PL/pgSQL variables declared with a migrated column's type.
     FOR p IN
         SELECT pr.oid, u.r, att.attname, c.relname
