@@ -22,6 +22,10 @@ EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regressio
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: every object depends on every header of ours, so a changed
+# struct (shared memory is one) never leaves an object compiled against its old layout.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp)
+
 # SQL scripts. A fresh install runs the state (tables, their policies, the DROP EXTENSION guard)
 # and then the definitions; an update from 1.0 runs its own conversion and then the same pieces
 # (the definitions are all CREATE OR REPLACE, except type.sql's CREATE TYPE/OPERATOR/CAST, new in
