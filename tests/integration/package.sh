@@ -11,7 +11,9 @@
 # system's PostgreSQL 15 (not a private copy, see README "Development") can miss snowflake's files
 # for the few seconds between the removal and the restore.
 suite_pg_config=${PG_CONFIG:-${PG_BIN:-/usr/lib/postgresql/15/bin}/pg_config}
-PG_BIN=/usr/lib/postgresql/15/bin  # the package is for Debian's PostgreSQL 15, whatever the suite runs on
+# The package is for Debian's PostgreSQL 15, whatever the suite runs on.
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PG_BIN/pg_config
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd /tmp
 PKG=postgresql-15-snowflake
