@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of issue 6 side by side in one run, against nextval() and gen_random_uuid() (and
 # PostgreSQL 18's uuidv7()): medians of several repetitions, ratios and targets first; writes
-# bench/results.md (PostgreSQL 15) or bench/results-pgMAJOR.md, bench/pgMAJOR.tsv and the charts.
+# bench/results-pgMAJOR.md, bench/pgMAJOR.tsv and the charts (ids_per_second-pgMAJOR.png, ...).
 #
 #   bash bench/run.sh              # the full run on PostgreSQL 15 (about 20 minutes on 2 cores)
 #   PG_MAJOR=18 bash bench/run.sh  # the same on PostgreSQL 18 (from scripts/postgres.sh), with uuidv7()
@@ -33,8 +33,9 @@ fi
 PG_MAJOR=$("$orig_pg_config" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
 how="PG_MAJOR=$PG_MAJOR"; [ -z "$want_pg_config" ] || how="PG_CONFIG=$want_pg_config"
 COMMAND="$how ${QUICK:+QUICK=$QUICK }${REPS:+REPS=$REPS }${LARGE_ROWS:+LARGE_ROWS=$LARGE_ROWS }bash bench/run.sh"
-# PostgreSQL 15's results keep their old names (README links them); other versions get a suffix.
-SUFFIX=; [ "$PG_MAJOR" = 15 ] || SUFFIX=-pg$PG_MAJOR
+# Results by version: results-pg15.md, results-pg18.md (bench/results.md is the quiet run of
+# 2026-11-22 on 15 that README's targets quote, from before there was more than one version).
+SUFFIX=-pg$PG_MAJOR
 
 if [ "${QUICK:-0}" = 1 ]; then
   REPS=${REPS:-2} SESSION_IDS=4000000 PGBENCH_SECONDS=3 BULK_ROWS=200000 LARGE_ROWS=${LARGE_ROWS:-2000000}
