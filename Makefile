@@ -25,8 +25,9 @@ include $(PGXS)
 # and then the definitions; an update from 1.0 runs its own conversion and then the same pieces
 # (the definitions are all CREATE OR REPLACE, except type.sql's CREATE TYPE/OPERATOR/CAST, new in
 # 1.1), so both end with the same catalog (sql/update.sql checks that they do).
-SQL_STATE = src/sql/migration_state.sql
-SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql src/sql/migration.sql
+SQL_STATE = src/sql/migration/state.sql
+SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql \
+	$(addprefix src/sql/migration/,plan.sql start.sql backfill.sql cutover.sql abort.sql)
 sql/snowflake--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_DEFINITIONS) snowflake.control
 	{ echo "-- snowflake $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
 	  printf '%s\n' '\echo Use "CREATE EXTENSION snowflake" to load this file. \quit'; \
