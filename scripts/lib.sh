@@ -16,6 +16,7 @@ sf_sudo() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 sf_install_deps() {
   local need=()
   [ -f /usr/include/postgresql/15/server/postgres.h ] || need+=(postgresql-server-dev-15)
+  [ -f /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev) # the lease worker links libpq
   [ -f "$FAKETIME_LIB" ] || need+=(libfaketime)
   command -v clang-14 >/dev/null || need+=(clang-14)  # PGXS also builds LLVM bitcode for JIT
   [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)

@@ -32,3 +32,7 @@ DROP FUNCTION @extschema@._snowflake_migration_steps(regclass);
 DROP FUNCTION @extschema@._snowflake_migration_build_map(text);
 DROP PROCEDURE @extschema@.snowflake_migration_cutover(regclass);
 DROP FUNCTION @extschema@.snowflake_migration_start(regclass);
+
+-- snowflake_status() gained OUT columns (machine_id_source, lease_*): a new row type, which
+-- CREATE OR REPLACE cannot give an existing function.
+DROP FUNCTION @extschema@.snowflake_status();
