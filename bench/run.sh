@@ -1,18 +1,41 @@
 #!/usr/bin/env bash
-# Every benchmark of issue 6 side by side in one run, against nextval() and gen_random_uuid():
-# medians of several repetitions, ratios and targets first; writes bench/results.md and bench/*.png.
+# Every benchmark of issue 6 side by side in one run, against nextval() and gen_random_uuid() (and
+# PostgreSQL 18's uuidv7()): medians of several repetitions, ratios and targets first; writes
+# bench/results-pgMAJOR.md, bench/pgMAJOR.tsv and the charts (ids_per_second-pgMAJOR.png, ...).
 #
-#   bash bench/run.sh              # the full run (about 20 minutes on 2 cores)
+#   bash bench/run.sh              # the full run on PostgreSQL 15 (about 20 minutes on 2 cores)
+#   PG_MAJOR=18 bash bench/run.sh  # the same on PostgreSQL 18 (from scripts/postgres.sh), with uuidv7()
 #   QUICK=1 bash bench/run.sh      # a short run to check the runner, figures not worth quoting
+#   bash bench/compare.sh          # the side-by-side table of bench/pg15.tsv and bench/pg18.tsv
 #
+# PG_CONFIG=path/pg_config measures that PostgreSQL instead (its major version names the results).
 # REPS=N repetitions (5; QUICK 2), LARGE_ROWS=N rows of the larger bulk insert (20,000,000),
 # SF_BENCH_CONF="line;line" extra postgresql.conf lines (e.g. the durable mark's setting, if issue 3
 # gives it one), BENCH_NOTE="text" a note for results.md (e.g. on machine load). Installs what it
-# needs from Debian, builds and installs the extension into $PG_BIN's PostgreSQL (see scripts/lib.sh), runs a throwaway server
-# as the postgres OS user under /tmp. Not a test: nothing here asserts a time.
+# needs from Debian; copies PostgreSQL PG_MAJOR into its own directory under /tmp and builds and
+# installs the extension there (nothing is installed into the system's or the shared cache's
+# PostgreSQL); runs a throwaway server as the postgres OS user. Not a test: nothing here asserts a time.
+
+# The PostgreSQL to measure: PG_CONFIG if given, else PG_MAJOR's from scripts/postgres.sh (else 15).
+want_pg_config=${PG_CONFIG:-} want_major=${PG_MAJOR:-15}
 source "$(dirname "$0")/../scripts/lib.sh"
 BENCH=$SF_ROOT/bench
-COMMAND="${QUICK:+QUICK=$QUICK }${REPS:+REPS=$REPS }${LARGE_ROWS:+LARGE_ROWS=$LARGE_ROWS }bash bench/run.sh"
+if [ -n "$want_pg_config" ]; then
+  orig_pg_config=$want_pg_config
+elif [ -f "$SF_ROOT/scripts/postgres.sh" ]; then
+  orig_pg_config=$(bash "$SF_ROOT/scripts/postgres.sh" "$want_major")
+elif [ "$want_major" = 15 ]; then
+  orig_pg_config=/usr/lib/postgresql/15/bin/pg_config
+else
+  echo "bench: no scripts/postgres.sh to make PostgreSQL $want_major available; give PG_CONFIG" >&2
+  exit 1
+fi
+PG_MAJOR=$("$orig_pg_config" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+how="PG_MAJOR=$PG_MAJOR"; [ -z "$want_pg_config" ] || how="PG_CONFIG=$want_pg_config"
+COMMAND="$how ${QUICK:+QUICK=$QUICK }${REPS:+REPS=$REPS }${LARGE_ROWS:+LARGE_ROWS=$LARGE_ROWS }bash bench/run.sh"
+# Results by version: results-pg15.md, results-pg18.md (bench/results.md is the quiet run of
+# 2026-11-22 on 15 that README's targets quote, from before there was more than one version).
+SUFFIX=-pg$PG_MAJOR
 
 if [ "${QUICK:-0}" = 1 ]; then
   REPS=${REPS:-2} SESSION_IDS=4000000 PGBENCH_SECONDS=3 BULK_ROWS=200000 LARGE_ROWS=${LARGE_ROWS:-2000000}
@@ -38,8 +61,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-cache show "${need[@]}" >/dev/null 2>&1 || sf_sudo apt-get update -qq
   sf_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-log "building and installing snowflake into $("$PG_CONFIG" --pkglibdir)"
-sf_build_install
 make -C "$SF_ROOT" -s bench/build/core_bench PG_CONFIG="$PG_CONFIG"
 
 # Like sf_workdir, under its own name: a 20-minute run should not share a prefix that test runs clean up.
@@ -47,6 +68,23 @@ SF_WORK=$(mktemp -d /tmp/snowflake-bench.XXXXXX)
 chmod 755 "$SF_WORK"
 [ "$(id -u)" = 0 ] && chown postgres: "$SF_WORK"
 trap sf_cleanup EXIT
+
+# PostgreSQL PG_MAJOR, copied with its directory layout under $SF_WORK/pg (it finds its files relative
+# to its binaries), and the extension built from a copy of the working tree and installed there.
+for opt in --bindir --pkglibdir --sharedir --includedir --includedir-server; do
+  d=$("$orig_pg_config" "$opt")
+  [ -d "$SF_WORK/pg$d" ] || { mkdir -p "$SF_WORK/pg$(dirname "$d")" && cp -a "$d" "$SF_WORK/pg$d"; }
+done
+PG_BIN=$SF_WORK/pg$("$orig_pg_config" --bindir)
+PG_CONFIG=$PG_BIN/pg_config
+export PATH="$PG_BIN:$PATH"
+mkdir "$SF_WORK/src"
+git -C "$SF_ROOT" ls-files -z --cached --others --exclude-standard |
+  (cd "$SF_ROOT" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
+  tar -C "$SF_ROOT" --null -T - -cf - | tar -C "$SF_WORK/src" -xf -
+log "building and installing snowflake into $("$PG_CONFIG" --pkglibdir)"
+make -C "$SF_WORK/src" -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null
+make -C "$SF_WORK/src" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 conf=(
   "shared_preload_libraries = 'snowflake'"
   "snowflake.machine_id = 1"
@@ -64,8 +102,15 @@ sf_init bench "${conf[@]}" ${extra[@]+"${extra[@]}"}
 sf_start bench
 DIR=$SF_WORK/bench
 psql_() { sf_psql bench "$@"; }
-psql_ -c "CREATE EXTENSION snowflake" -c "CREATE EXTENSION pgstattuple" -c "CREATE SEQUENCE s"
+psql_ -c "CREATE EXTENSION snowflake" -c "CREATE SEQUENCE s"
 PG_VERSION=$(psql_ -c "SELECT version()")
+PG_NUM=$(psql_ -c "SHOW server_version_num")
+# contrib's pgstattuple where it exists (Debian's 15), to check bench/btree_stats.py against pgstatindex.
+HAVE_PGSTATTUPLE=0
+[ -f "$("$PG_CONFIG" --sharedir)/extension/pgstattuple.control" ] && psql_ -c "CREATE EXTENSION pgstattuple" && HAVE_PGSTATTUPLE=1
+# PostgreSQL 18 makes version 7 uuids (time-ordered) itself: uuidv7() joins every measurement.
+UUIDS="uuid"
+[ "$PG_NUM" -ge 180000 ] && UUIDS="uuid uuid7"
 SF_SETTINGS=$(psql_ -c "SELECT string_agg(name || ' = ' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name LIKE 'snowflake.%'")
 log "server up: $PG_VERSION; $SF_SETTINGS"
 
@@ -94,11 +139,12 @@ declare -A R  # every figure, by name
 declare -A one_ms
 sat=() sat_mean=() sat_span=() sat_full=()
 for rep in $(seq "$REPS"); do
-  for g in snowflake nextval uuid series count; do
+  for g in snowflake nextval $UUIDS series count; do
     case $g in
       snowflake) q="SELECT count(snowflake_next()) FROM generate_series(1, $SESSION_IDS)" ;;
       nextval) q="SELECT count(nextval('s')) FROM generate_series(1, $SESSION_IDS)" ;;
       uuid) q="SELECT count(gen_random_uuid()) FROM generate_series(1, $SESSION_IDS)" ;;
+      uuid7) q="SELECT count(uuidv7()) FROM generate_series(1, $SESSION_IDS)" ;;
       series) q="SELECT 1 FROM generate_series(1, $SESSION_IDS) LIMIT 1" ;;
       count) q="SELECT count(*) FROM generate_series(1, $SESSION_IDS)" ;;
     esac
@@ -124,7 +170,7 @@ for g in series count; do
   R[one_$g]=$(median ${one_ms[$g]})
 done
 R[one_floor]=$(calc "${R[one_series]} + $SESSION_IDS / 4096" 1)
-for g in snowflake nextval uuid; do
+for g in snowflake nextval $UUIDS; do
   # shellcheck disable=SC2086
   R[one_$g]=$(median ${one_ms[$g]})
   R[one_${g}_ids]=$(calc "$SESSION_IDS / ${R[one_$g]} * 1000" 0)
@@ -134,11 +180,12 @@ R[sat]=$(median "${sat[@]}") R[sat_mean]=$(median "${sat_mean[@]}") R[sat_span]=
 # 2. Eight clients, 1000 IDs per transaction: aggregate IDs per second.
 declare -A many
 for rep in $(seq "$REPS"); do
-  for g in snowflake nextval uuid; do
+  for g in snowflake nextval $UUIDS; do
     case $g in
       snowflake) expr="snowflake_next()" ;;
       nextval) expr="nextval('s')" ;;
       uuid) expr="gen_random_uuid()" ;;
+      uuid7) expr="uuidv7()" ;;
     esac
     tps=$(pgbench_tps "SELECT count($expr) FROM generate_series(1, 1000);")
     many[$g]+="$(calc "$tps * 1000" 0) "
@@ -146,17 +193,18 @@ for rep in $(seq "$REPS"); do
   done
 done
 # shellcheck disable=SC2086
-for g in snowflake nextval uuid; do R[many_$g]=$(median ${many[$g]}); done
+for g in snowflake nextval $UUIDS; do R[many_$g]=$(median ${many[$g]}); done
 
 # 3. Eight clients, one ID per transaction: TPS.
 declare -A one_txn
 for rep in $(seq "$REPS"); do
-  for g in snowflake clock nextval uuid; do
+  for g in snowflake clock nextval $UUIDS; do
     case $g in
       snowflake) stmt="SELECT snowflake_next();" ;;
       clock) stmt="SELECT clock_timestamp();" ;;
       nextval) stmt="SELECT nextval('s');" ;;
       uuid) stmt="SELECT gen_random_uuid();" ;;
+      uuid7) stmt="SELECT uuidv7();" ;;
     esac
     tps=$(pgbench_tps "$stmt")
     one_txn[$g]+="$tps "
@@ -164,7 +212,7 @@ for rep in $(seq "$REPS"); do
   done
 done
 # shellcheck disable=SC2086
-for g in snowflake clock nextval uuid; do R[txn_$g]=$(calc "$(median ${one_txn[$g]})" 0); done
+for g in snowflake clock nextval $UUIDS; do R[txn_$g]=$(calc "$(median ${one_txn[$g]})" 0); done
 
 # 4. Bulk insert: time, primary-key index size and leaf density/fragmentation, WAL written.
 # ff100 (the 2 M-row scale only, for information): the snowflake key with the index packed full,
@@ -181,6 +229,7 @@ bulk() {  # bulk SCALE ROWS REPS KIND...
         ff100) col="id bigint PRIMARY KEY WITH (fillfactor = 100) DEFAULT snowflake_next()" ;;
         bigserial) col="id bigserial PRIMARY KEY" ;;
         uuid) col="id uuid PRIMARY KEY DEFAULT gen_random_uuid()" ;;
+        uuid7) col="id uuid PRIMARY KEY DEFAULT uuidv7()" ;;
       esac
       psql_ -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bulk_$k" -c "CREATE TABLE bulk_$k ($col, v int)" -c "CHECKPOINT"
       local lsn0
@@ -189,12 +238,22 @@ bulk() {  # bulk SCALE ROWS REPS KIND...
       ms=$(timed "INSERT INTO bulk_$k (v) SELECT g FROM generate_series(1, $rows) AS g")
       t[$k]+="$ms "
       w[$k]+="$(psql_ -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / 1048576.0, 1)") "
-      # The index as this repetition left it (the same every time for ordered keys, close for random).
-      IFS='|' read -r size density frag < <(psql_ -c "
-        SELECT pg_relation_size('bulk_${k}_pkey'), avg_leaf_density, leaf_fragmentation
-        FROM pgstatindex('bulk_${k}_pkey')")
-      R[${scale}_${k}_size]=$size R[${scale}_${k}_density]=$density R[${scale}_${k}_frag]=$frag
-      log "4. bulk $rows rows, rep $rep: $k $ms ms, index $((size / 1048576)) MB, leaf density $density%, fragmentation $frag%"
+      # The index as this repetition left it (the same every time for ordered keys, close for random),
+      # read from its files after a checkpoint (bench/btree_stats.py: pgstatindex's arithmetic).
+      local size path leaves density frag
+      psql_ -c "CHECKPOINT"
+      size=$(psql_ -c "SELECT pg_relation_size('bulk_${k}_pkey')")
+      path=$(psql_ -c "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('bulk_${k}_pkey')")
+      IFS='|' read -r leaves density frag < <(sf_sudo "$PYTHON" "$BENCH/btree_stats.py" "$path")
+      R[${scale}_${k}_size]=$size R[${scale}_${k}_density]=$density R[${scale}_${k}_frag]=$frag R[${scale}_${k}_leaves]=$leaves
+      log "4. bulk $rows rows, rep $rep: $k $ms ms, index $((size / 1048576)) MB, $leaves leaf pages, leaf density $density%, fragmentation $frag%"
+      if [ "$HAVE_PGSTATTUPLE" = 1 ]; then
+        local check
+        check=$(psql_ -c "SELECT leaf_pages || '|' || round(avg_leaf_density::numeric, 2) || '|' || round(leaf_fragmentation::numeric, 2) FROM pgstatindex('bulk_${k}_pkey')")
+        PGSTAT_CHECKS+="$k $rows: btree_stats.py $leaves|$density|$frag, pgstatindex $check"$'\n'
+        [ "$check" = "$leaves|$density|$frag" ] || PGSTAT_DIFFER=1
+        log "   pgstatindex: $check"
+      fi
       [ "$rep" = "$reps" ] && psql_ -c "DROP TABLE bulk_$k"
     done
   done
@@ -206,8 +265,12 @@ bulk() {  # bulk SCALE ROWS REPS KIND...
     R[${scale}_${k}_mb]=$(calc "${R[${scale}_${k}_size]} / 1048576" 1)
   done
 }
-bulk small "$BULK_ROWS" "$REPS" snowflake bigserial uuid ff100
-bulk large "$LARGE_ROWS" "$LARGE_REPS" snowflake bigserial uuid
+PGSTAT_CHECKS="" PGSTAT_DIFFER=0
+PYTHON=$(command -v /usr/bin/python3 || command -v python3)
+# shellcheck disable=SC2086
+bulk small "$BULK_ROWS" "$REPS" snowflake bigserial $UUIDS ff100
+# shellcheck disable=SC2086
+bulk large "$LARGE_ROWS" "$LARGE_REPS" snowflake bigserial $UUIDS
 
 # 5. The core alone: Google Benchmark, medians of REPS repetitions.
 log "5. core: Google Benchmark"
@@ -241,6 +304,17 @@ for s in small large; do
   R[r_${s}_time_uuid]=$(ratio "${R[${s}_snowflake_ms]}" "${R[${s}_uuid_ms]}")
   R[r_${s}_size_uuid]=$(ratio "${R[${s}_snowflake_size]}" "${R[${s}_uuid_size]}")
 done
+HAVE_UUID7=0
+if [[ " $UUIDS " == *" uuid7 "* ]]; then
+  HAVE_UUID7=1
+  R[r_one_uuid7]=$(ratio "${R[one_uuid7]}" "${R[one_snowflake]}")
+  R[r_many_uuid7]=$(ratio "${R[many_snowflake]}" "${R[many_uuid7]}")
+  R[r_txn_uuid7]=$(ratio "${R[txn_snowflake]}" "${R[txn_uuid7]}")
+  for s in small large; do
+    R[r_${s}_time_uuid7]=$(ratio "${R[${s}_snowflake_ms]}" "${R[${s}_uuid7_ms]}")
+    R[r_${s}_size_uuid7]=$(ratio "${R[${s}_snowflake_size]}" "${R[${s}_uuid7_size]}")
+  done
+fi
 verdict() { awk "BEGIN {exit !($1)}" && echo pass || echo short; }
 TARGETS=(
   "One session: saturated IDs per ms (median ms)|≥ 3900|${R[sat]}|$(verdict "${R[sat]} >= 3900")"
@@ -264,7 +338,9 @@ echo "$CLIENTS clients x 1 ID/txn: snowflake is ${R[r_txn_clock]}x clock_timesta
 for s in small large; do
   rows=$BULK_ROWS; [ $s = large ] && rows=$LARGE_ROWS
   echo "bulk insert $rows rows: time ${R[r_${s}_time_serial]}x bigserial, ${R[r_${s}_time_uuid]}x uuid; PK index ${R[r_${s}_size_serial]}x bigserial, ${R[r_${s}_size_uuid]}x uuid"
+  [ "$HAVE_UUID7" = 1 ] && echo "  vs uuidv7(): time ${R[r_${s}_time_uuid7]}x, PK index ${R[r_${s}_size_uuid7]}x"
 done
+[ "$HAVE_UUID7" = 1 ] && echo "uuidv7(): one session snowflake is ${R[r_one_uuid7]}x its speed; $CLIENTS x 1000 ${R[r_many_uuid7]}x; $CLIENTS x 1 ${R[r_txn_uuid7]}x"
 echo "== targets"
 for t in "${TARGETS[@]}"; do
   IFS='|' read -r what target got v <<<"$t"
@@ -275,6 +351,8 @@ echo "(why a target is short, and what would close it: bench/FINDINGS.md)"
 # results.md and the charts.
 MACHINE="$(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), clock source $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 m() { calc "$1 / 1e6" 2; }
+# uuidv7() columns, on PostgreSQL 18 and later.
+u7() { [ "$HAVE_UUID7" = 1 ] && printf ' %s |' "$@"; true; }
 {
   echo "# Benchmark results"
   echo
@@ -294,20 +372,25 @@ m() { calc "$1 / 1e6" 2; }
   echo
   echo "## Ratios"
   echo
-  echo "| measurement | snowflake vs nextval() | vs gen_random_uuid() | vs clock_timestamp() |"
-  echo "|---|---|---|---|"
-  echo "| one session, $SESSION_IDS IDs in one SELECT (speed) | ${R[r_one_nextval]}x | ${R[r_one_uuid]}x | |"
-  echo "| $CLIENTS clients, 1000 IDs per transaction (IDs/s) | ${R[r_many_nextval]}x | $(ratio "${R[many_snowflake]}" "${R[many_uuid]}")x | |"
-  echo "| $CLIENTS clients, 1 ID per transaction (TPS) | ${R[r_txn_nextval]}x | $(ratio "${R[txn_snowflake]}" "${R[txn_uuid]}")x | ${R[r_txn_clock]}x |"
+  echo "| measurement | snowflake vs nextval() | vs gen_random_uuid() | vs clock_timestamp() |$(u7 "vs uuidv7()")"
+  echo "|---|---|---|---|$(u7 ---)"
+  echo "| one session, $SESSION_IDS IDs in one SELECT (speed) | ${R[r_one_nextval]}x | ${R[r_one_uuid]}x | |$(u7 "${R[r_one_uuid7]:-}x")"
+  echo "| $CLIENTS clients, 1000 IDs per transaction (IDs/s) | ${R[r_many_nextval]}x | $(ratio "${R[many_snowflake]}" "${R[many_uuid]}")x | |$(u7 "${R[r_many_uuid7]:-}x")"
+  echo "| $CLIENTS clients, 1 ID per transaction (TPS) | ${R[r_txn_nextval]}x | $(ratio "${R[txn_snowflake]}" "${R[txn_uuid]}")x | ${R[r_txn_clock]}x |$(u7 "${R[r_txn_uuid7]:-}x")"
+  for s in small large; do
+    rows=$BULK_ROWS; [ $s = large ] && rows=$LARGE_ROWS
+    echo "| bulk insert $rows rows: time (lower is better) | ${R[r_${s}_time_serial]}x bigserial | ${R[r_${s}_time_uuid]}x | |$(u7 "${R[r_${s}_time_uuid7]:-}x")"
+    echo "| bulk insert $rows rows: PK index size | ${R[r_${s}_size_serial]}x bigserial | ${R[r_${s}_size_uuid]}x | |$(u7 "${R[r_${s}_size_uuid7]:-}x")"
+  done
   echo
   echo "## IDs per second"
   echo
-  echo "| measurement | snowflake_next() | nextval('s') | gen_random_uuid() | clock_timestamp() |"
-  echo "|---|---|---|---|---|"
-  echo "| one session, $SESSION_IDS in one SELECT: ms | ${R[one_snowflake]} | ${R[one_nextval]} | ${R[one_uuid]} | |"
-  echo "| one session: M IDs/s | $(m "${R[one_snowflake_ids]}") | $(m "${R[one_nextval_ids]}") | $(m "${R[one_uuid_ids]}") | |"
-  echo "| $CLIENTS clients, 1000 IDs/txn: M IDs/s | $(m "${R[many_snowflake]}") | $(m "${R[many_nextval]}") | $(m "${R[many_uuid]}") | |"
-  echo "| $CLIENTS clients, 1 ID/txn: TPS | ${R[txn_snowflake]} | ${R[txn_nextval]} | ${R[txn_uuid]} | ${R[txn_clock]} |"
+  echo "| measurement | snowflake_next() | nextval('s') | gen_random_uuid() | clock_timestamp() |$(u7 "uuidv7()")"
+  echo "|---|---|---|---|---|$(u7 ---)"
+  echo "| one session, $SESSION_IDS in one SELECT: ms | ${R[one_snowflake]} | ${R[one_nextval]} | ${R[one_uuid]} | |$(u7 "${R[one_uuid7]:-}")"
+  echo "| one session: M IDs/s | $(m "${R[one_snowflake_ids]}") | $(m "${R[one_nextval_ids]}") | $(m "${R[one_uuid_ids]}") | |$(u7 "$(m "${R[one_uuid7_ids]:-0}")")"
+  echo "| $CLIENTS clients, 1000 IDs/txn: M IDs/s | $(m "${R[many_snowflake]}") | $(m "${R[many_nextval]}") | $(m "${R[many_uuid]}") | |$(u7 "$(m "${R[many_uuid7]:-0}")")"
+  echo "| $CLIENTS clients, 1 ID/txn: TPS | ${R[txn_snowflake]} | ${R[txn_nextval]} | ${R[txn_uuid]} | ${R[txn_clock]} |$(u7 "${R[txn_uuid7]:-}")"
   echo
   echo
   echo "The same query with no generator: generate_series alone (materialised before the first row is counted)"
@@ -326,13 +409,23 @@ m() { calc "$1 / 1e6" 2; }
   echo "|---|---|---|---|---|---|---|"
   for s in small large; do
     rows=$BULK_ROWS; [ $s = large ] && rows=$LARGE_ROWS
-    kinds="snowflake bigserial uuid"; [ $s = small ] && kinds+=" ff100"
+    kinds="snowflake bigserial $UUIDS"; [ $s = small ] && kinds+=" ff100"
     for k in $kinds; do
       echo "| $rows | $k | ${R[${s}_${k}_ms]} | ${R[${s}_${k}_mb]} | ${R[${s}_${k}_density]} | ${R[${s}_${k}_frag]} | ${R[${s}_${k}_wal]} |"
     done
   done
   echo
-  echo "Index sizes and pgstatindex figures are those of the last repetition. ff100 is the snowflake key with"
+  echo "Keys: uuid is \`gen_random_uuid()\` (version 4, random)$([ "$HAVE_UUID7" = 1 ] && echo ", uuid7 is \`uuidv7()\` (version 7, time-ordered)")."
+  echo "Index sizes, leaf density and fragmentation are those of the last repetition; density and fragmentation"
+  echo "are read from the index's files after a CHECKPOINT by \`bench/btree_stats.py\`, which does pgstatindex's arithmetic"
+  if [ "$HAVE_PGSTATTUPLE" = 1 ]; then
+    if [ "$PGSTAT_DIFFER" = 0 ]; then echo "(here pgstatindex gave the same leaf pages, density and fragmentation for every index)."
+    else echo "(here pgstatindex differed: $(printf '%s' "$PGSTAT_CHECKS" | tr '\n' ';'))."; fi
+  else
+    echo "(this PostgreSQL has no contrib, so no pgstatindex to compare with)."
+  fi
+  echo
+  echo "ff100 is the snowflake key with"
   echo "\`PRIMARY KEY WITH (fillfactor = 100)\`, which ever-increasing keys allow (for information: ${R[small_ff100_mb]} MB is"
   echo "$(ratio "${R[small_ff100_size]}" "${R[small_uuid_size]}")x uuid's index at $BULK_ROWS rows)."
   echo
@@ -349,9 +442,20 @@ m() { calc "$1 / 1e6" 2; }
   echo "|---|---|---|---|"
   printf '%s' "$CORE_ROWS"
   echo
-  echo "![IDs per second by generator](ids_per_second.png)"
-  echo "![primary-key index size by key kind](index_size.png)"
-} >"$BENCH/results.md"
+  echo "![IDs per second by generator](ids_per_second$SUFFIX.png)"
+  echo "![primary-key index size by key kind](index_size$SUFFIX.png)"
+} >"$BENCH/results$SUFFIX.md"
+
+# Every figure by name, for bench/compare.sh (the side-by-side table of PostgreSQL versions).
+{
+  printf 'pg_version\t%s\n' "$PG_VERSION"
+  printf 'command\t%s\n' "$COMMAND"
+  printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  printf 'commit\t%s\n' "$(git -C "$SF_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  printf 'machine\t%s\n' "$MACHINE"
+  printf 'bulk_rows\t%s\nlarge_rows\t%s\nreps\t%s\nclients\t%s\nsession_ids\t%s\n' "$BULK_ROWS" "$LARGE_ROWS" "$REPS" "$CLIENTS" "$SESSION_IDS"
+  for k in "${!R[@]}"; do printf '%s\t%s\n' "$k" "${R[$k]}"; done | sort
+} >"$BENCH/pg$PG_MAJOR.tsv"
 
 cat >"$SF_WORK/ids.dat" <<EOF
 # measurement snowflake nextval uuid (million IDs per second)
@@ -375,7 +479,7 @@ set style fill solid 0.8 border -1
 set key below
 set grid ytics
 set yrange [0:*]
-set output "$BENCH/ids_per_second.png"
+set output "$BENCH/ids_per_second$SUFFIX.png"
 set multiplot title "IDs per second by generator: medians of $REPS, $(nproc) cores, PostgreSQL $("$PG_CONFIG" --version | awk '{print $2}')"
 set size 0.64,0.92; set origin 0,0
 set ylabel "million IDs per second"
@@ -395,7 +499,7 @@ set key below maxrows 2
 plot "$SF_WORK/tps.dat" using 2:xtic(1) title "snowflake_next()", '' using 3 title "nextval()", \
      '' using 4 title "gen_random_uuid()", '' using 5 title "clock_timestamp()"
 unset multiplot
-set output "$BENCH/index_size.png"
+set output "$BENCH/index_size$SUFFIX.png"
 set multiplot layout 1,2 title "Primary-key index size by key kind after a bulk insert (shared_buffers $SHARED_BUFFERS)"
 set ylabel "MB"
 do for [row=0:1] {
@@ -404,4 +508,4 @@ do for [row=0:1] {
 }
 unset multiplot
 EOF
-log "wrote $BENCH/results.md, ids_per_second.png, index_size.png"
+log "wrote $BENCH/results$SUFFIX.md, pg$PG_MAJOR.tsv, ids_per_second$SUFFIX.png, index_size$SUFFIX.png"
