@@ -113,6 +113,9 @@ void _PG_init(void) {
   // A PGC_POSTMASTER setting can only be defined at server start; loaded later (CREATE EXTENSION
   // alone), decode and compose work and snowflake_next() explains what is missing.
   if (!process_shared_preload_libraries_in_progress) return;
+  // pg_upgrade starts both servers in binary-upgrade mode (-b) only to move the catalog: no ID is
+  // issued then, so the generator stays off (no mark read or written, nothing logged).
+  if (IsBinaryUpgrade) return;
   RefuseInvalidMachineId();
 
   DefineCustomIntVariable(
