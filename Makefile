@@ -3,8 +3,12 @@ MODULE_big = snowflake
 CORE_SRCS = $(wildcard src/core/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(patsubst %.cpp,%.o,$(wildcard src/pg/*.cpp))
 EXTENSION = snowflake
-DATA = $(wildcard sql/snowflake--*.sql)
+# Released install scripts are kept as they were; the newest version's install script and the
+# update to it are built from src/sql (see "SQL scripts" below).
+DATA = sql/snowflake--1.0.sql
+DATA_built = sql/snowflake--$(EXTVERSION).sql sql/snowflake--1.0--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/snowflake--%,$(wildcard sql/*.sql)))
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" snowflake.control)
 
 PG_CONFIG ?= pg_config
 # -isystem: PostgreSQL's own headers must not trip our -Werror.
@@ -19,6 +23,20 @@ EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regressio
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# SQL scripts. A fresh install runs the state (tables) and then the definitions; an update from
+# 1.0 runs its own conversion and then the same definitions, which are all CREATE OR REPLACE, so
+# both end with the same catalog (sql/update.sql checks that they do).
+SQL_STATE = src/sql/migration_state.sql
+SQL_DEFINITIONS = src/sql/generator.sql src/sql/guard.sql src/sql/migration.sql
+sql/snowflake--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_DEFINITIONS) snowflake.control
+	{ echo "-- snowflake $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION snowflake" to load this file. \quit'; \
+	  for f in $(SQL_STATE) $(SQL_DEFINITIONS); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
+sql/snowflake--1.0--$(EXTVERSION).sql: src/sql/update/1.0--$(EXTVERSION).sql $(SQL_DEFINITIONS) snowflake.control
+	{ echo "-- snowflake 1.0 -> $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
+	  printf '%s\n' '\echo Use "ALTER EXTENSION snowflake UPDATE" to load this file. \quit'; \
+	  for f in $< $(SQL_DEFINITIONS); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
 
 # Unit tests: the core alone, compiled without any PostgreSQL include path.
 UNIT_SRCS = $(CORE_SRCS) $(wildcard tests/unit/*.cpp)

@@ -1,0 +1,95 @@
+-- Updating from every released version gives the catalog of a fresh install of the newest, and a
+-- generator in use keeps issuing IDs across ALTER EXTENSION ... UPDATE (only SQL changes).
+-- Runs in a database of its own, so that the other tests' objects are not in the way.
+CREATE DATABASE snowflake_update;
+\c snowflake_update
+SET client_min_messages = warning;
+
+-- Everything the extension owns, described by name (never by OID), one row per fact.
+CREATE FUNCTION extension_catalog() RETURNS TABLE (object text, fact text)
+LANGUAGE sql AS $$
+  WITH ext AS (SELECT e.oid, e.extname, e.extconfig, e.extcondition, e.extrelocatable, e.extnamespace::regnamespace::text AS nsp
+               FROM pg_extension e WHERE e.extname = 'snowflake'),
+  members AS (SELECT d.classid, d.objid, d.objsubid, pg_describe_object(d.classid, d.objid, d.objsubid) AS object
+              FROM pg_depend d, ext WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e')
+  SELECT 'extension', format('schema %s, relocatable %s, config %s %s', nsp, extrelocatable,
+         (SELECT array_agg(c::regclass::text ORDER BY c::regclass::text) FROM unnest(extconfig) c), extcondition)
+  FROM ext
+  UNION ALL SELECT m.object, 'member' FROM members m
+  UNION ALL SELECT m.object, 'comment: ' || obj_description(m.objid, m.classid::regclass::name)
+  FROM members m WHERE obj_description(m.objid, m.classid::regclass::name) IS NOT NULL
+  UNION ALL SELECT m.object, 'initial privileges: ' || i.initprivs::text
+  FROM members m JOIN pg_init_privs i ON (i.classoid, i.objoid, i.objsubid) = (m.classid, m.objid, m.objsubid)
+  -- functions and procedures: signature, labels, settings, body, privileges
+  UNION ALL SELECT m.object, pg_get_functiondef(p.oid) || ' acl ' || coalesce(p.proacl::text, 'default')
+  FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
+  -- relations: kind, options, privileges, columns, constraints, indexes, triggers, policies
+  UNION ALL SELECT m.object, format('kind %s, rls %s/%s, options %s, acl %s', c.relkind, c.relrowsecurity,
+                                    c.relforcerowsecurity, c.reloptions, coalesce(c.relacl::text, 'default'))
+  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+  UNION ALL SELECT m.object, format('column %s %s%s%s%s acl %s comment %s', a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
+                                    CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                                    coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''),
+                                    coalesce(a.attacl::text, 'default'), col_description(a.attrelid, a.attnum))
+  FROM members m JOIN pg_attribute a ON m.classid = 'pg_class'::regclass AND a.attrelid = m.objid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+  UNION ALL SELECT m.object, format('constraint %s %s', k.conname, pg_get_constraintdef(k.oid))
+  FROM members m JOIN pg_constraint k ON m.classid = 'pg_class'::regclass AND k.conrelid = m.objid
+  UNION ALL SELECT m.object, 'index ' || pg_get_indexdef(x.indexrelid)
+  FROM members m JOIN pg_index x ON m.classid = 'pg_class'::regclass AND x.indrelid = m.objid
+  UNION ALL SELECT m.object, 'trigger ' || pg_get_triggerdef(t.oid)
+  FROM members m JOIN pg_trigger t ON m.classid = 'pg_class'::regclass AND t.tgrelid = m.objid AND NOT t.tgisinternal
+  UNION ALL SELECT m.object, format('policy %s %s %s %s using %s check %s', p.polname, p.polcmd, p.polpermissive, p.polroles::regrole[],
+                                    pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+  FROM members m JOIN pg_policy p ON m.classid = 'pg_class'::regclass AND p.polrelid = m.objid
+  UNION ALL SELECT m.object, 'view ' || pg_get_viewdef(m.objid)
+  FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid AND c.relkind IN ('v', 'm')
+  -- types, operators, operator classes and families, casts
+  UNION ALL SELECT m.object, format('type %s len %s byval %s align %s storage %s category %s preferred %s in %s out %s recv %s send %s analyze %s base %s acl %s',
+                                    t.typtype, t.typlen, t.typbyval, t.typalign, t.typstorage, t.typcategory, t.typispreferred,
+                                    t.typinput, t.typoutput, t.typreceive, t.typsend, t.typanalyze,
+                                    format_type(t.typbasetype, t.typtypmod), coalesce(t.typacl::text, 'default'))
+  FROM members m JOIN pg_type t ON m.classid = 'pg_type'::regclass AND t.oid = m.objid
+  UNION ALL SELECT m.object, format('operator %s(%s, %s) -> %s via %s commutator %s negator %s restrict %s join %s merges %s hashes %s',
+                                    o.oprname, o.oprleft::regtype, o.oprright::regtype, o.oprresult::regtype, o.oprcode,
+                                    o.oprcom::regoperator, o.oprnegate::regoperator, o.oprrest, o.oprjoin, o.oprcanmerge, o.oprcanhash)
+  FROM members m JOIN pg_operator o ON m.classid = 'pg_operator'::regclass AND o.oid = m.objid
+  UNION ALL SELECT m.object, format('opclass for %s default %s family %s', c.opcintype::regtype, c.opcdefault,
+                                    (SELECT f.opfname FROM pg_opfamily f WHERE f.oid = c.opcfamily))
+  FROM members m JOIN pg_opclass c ON m.classid = 'pg_opclass'::regclass AND c.oid = m.objid
+  UNION ALL SELECT m.object, format('strategy %s (%s, %s) %s', o.amopstrategy, o.amoplefttype::regtype, o.amoprighttype::regtype, o.amopopr::regoperator)
+  FROM members m JOIN pg_amop o ON m.classid = 'pg_opfamily'::regclass AND o.amopfamily = m.objid
+  UNION ALL SELECT m.object, format('support %s (%s, %s) %s', p.amprocnum, p.amproclefttype::regtype, p.amprocrighttype::regtype, p.amproc::regprocedure)
+  FROM members m JOIN pg_amproc p ON m.classid = 'pg_opfamily'::regclass AND p.amprocfamily = m.objid
+  UNION ALL SELECT m.object, format('cast via %s context %s method %s', c.castfunc::regprocedure, c.castcontext, c.castmethod)
+  FROM members m JOIN pg_cast c ON m.classid = 'pg_cast'::regclass AND c.oid = m.objid
+$$;
+
+-- The oldest released version, in use: its generator issues IDs before and after each update.
+CREATE EXTENSION snowflake VERSION '1.0';
+CREATE TABLE keyed (id bigint PRIMARY KEY DEFAULT snowflake_next(), version text);
+INSERT INTO keyed (version) SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+ALTER EXTENSION snowflake UPDATE;
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'snowflake') AS at_newest
+FROM pg_extension WHERE extname = 'snowflake';
+INSERT INTO keyed (version) SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+SELECT count(*) AS ids, bool_and(version = '1.0' OR id > (SELECT max(id) FROM keyed WHERE version = '1.0')) AS increasing
+FROM keyed;
+CREATE TABLE updated AS SELECT * FROM extension_catalog();
+
+-- A fresh install of the newest version.
+DROP TABLE keyed;
+DROP EXTENSION snowflake;
+CREATE EXTENSION snowflake;
+CREATE TABLE fresh AS SELECT * FROM extension_catalog();
+
+-- Non-trivial (every kind of object is described), and the same fact for fact.
+SELECT count(*) > 40 AS described, count(*) FILTER (WHERE fact LIKE 'CREATE OR REPLACE FUNCTION%') > 10 AS functions
+FROM fresh;
+SELECT 'only after update' AS side, * FROM (SELECT * FROM updated EXCEPT ALL SELECT * FROM fresh) a
+UNION ALL
+SELECT 'only in fresh install', * FROM (SELECT * FROM fresh EXCEPT ALL SELECT * FROM updated) b
+ORDER BY 1, 2, 3;
+
+\c contrib_regression
+DROP DATABASE snowflake_update;

@@ -1,0 +1,3 @@
+-- What updating from 1.0 to 1.1 must do before the definitions of src/sql are replayed over the
+-- 1.0 objects (every function there is CREATE OR REPLACE): drop what 1.1 no longer has or
+-- defines with another signature, and convert 1.0's state (migration_state.sql) to 1.1's.
