@@ -8,7 +8,7 @@
 # REPS=N repetitions (5; QUICK 2), LARGE_ROWS=N rows of the larger bulk insert (20,000,000),
 # SF_BENCH_CONF="line;line" extra postgresql.conf lines (e.g. the durable mark's setting, if issue 3
 # gives it one), BENCH_NOTE="text" a note for results.md (e.g. on machine load). Installs what it
-# needs from Debian, builds and installs the extension into $PG_BIN's PostgreSQL (see scripts/lib.sh), runs a throwaway server
+# needs from Debian, builds and installs the extension into $PG_CONFIG's PostgreSQL (see scripts/lib.sh), runs a throwaway server
 # as the postgres OS user under /tmp. Not a test: nothing here asserts a time.
 source "$(dirname "$0")/../scripts/lib.sh"
 BENCH=$SF_ROOT/bench
