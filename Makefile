@@ -24,19 +24,23 @@ EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regressio
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# SQL scripts. A fresh install runs the state (tables) and then the definitions; an update from
-# 1.0 runs its own conversion and then the same definitions, which are all CREATE OR REPLACE, so
-# both end with the same catalog (sql/update.sql checks that they do).
+# SQL scripts. A fresh install runs the state (tables, their policies, the DROP EXTENSION guard)
+# and then the definitions; an update from 1.0 runs its own conversion and then the same pieces
+# (the definitions are all CREATE OR REPLACE, except type.sql's CREATE TYPE/OPERATOR/CAST, new in
+# 1.1), so both end with the same catalog (sql/update.sql checks that they do).
 SQL_STATE = src/sql/migration_state.sql
-SQL_DEFINITIONS = src/sql/generator.sql src/sql/guard.sql src/sql/migration.sql
+SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql src/sql/migration.sql
 sql/snowflake--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_DEFINITIONS) snowflake.control
 	{ echo "-- snowflake $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
 	  printf '%s\n' '\echo Use "CREATE EXTENSION snowflake" to load this file. \quit'; \
 	  for f in $(SQL_STATE) $(SQL_DEFINITIONS); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
-sql/snowflake--1.0--$(EXTVERSION).sql: src/sql/update/1.0--$(EXTVERSION).sql $(SQL_DEFINITIONS) snowflake.control
+# 1.0 -> 1.1 sets 1.0's migration state aside and drops it, creates 1.1's (SQL_STATE), replays the
+# definitions, and puts the records of finished migrations back.
+SQL_UPDATE_1_0 = src/sql/update/1.0--$(EXTVERSION).sql $(SQL_STATE) $(SQL_DEFINITIONS) src/sql/update/1.0--$(EXTVERSION)-finish.sql
+sql/snowflake--1.0--$(EXTVERSION).sql: $(SQL_UPDATE_1_0) snowflake.control
 	{ echo "-- snowflake 1.0 -> $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
 	  printf '%s\n' '\echo Use "ALTER EXTENSION snowflake UPDATE" to load this file. \quit'; \
-	  for f in $< $(SQL_DEFINITIONS); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
+	  for f in $(SQL_UPDATE_1_0); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
 
 # Unit tests: the core alone, compiled without any PostgreSQL include path.
 UNIT_SRCS = $(CORE_SRCS) $(wildcard tests/unit/*.cpp)

@@ -14,6 +14,7 @@
 #include "../src/core/clock.hpp"
 #include "../src/core/generator.hpp"
 #include "../src/core/layout.hpp"
+#include "../src/core/policy.hpp"
 
 namespace {
 
@@ -22,7 +23,7 @@ using snowflake::StepResult;
 using snowflake::StepStatus;
 
 constexpr int32_t kMachineId = 1;
-constexpr snowflake::Policy kPolicy{1000, 0};  // the server's: a 1 s lease, no rollback tolerance
+constexpr snowflake::Policy kPolicy = snowflake::kDefaultPolicy;  // the server's lease and tolerance
 
 // A generator whose durable mark is already far ahead: the benchmarks measure the step, and the
 // server writes a mark about twice a second, outside the lock (README, Guarantees).

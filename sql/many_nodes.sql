@@ -60,6 +60,49 @@ INSERT INTO guarded (note) VALUES ('after trigger');
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE guarded;
 
+-- Attached to a column that is no bigint, or to a table without the column, it fails at the first
+-- row it fires on, wherever the row comes from (here a local insert: the triggers are ALWAYS), with
+-- a hint; never row by row with a conversion error.
+CREATE DOMAIN snowflake_key AS bigint;
+CREATE TABLE wrong_types (id uuid, t text, n numeric, i integer, d snowflake_key, b bigint);
+CREATE TRIGGER guard_uuid BEFORE INSERT ON wrong_types FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated();
+ALTER TABLE wrong_types ENABLE ALWAYS TRIGGER guard_uuid;
+INSERT INTO wrong_types (b) VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER guard_uuid ON wrong_types;
+CREATE TRIGGER guard_text BEFORE INSERT ON wrong_types FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated('b', 't');
+ALTER TABLE wrong_types ENABLE ALWAYS TRIGGER guard_text;
+INSERT INTO wrong_types (b) VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER guard_text ON wrong_types;
+CREATE TRIGGER guard_numeric BEFORE UPDATE ON wrong_types FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated('n');
+ALTER TABLE wrong_types ENABLE ALWAYS TRIGGER guard_numeric;
+INSERT INTO wrong_types (b) VALUES (1);
+UPDATE wrong_types SET b = 2;
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER guard_numeric ON wrong_types;
+CREATE TRIGGER guard_int BEFORE INSERT ON wrong_types FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated('i');
+ALTER TABLE wrong_types ENABLE ALWAYS TRIGGER guard_int;
+INSERT INTO wrong_types (b) VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER guard_int ON wrong_types;
+-- A domain over bigint is a bigint; a table without "id" and no arguments names what is missing.
+CREATE TRIGGER guard_domain BEFORE INSERT ON wrong_types FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated('d', 'b');
+ALTER TABLE wrong_types ENABLE ALWAYS TRIGGER guard_domain;
+INSERT INTO wrong_types (d, b) VALUES (snowflake_compose('2024-06-01+00', 41, 0), snowflake_compose('2024-06-01+00', 40, 0));
+INSERT INTO wrong_types (d) VALUES (snowflake_compose('2024-06-01+00', 42, 0));
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE no_id (key bigint);
+CREATE TRIGGER guard_no_id BEFORE INSERT ON no_id FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated();
+ALTER TABLE no_id ENABLE ALWAYS TRIGGER guard_no_id;
+INSERT INTO no_id VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+-- Called other than as a trigger.
+SELECT snowflake_guard_replicated();
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE wrong_types, no_id;
+DROP DOMAIN snowflake_key;
+
 -- snowflake_shared_machine_ids: which machine ids more than one listed node uses.
 SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b', 'c', 'd', 'e', 'f'], ARRAY[1, 2, 1, -1, -1, 1]);
 SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b', 'c'], ARRAY[0, NULL, 1023]);
@@ -69,4 +112,9 @@ SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b'], ARRAY[1]);
 SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b'], ARRAY[1, 1024]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b'], ARRAY[-2, 1]);
+\echo :LAST_ERROR_SQLSTATE
+-- A node named twice would be reported as sharing an id with itself: refused.
+SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b', 'a'], ARRAY[1, 2, 1]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b', 'a'], ARRAY[1, 2, 3]);
 \echo :LAST_ERROR_SQLSTATE

@@ -1,5 +1,4 @@
 // The SQL-callable functions: snowflake_next, snowflake_status, snowflake_decode, snowflake_compose, accessors.
-#include "mark_file.hpp"
 #include "shared.hpp"
 
 namespace snowflake {
@@ -10,6 +9,7 @@ constexpr int kErrClockMovedBackwards = MAKE_SQLSTATE('S', 'F', '0', '0', '1');
 constexpr int kErrClockStalled = MAKE_SQLSTATE('S', 'F', '0', '0', '2');
 constexpr int kErrMarkNotWritten = MAKE_SQLSTATE('S', 'F', '0', '0', '3');
 constexpr int kErrMarkUnreadable = MAKE_SQLSTATE('S', 'F', '0', '0', '4');
+constexpr int kErrMarkOutOfReach = MAKE_SQLSTATE('S', 'F', '0', '0', '5');
 
 constexpr const char* kRangeDetail = "Snowflake IDs cover 2024-01-01 00:00:00 UTC to 2093-09-06 15:47:35.551 UTC.";
 
@@ -17,16 +17,13 @@ constexpr const char* kRangeDetail = "Snowflake IDs cover 2024-01-01 00:00:00 UT
 constexpr int64 kEpochPgMicros =
     (kEpochUnixMillis - int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * SECS_PER_DAY * 1000) * 1000;
 
-TimestampTz MillisToTimestamp(int64 millis) { return kEpochPgMicros + millis * 1000; }
-
-int64 MonotonicMicros() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
-}
-
 // The generator exists only when the postmaster loaded the library; `function` names the caller.
 void RequirePreloaded(const char* function) {
+  if (IsBinaryUpgrade)
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("%s is not available during a binary upgrade", function),
+             errdetail("pg_upgrade runs the server in binary-upgrade mode, where no snowflake IDs are issued.")));
   if (shared_generator == nullptr)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("%s requires snowflake to be loaded via shared_preload_libraries", function),
@@ -45,14 +42,36 @@ void RequireGenerator() {
             (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION), errmsg("cannot issue snowflake IDs during recovery"),
              errdetail("A standby usually shares its primary's machine id: its IDs could collide with the primary's."),
              errhint("Call snowflake_next() on the primary. A promoted standby issues IDs again.")));
-  if (shared_generator->mark_unreadable) {
-    const int error = shared_generator->mark_read_error;
-    const char* reason = error != 0 ? strerror(error) : "not a mark";
-    ereport(ERROR, (errcode(kErrMarkUnreadable),
-                    errmsg("could not read the snowflake durable mark \"%s\": %s", kMarkPath, reason),
-                    errdetail("Without it, IDs issued before the last restart cannot be ruled out."),
-                    errhint("If the clock is known to be past every ID this server issued, write that millisecond "
-                            "since 2024-01-01 UTC (or remove the file) and restart the server.")));
+  if (shared_generator->mark_refused) {
+    const MarkReadResult& read = shared_generator->mark_read;
+    if (read.status != MarkRead::kFound)
+      ereport(ERROR, (errcode(kErrMarkUnreadable),
+                      errmsg("could not read the snowflake durable mark \"%s\": %s", kMarkPath, MarkReadProblem(read)),
+                      errdetail("Without it, IDs issued before the last restart cannot be ruled out."),
+                      errhint("With the server stopped, replace it by a regular file holding a millisecond since "
+                              "2024-01-01 UTC known to be past every ID this server issued, and start the server; "
+                              "see \"The durable mark file\" in the snowflake README.")));
+    const int64 mark = read.millis;
+    if (shared_generator->mark_check == MarkCheck::kPastRange)
+      ereport(ERROR,
+              (errcode(kErrMarkOutOfReach),
+               errmsg("the snowflake durable mark \"%s\" is past the range of snowflake IDs", kMarkPath),
+               errdetail("It holds %lld ms since 2024-01-01 UTC (%s); no ID can follow it. %s", (long long)mark,
+                         timestamptz_to_str(MillisToTimestamp(mark)), kRangeDetail),
+               errhint("Follow \"Recovering from a clock that was set ahead\" in the snowflake README: a machine id "
+                       "never used before, and the mark file removed with the server stopped.")));
+    ereport(
+        ERROR,
+        (errcode(kErrMarkOutOfReach),
+         errmsg("the snowflake durable mark \"%s\" is too far ahead of the clock", kMarkPath),
+         errdetail("At start-up it held %s, %lld ms ahead of the clock (%s); a mark more than %lld ms ahead is "
+                   "not waited out.",
+                   timestamptz_to_str(MillisToTimestamp(mark)), (long long)(mark - shared_generator->clock_at_start),
+                   timestamptz_to_str(MillisToTimestamp(shared_generator->clock_at_start)),
+                   (long long)kMaxMarkAheadMillis),
+         errhint("If the clock is wrong, correct it and restart the server. If it was set ahead while IDs were "
+                 "issued, follow \"Recovering from a clock that was set ahead\" in the snowflake README: a "
+                 "machine id never used before, and the mark file removed with the server stopped.")));
   }
 }
 
@@ -116,6 +135,14 @@ int64 CheckedId(int64 id) {
 }
 
 }  // namespace
+
+TimestampTz MillisToTimestamp(int64 millis) {
+  // END_TIMESTAMP is 294277-01-01; a mark edited by hand can be as large as INT64_MAX ms.
+  constexpr int64 kLastMillis = (END_TIMESTAMP - 1 - kEpochPgMicros) / 1000;
+  if (millis > kLastMillis) return DT_NOEND;
+  return kEpochPgMicros + millis * 1000;
+}
+
 }  // namespace snowflake
 
 extern "C" {
@@ -134,12 +161,13 @@ PG_FUNCTION_INFO_V1(snowflake_machine_id);
  * Errors: 55000 when not preloaded or snowflake.machine_id is unset; 25006 during recovery;
  * SF001 the clock behind the last millisecond used (beyond the tolerance); SF002 waited longer
  * than snowflake.max_wait_ms; SF003 the durable mark could not be written; SF004 the mark could
- * not be read at start-up; 22008 the clock outside 2024-01-01 .. 2093-09-06.
+ * not be read at start-up; SF005 the mark read at start-up is past the layout or too far ahead of the
+ * clock; 22008 the clock outside 2024-01-01 .. 2093-09-06.
  */
 Datum snowflake_next(PG_FUNCTION_ARGS) {
   using namespace snowflake;
   RequireGenerator();
-  const Policy policy{kLeaseMillis, rollback_tolerance_ms_setting};
+  const Policy policy{kLeaseMillis, int64{rollback_tolerance_ms_setting}};
   int64 wait_started = -1;
   int64 deadline = -1;
   for (;;) {
@@ -175,8 +203,11 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
             ERROR,
             (errcode(kErrClockMovedBackwards), errmsg("clock moved backwards: refusing to issue a snowflake ID"),
              errdetail("The system clock is %lld ms behind the last millisecond used.", (long long)step.behind_millis),
-             errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
-                     "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
+             step.behind_millis > kMaxMarkAheadMillis
+                 ? errhint("IDs resume once the clock catches up. If the clock is right now, it was ahead while IDs "
+                           "were issued: see \"Recovering from a clock that was set ahead\" in the snowflake README.")
+                 : errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
+                           "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
         break;
       case StepStatus::kClockOutOfRange:
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),

@@ -1,9 +1,4 @@
-// Module start-up: the snowflake.machine_id setting and the generator's shared memory and lock.
-#include <cctype>
-#include <cerrno>
-#include <cstdlib>
-
-#include "mark_file.hpp"
+// Module start-up: the snowflake.* settings and the generator's shared memory and lock.
 #include "shared.hpp"
 
 namespace snowflake {
@@ -18,25 +13,26 @@ namespace {
 
 constexpr const char* kMachineIdName = "snowflake.machine_id";
 constexpr const char* kTrancheName = "snowflake";
+constexpr const char* kMachineIdRule =
+    "%s must be a plain decimal integer from 0 to %d, without sign, leading zero, space, fraction or unit "
+    "(or -1: unset).";
+
+// The text of snowflake.machine_id; machine_id_setting is read from it (see CheckMachineId).
+char* machine_id_text = nullptr;
 
 shmem_request_hook_type previous_shmem_request_hook = nullptr;
 shmem_startup_hook_type previous_shmem_startup_hook = nullptr;
 
 // PostgreSQL only warns about a bad value of an extension's setting and then uses the default; an
 // ID generator running with a machine id nobody chose could collide, so a bad value stops start-up.
+// Read from the placeholder, which still holds the text as written (file, -c or ALTER SYSTEM).
 void RefuseInvalidMachineId() {
   const char* raw = GetConfigOption(kMachineIdName, true, false);
-  if (raw == nullptr) return;
-  // Stricter than PostgreSQL's parse_int, which would round "1.5" to 2: only a whole decimal number.
-  char* end = nullptr;
-  errno = 0;
-  const long value = strtol(raw, &end, 10);
-  while (end != raw && isspace(static_cast<unsigned char>(*end))) ++end;
-  const bool whole_number = end != raw && *end == '\0' && errno == 0;
-  if (whole_number && (value == kMachineIdUnset || ValidMachineId(value))) return;
+  int32_t machine_id = kMachineIdUnset;
+  if (raw == nullptr || ParseMachineIdSetting(raw, &machine_id)) return;
   ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                   errmsg("invalid value for parameter \"%s\": \"%s\"", kMachineIdName, raw),
-                  errdetail("%s must be an integer from 0 to %d.", kMachineIdName, kMaxMachineId),
+                  errdetail(kMachineIdRule, kMachineIdName, kMaxMachineId),
                   errhint("Give this server a machine id no other server writing the same data uses, "
                           "in postgresql.conf or with -c %s=N.",
                           kMachineIdName)));
@@ -49,32 +45,63 @@ void ShmemRequest() {
 }
 
 // Starts the generator from the durable mark, which bounds every ID issued before a restart or crash.
+// A mark that cannot be read, or that cannot be a floor to wait out, stops the generator (not the
+// server) until an operator decides: snowflake_next() then fails with SF004 or SF005.
 void LoadMark(SharedGenerator* shared) {
-  int64 mark = -1;
-  int error = 0;
-  switch (ReadMarkFile(&mark, &error)) {
+  shared->mark_read = ReadMarkFile();
+  shared->mark_check = MarkCheck::kUsable;
+  shared->clock_at_start = WallClockMillis();
+  shared->mark_refused = false;
+  const MarkReadResult& read = shared->mark_read;
+  switch (read.status) {
     case MarkRead::kFound:
-      ereport(LOG, (errmsg("snowflake: resuming above the durable mark %lld ms", (long long)mark)));
+      shared->mark_check = CheckRestoredMark(read.millis, shared->clock_at_start);
+      if (shared->mark_check == MarkCheck::kUsable) {
+        ereport(LOG, (errmsg("snowflake: resuming above the durable mark %lld ms (%s; the clock reads %lld ms)",
+                             (long long)read.millis, timestamptz_to_str(MillisToTimestamp(read.millis)),
+                             (long long)shared->clock_at_start)));
+      } else {
+        shared->mark_refused = true;
+        ereport(WARNING, (errmsg("snowflake: the durable mark \"%s\" (%lld ms, %s) is %s: snowflake_next() will fail",
+                                 kMarkPath, (long long)read.millis, timestamptz_to_str(MillisToTimestamp(read.millis)),
+                                 shared->mark_check == MarkCheck::kPastRange ? "past the range of snowflake IDs"
+                                                                             : "too far ahead of the clock"),
+                          errhint("See \"Recovering from a clock that was set ahead\" in the snowflake README.")));
+      }
       break;
     case MarkRead::kMissing:
       break;
     case MarkRead::kUnreadable:
-      shared->mark_unreadable = true;
-      shared->mark_read_error = error;
-      const char* reason = error != 0 ? strerror(error) : "not a mark";
+    case MarkRead::kNotAFile:
+    case MarkRead::kNotAMark:
+      shared->mark_refused = true;
       ereport(WARNING, (errmsg("snowflake: could not read the durable mark \"%s\": %s: snowflake_next() will fail",
-                               kMarkPath, reason)));
+                               kMarkPath, MarkReadProblem(read))));
       break;
   }
-  shared->state = Restore(mark);
+  // A refused mark is still shown by snowflake_status(); the generator never steps from it.
+  shared->state = Restore(read.status == MarkRead::kFound ? read.millis : -1);
 }
 
 // A clean shutdown records the exact last millisecond, so the next start need not wait out a lease.
-// After a crash (code != 0) the state may be mid-step: the mark on disk stays the bound.
+// After a crash (code != 0) the state may be mid-step: the mark on disk stays the bound. A file that
+// no longer holds the mark this server last wrote was changed by someone else while the server ran:
+// it is left as it is, and the log says so (README, "The durable mark file").
 void ShmemShutdown(int code, Datum) {
-  if (code != 0 || shared_generator == nullptr || shared_generator->mark_unreadable) return;
+  if (code != 0 || shared_generator == nullptr || shared_generator->mark_refused) return;
   const GeneratorState& state = shared_generator->state;
   if (state.last_millis < 0 || state.last_millis >= state.mark_millis) return;
+  const MarkReadResult on_disk = ReadMarkFile();
+  if (on_disk.status != MarkRead::kFound || on_disk.millis != state.mark_millis) {
+    ereport(WARNING,
+            (errmsg("snowflake: the durable mark \"%s\" was changed while the server ran: left as it is", kMarkPath),
+             on_disk.status == MarkRead::kFound ? errdetail("It holds %lld; this server last wrote %lld.",
+                                                            (long long)on_disk.millis, (long long)state.mark_millis)
+                                                : errdetail("It is %s; this server last wrote %lld.",
+                                                            MarkReadProblem(on_disk), (long long)state.mark_millis),
+             errhint("The next start reads the file as it is now.")));
+    return;
+  }
   if (const int error = WriteMarkFile(state.last_millis)) {
     errno = error;
     ereport(LOG, (errmsg("snowflake: could not record the last millisecond at shutdown: %m")));
@@ -88,8 +115,6 @@ void ShmemStartup() {
   bool found = false;
   shared_generator = static_cast<SharedGenerator*>(ShmemInitStruct(kTrancheName, sizeof(SharedGenerator), &found));
   if (!found) {
-    shared_generator->mark_unreadable = false;
-    shared_generator->mark_read_error = 0;
     pg_atomic_init_u64(&shared_generator->stall_errors, 0);
     pg_atomic_init_u64(&shared_generator->mark_write_errors, 0);
     LoadMark(shared_generator);
@@ -107,35 +132,58 @@ extern "C" {
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
+static bool snowflake_check_machine_id(char** newval, void** extra, GucSource source);
+static void snowflake_assign_machine_id(const char* newval, void* extra);
+
+// GUC check hook of snowflake.machine_id. The setting is a string so that the hook sees the text
+// as written: an integer setting's hook gets the number PostgreSQL already read ("010" as 8, "1.5"
+// as 2), too late to tell. So ALTER SYSTEM refuses a bad value at once, not at the next restart.
+static bool snowflake_check_machine_id(char** newval, void**, GucSource) {
+  using namespace snowflake;
+  int32_t machine_id = kMachineIdUnset;
+  if (ParseMachineIdSetting(*newval, &machine_id)) return true;
+  GUC_check_errdetail(kMachineIdRule, kMachineIdName, kMaxMachineId);
+  return false;
+}
+
+static void snowflake_assign_machine_id(const char* newval, void*) {
+  using namespace snowflake;
+  int32_t machine_id = kMachineIdUnset;
+  machine_id_setting = ParseMachineIdSetting(newval, &machine_id) ? machine_id : kMachineIdUnset;
+}
 
 void _PG_init(void) {
   using namespace snowflake;
   // A PGC_POSTMASTER setting can only be defined at server start; loaded later (CREATE EXTENSION
   // alone), decode and compose work and snowflake_next() explains what is missing.
   if (!process_shared_preload_libraries_in_progress) return;
-  // pg_upgrade starts both servers in binary-upgrade mode (-b) only to move the catalog: no ID is
-  // issued then, so the generator stays off (no mark read or written, nothing logged).
-  if (IsBinaryUpgrade) return;
-  RefuseInvalidMachineId();
+  // pg_upgrade runs both servers in binary-upgrade mode: they issue no IDs, so there is neither a
+  // generator nor a mark to write, and a machine id that is unset or bad there is no one's concern.
+  if (!IsBinaryUpgrade) RefuseInvalidMachineId();
 
-  DefineCustomIntVariable(
+  DefineCustomStringVariable(
       kMachineIdName, "Machine id written into every snowflake ID this server issues.",
-      "An integer from 0 to 1023, unique among the servers whose IDs meet; -1 (the default) means unset, "
-      "and snowflake_next() then fails.",
-      &machine_id_setting, kMachineIdUnset, kMachineIdUnset, kMaxMachineId, PGC_POSTMASTER, 0, nullptr, nullptr,
-      nullptr);
+      "A plain decimal integer from 0 to 1023, unique among the servers whose IDs meet; -1 (the default) means "
+      "unset, and snowflake_next() then fails.",
+      &machine_id_text, "-1", PGC_POSTMASTER, 0, snowflake_check_machine_id, snowflake_assign_machine_id, nullptr);
   DefineCustomIntVariable(
       "snowflake.max_wait_ms", "Longest a snowflake_next() call waits for the clock before failing.",
       "Bounds the wait for the next millisecond when 4096 IDs are used, for a clock within the rollback "
       "tolerance, and for the lease after a restart, so a stalled clock never hangs a session.",
-      &max_wait_ms_setting, kDefaultMaxWaitMs, 1, 60000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+      &max_wait_ms_setting, kDefaultMaxWaitMs, kMinMaxWaitMs, kMaxMaxWaitMs, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
   DefineCustomIntVariable(
       "snowflake.rollback_tolerance_ms", "Backward clock steps up to this are waited out instead of failing.",
       "0 (the default): any backward step fails at once with SQLSTATE SF001. The wait is also bounded by "
       "snowflake.max_wait_ms.",
-      &rollback_tolerance_ms_setting, kDefaultRollbackToleranceMs, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-      nullptr);
+      &rollback_tolerance_ms_setting, kDefaultRollbackToleranceMs, 0, kMaxRollbackToleranceMs, PGC_SIGHUP, GUC_UNIT_MS,
+      nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("snowflake");
+
+  if (IsBinaryUpgrade) {
+    ereport(LOG, (errmsg("snowflake: binary-upgrade mode: no IDs are issued and the durable mark is left alone")));
+    return;
+  }
 
   if (machine_id_setting == kMachineIdUnset)
     ereport(WARNING, (errmsg("%s is not set: snowflake_next() will fail until it is", kMachineIdName),

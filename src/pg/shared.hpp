@@ -8,25 +8,26 @@ namespace snowflake {
 // One per server, made by the postmaster; plain data (see GeneratorState).
 struct SharedGenerator {
   GeneratorState state;                // under generator_lock
-  bool mark_unreadable;                // the mark file exists but could not be read: issue nothing
-  int mark_read_error;                 // its errno, 0 for contents that are no mark
+  MarkReadResult mark_read;            // what start-up (or crash reinitialisation) found at kMarkPath
+  MarkCheck mark_check;                // for a mark found: whether it may be restored
+  int64 clock_at_start;                // the wall clock when the mark was checked
+  bool mark_refused;                   // no mark that can be restored (SF004, SF005): issue nothing
   pg_atomic_uint64 stall_errors;       // counted outside the lock
   pg_atomic_uint64 mark_write_errors;  // counted outside the lock
 };
 
-constexpr int kMachineIdUnset = -1;
-constexpr int kDefaultMaxWaitMs = 2000;
-constexpr int kDefaultRollbackToleranceMs = 0;
-constexpr int64 kLeaseMillis = 1000;  // how far ahead of the clock a durable mark is set
-
 // Settings: snowflake.machine_id (kMachineIdUnset until set), snowflake.max_wait_ms,
 // snowflake.rollback_tolerance_ms.
-extern int machine_id_setting;
+extern int machine_id_setting;  // read from the text of the setting by ParseMachineIdSetting
 extern int max_wait_ms_setting;
 extern int rollback_tolerance_ms_setting;
 
 // Both null unless the library was loaded by shared_preload_libraries; set in every backend by fork.
 extern SharedGenerator* shared_generator;
 extern LWLock* generator_lock;
+
+// A millisecond since 2024-01-01Z as a timestamptz; infinity past timestamptz's range (a mark
+// edited by hand can be), never an overflow.
+TimestampTz MillisToTimestamp(int64 millis);
 
 }  // namespace snowflake

@@ -5,7 +5,7 @@
 -- 1582-10-15, truncated to the microsecond). NULL for other versions (v4 is random) and for
 -- uuids that are not of the RFC 9562 variant. Raises nothing.
 CREATE OR REPLACE FUNCTION snowflake_uuid_time(u uuid) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     -- Whole hours, then the rest: interval * float8 is exact only for small factors.
     SELECT CASE
         WHEN substr(h, 17, 1) NOT IN ('8', '9', 'a', 'b') THEN NULL
@@ -25,18 +25,22 @@ $$;
 
 -- The schema-qualified, quoted name of a table, whatever the search_path.
 CREATE OR REPLACE FUNCTION _snowflake_qname(rel regclass) RETURNS text
-LANGUAGE sql STABLE STRICT AS $$
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT format('%I.%I', n.nspname, c.relname)
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = rel
 $$;
 
--- _snowflake_migration_steps(tbl regclass): the whole plan, computed from the catalog. Locks
--- nothing. Raises 0A000 for shapes it cannot migrate, 42804 for a key that is not a uuid,
--- 42701/42P07/42622 for names it needs that are taken or too long.
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass)
+-- _snowflake_migration_steps(tbl regclass, started boolean): the whole plan, computed from the
+-- catalog by the call that runs it; every phase calls it again, so no statement is ever read
+-- back from a table. With started, the objects the migration itself has added are expected
+-- (the plan of a migration under way is the same plan). Identifiers go through %I and
+-- _snowflake_qname, values through USING. Locks nothing. Raises 0A000 for shapes it cannot
+-- migrate, 42804 for a key that is not a uuid, 42701/42P07/42622 for names it needs that are
+-- taken or too long.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     rel record;
     pk record;
@@ -54,6 +58,8 @@ DECLARE
     m_notnull boolean[] := '{}';
     m_check text[] := '{}';
     m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
     rels oid[];
     fks oid[] := '{}';
     i int;
@@ -66,6 +72,7 @@ DECLARE
     tq text;
     cond text;
     lock_list text;
+    parent_owner name;
     twin_of_pk text;
     idx_renames text[] := '{}';
     idx_rename_tables text[] := '{}';
@@ -78,6 +85,7 @@ BEGIN
             HINT = 'Partitioned tables, views and foreign tables cannot be migrated by snowflake_migration_start().';
     END IF;
     parent_q := format('%I.%I', rel.nspname, rel.relname);
+    SELECT pg_get_userbyid(c.relowner) INTO parent_owner FROM pg_class c WHERE c.oid = tbl;
 
     SELECT con.conname, con.conkey, con.conindid INTO pk
     FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p';
@@ -137,11 +145,19 @@ BEGIN
     FOR i IN 1 .. cardinality(m_rel) LOOP
         m_new := m_new || (m_col[i] || '_snowflake');
         m_fill := m_fill || ('snowflake_fill_' || left(md5(@extschema@._snowflake_qname(m_rel[i]::regclass) || '.' || m_col[i]), 12));
+        m_nsp := m_nsp || (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m_rel[i]);
+        m_owner := m_owner || (SELECT pg_get_userbyid(c.relowner)::text FROM pg_class c WHERE c.oid = m_rel[i]);
+        -- The fill function of a referencing table runs as that table's owner and reads the parent.
+        IF i > 1 AND m_owner[i] <> parent_owner AND NOT has_table_privilege(m_owner[i], tbl, 'SELECT') THEN
+            RAISE EXCEPTION 'role % (owner of %) cannot read %, which its trigger must do during the migration',
+                m_owner[i], @extschema@._snowflake_qname(m_rel[i]::regclass), parent_q USING ERRCODE = 'insufficient_privilege',
+                HINT = format('GRANT SELECT ON %s TO %I, or give both tables one owner.', parent_q, m_owner[i]);
+        END IF;
         IF octet_length(m_col[i] || '_snowflake') > 63 THEN
             RAISE EXCEPTION 'column name %_snowflake is too long', m_col[i] USING ERRCODE = 'name_too_long',
                 HINT = 'Rename the column to at most 53 bytes first.';
         END IF;
-        FOREACH nm IN ARRAY ARRAY[m_col[i] || '_snowflake', m_col[i] || '_uuid'] LOOP
+        FOREACH nm IN ARRAY CASE WHEN started THEN ARRAY[m_col[i] || '_uuid'] ELSE ARRAY[m_col[i] || '_snowflake', m_col[i] || '_uuid'] END LOOP
             IF EXISTS (SELECT 1 FROM pg_attribute att WHERE att.attrelid = m_rel[i] AND att.attname = nm AND NOT att.attisdropped) THEN
                 RAISE EXCEPTION 'column % of % already exists', nm, @extschema@._snowflake_qname(m_rel[i]::regclass)
                     USING ERRCODE = 'duplicate_column',
@@ -167,24 +183,34 @@ BEGIN
             undo := NULL;
             RETURN NEXT;
         ELSE
-            -- A referencing row written from now on carries its parent's new key.
+            -- A referencing row written from now on carries its parent's new key. The writer may
+            -- have no right to read the parent (INSERT on the referencing table was enough
+            -- before): the function runs as the owner of the table it is attached to (SECURITY
+            -- DEFINER, lookups pinned). EXECUTE is revoked from PUBLIC once the trigger is made,
+            -- so no other role can attach it elsewhere.
             step := step + 1;
-            statement := format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql AS $body$
+            statement := format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
   IF NEW.%3$I IS NULL THEN
     NEW.%4$I := NULL;%8$s
-  ELSIF TG_OP = 'INSERT' OR NEW.%4$I IS NULL OR NEW.%3$I IS DISTINCT FROM OLD.%3$I THEN
-    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I = NEW.%3$I);
+  ELSIF TG_OP OPERATOR(pg_catalog.=) 'INSERT' OR NEW.%4$I IS NULL OR NEW.%3$I IS DISTINCT FROM OLD.%3$I THEN
+    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I);
   END IF;
   RETURN NEW;
-END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_col,
-                CASE WHEN m_rel[i] = tbl::oid THEN format(E'\n  ELSIF NEW.%I = NEW.%I THEN\n    NEW.%I := NEW.%I;', m_col[i], key_col, m_new[i], new_col) ELSE '' END);
-            undo := format('DROP FUNCTION IF EXISTS %I.%I()', rel.nspname, m_fill[i]);
+END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_col,
+                CASE WHEN m_rel[i] = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', m_col[i], key_col, m_new[i], new_col) ELSE '' END);
+            undo := format('DROP FUNCTION IF EXISTS %I.%I()', m_nsp[i], m_fill[i]);
             RETURN NEXT;
             step := step + 1;
             statement := format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %I.%I()',
-                                m_fill[i], target, rel.nspname, m_fill[i]);
+                                m_fill[i], target, m_nsp[i], m_fill[i]);
             undo := format('DROP TRIGGER IF EXISTS %I ON %s', m_fill[i], target);
+            RETURN NEXT;
+            step := step + 1; undo := NULL;
+            statement := format('REVOKE ALL ON FUNCTION %I.%I() FROM PUBLIC', m_nsp[i], m_fill[i]);
+            RETURN NEXT;
+            step := step + 1;
+            statement := format('ALTER FUNCTION %I.%I() OWNER TO %I', m_nsp[i], m_fill[i], m_owner[i]);
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -194,7 +220,7 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
     FOR i IN 1 .. cardinality(m_rel) LOOP
         target := @extschema@._snowflake_qname(m_rel[i]::regclass);
         nm := left(m_new[i], 53) || '_filled';
-        IF EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = m_rel[i] AND con.conname = nm) THEN
+        IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = m_rel[i] AND con.conname = nm) THEN
             RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
         END IF;
         IF i = 1 THEN
@@ -271,7 +297,7 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
             END IF;
         END LOOP;
         nm := left(ix.relname, 53) || '_snowflake';
-        IF to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
+        IF NOT started AND to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
             RAISE EXCEPTION 'relation %.% already exists', ix.nspname, nm USING ERRCODE = 'duplicate_table';
         END IF;
         step := step + 1;
@@ -312,7 +338,7 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
     LOOP
         target := fk.child_q;
         nm := left(fk.conname, 53) || '_snowflake';
-        IF EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = fk.conrelid AND con.conname = nm) THEN
+        IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = fk.conrelid AND con.conname = nm) THEN
             RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
         END IF;
         step := step + 1;
@@ -401,7 +427,7 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
             statement := format('DROP TRIGGER %I ON %s', m_fill[i], target);
             RETURN NEXT;
             step := step + 1;
-            statement := format('DROP FUNCTION %I.%I()', rel.nspname, m_fill[i]);
+            statement := format('DROP FUNCTION %I.%I()', m_nsp[i], m_fill[i]);
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -421,10 +447,29 @@ END $body$$f$, rel.nspname, m_fill[i], m_col[i], m_new[i], new_col, parent_q, ke
         statement := idx_renames[i];
         RETURN NEXT;
     END LOOP;
+    -- Column privileges go with the name: whoever could insert, update, select or reference the
+    -- uuid column by name can do the same with the bigint column that takes its name. Last, and
+    -- of their own kind: grants made during the migration are carried as they are at the cut-over.
+    kind := 'grant';
+    FOR i IN 1 .. cardinality(m_rel) LOOP
+        target := @extschema@._snowflake_qname(m_rel[i]::regclass);
+        FOR ix IN
+            SELECT g.privilege_type, g.is_grantable,
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END AS grantee
+            FROM pg_attribute att, aclexplode(att.attacl) g
+            WHERE att.attrelid = m_rel[i] AND att.attnum = m_att[i]
+            ORDER BY 3, 1
+        LOOP
+            step := step + 1;
+            statement := format('GRANT %s (%I) ON %s TO %s%s', ix.privilege_type, m_col[i], target, ix.grantee,
+                                CASE WHEN ix.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
 END
 $fn$;
 
--- _snowflake_migration_build_map(relation text) -> bigint: numbers the rows of the table that
+-- _snowflake_migration_build_map(tbl regclass) -> bigint: numbers the rows of the table that
 -- have no snowflake ID yet and records the ID each will get; returns how many. Runs in the first
 -- backfill transaction (one scan of the table under ACCESS SHARE). Every check happens before
 -- anything is written: 22004 (a row has no time), 22008 (a time a snowflake ID cannot hold),
@@ -438,9 +483,10 @@ $fn$;
 -- 'pack', rows dated before 2024 are "packed": the k-th gets millisecond k / capacity of the
 -- epoch and slot k % capacity, in order, below every dated row; dated rows of those first
 -- milliseconds take the slots after them.
-CREATE OR REPLACE FUNCTION _snowflake_migration_build_map(mig text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE AS $fn$
+CREATE OR REPLACE FUNCTION _snowflake_migration_build_map(tbl regclass) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
     m record;
     lo bigint;
     cap bigint;
@@ -451,6 +497,7 @@ DECLARE
     npacked bigint := 0;
     n bigint;
 BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     lo := lower(m.machine_ids);
     cap := 4096 * (upper(m.machine_ids) - lower(m.machine_ids));
@@ -465,11 +512,12 @@ BEGIN
 
     CREATE TEMP TABLE _snowflake_src (key uuid, t timestamptz, k bigint) ON COMMIT DROP;
     IF m.source = 'order' THEN
-        EXECUTE format('INSERT INTO _snowflake_src SELECT %1$I, NULL, row_number() OVER (ORDER BY %3$s, %1$I) - 1 FROM %4$s WHERE %2$I IS NULL',
-                       m.key_column, m.new_column, m.source_value, mig);
+        -- The order, parsed again into quoted columns and keywords: no stored text reaches SQL.
+        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, NULL, row_number() OVER (ORDER BY %3$s, %1$I) - 1 FROM %4$s WHERE %2$I IS NULL',
+                       m.key_column, m.new_column, @extschema@._snowflake_order_by(tbl, m.source_value), mig);
         GET DIAGNOSTICS npacked = ROW_COUNT;
     ELSE
-        EXECUTE format('INSERT INTO _snowflake_src SELECT %1$I, %3$s, NULL FROM %4$s WHERE %2$I IS NULL',
+        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, %3$s, NULL FROM %4$s WHERE %2$I IS NULL',
                        m.key_column, m.new_column,
                        CASE m.source WHEN 'uuid' THEN format('@extschema@.snowflake_uuid_time(%I)', m.key_column)
                                      ELSE format('%I::timestamptz', m.source_value) END,
@@ -537,33 +585,180 @@ BEGIN
     ) z;
     GET DIAGNOSTICS n = ROW_COUNT;
     DROP TABLE _snowflake_src;
-    ANALYZE @extschema@.snowflake_migration_map;
+    -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
+    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = '@extschema@.snowflake_migration_map'::regclass), 'USAGE') THEN
+        ANALYZE @extschema@.snowflake_migration_map;
+    END IF;
     RETURN n;
+END
+$fn$;
+
+-- _snowflake_order_by(tbl regclass, order_by text) -> text: order_by parsed into a whitelist: a
+-- comma-separated list of columns of tbl ("quoted" or plain, folded to lower case as SQL does),
+-- each with optional ASC or DESC and NULLS FIRST or NULLS LAST. Returns it rebuilt from quoted
+-- identifiers and those keywords (which parses to itself again); nothing of the input reaches SQL.
+-- Raises 22023 for anything else, 42703 for a column tbl lacks. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_order_by(tbl regclass, order_by text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rest text := order_by;
+    tok text[];
+    col text;
+    items text[] := '{}';
+BEGIN
+    IF rest IS NULL OR btrim(rest, E' \t\r\n') = '' THEN
+        RAISE EXCEPTION 'order_by is empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give columns of the table, e.g. order_by => ''name, rank DESC NULLS LAST''.';
+    END IF;
+    LOOP
+        rest := ltrim(rest, E' \t\r\n');
+        tok := regexp_match(rest, '^"((?:[^"]|"")+)"');
+        IF tok IS NOT NULL THEN
+            col := replace(tok[1], '""', '"');
+            rest := substr(rest, length(tok[1]) + 3);
+        ELSE
+            tok := regexp_match(rest, '^([A-Za-z_][A-Za-z0-9_$]*)');
+            IF tok IS NULL THEN
+                RAISE EXCEPTION 'order_by must be a list of columns of %, each with optional ASC or DESC and NULLS FIRST or NULLS LAST', tbl::text
+                    USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = format('Expected a column name at: %s', left(rest, 40)),
+                    HINT = 'Expressions are not accepted; add a column computed from them first if you need one.';
+            END IF;
+            col := lower(tok[1]);
+            rest := substr(rest, length(tok[1]) + 1);
+        END IF;
+        tok := regexp_match(rest, '^(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?\s*(,|$)', 'i');
+        IF tok IS NULL THEN
+            RAISE EXCEPTION 'order_by must be a list of columns of %, each with optional ASC or DESC and NULLS FIRST or NULLS LAST', tbl::text
+                USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = format('Unexpected after %s: %s', quote_ident(col), left(rest, 40)),
+                HINT = 'Expressions are not accepted; add a column computed from them first if you need one.';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column % of % does not exist', quote_ident(col), tbl::text USING ERRCODE = 'undefined_column';
+        END IF;
+        items := items || (quote_ident(col) || coalesce(' ' || upper(tok[1]), '') || coalesce(' NULLS ' || upper(tok[2]), ''));
+        rest := substr(rest, length((regexp_match(rest, '^(?:\s+(?:asc|desc))?(?:\s+nulls\s+(?:first|last))?\s*(?:,|$)', 'i'))[1]) + 1);
+        EXIT WHEN tok[3] = '';
+    END LOOP;
+    RETURN array_to_string(items, ', ');
+END
+$fn$;
+
+-- _snowflake_migration_owner_check(tbl regclass): raises 42501 unless the caller has the
+-- privileges of the table's owner (as ALTER TABLE requires); the migration functions call it
+-- first, so that a role learns nothing of, and changes nothing in, another owner's migration.
+CREATE OR REPLACE FUNCTION _snowflake_migration_owner_check(tbl regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF NOT coalesce((SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = tbl), false) THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl::text USING ERRCODE = 'insufficient_privilege',
+            HINT = 'A migration is run by the owner of the table (or a member of the owning role).';
+    END IF;
+END
+$fn$;
+
+-- _snowflake_migration_writer_check(tbl regclass): the backfill writes every row of the tables
+-- it touches, which runs the code attached to them (triggers, CHECK constraints, index
+-- expressions, the sort order of a type) with the rights of the writer. Raises 42501 unless both
+-- the current user and the session user (whom RESET ROLE returns to) are the owner of each of
+-- those tables, or the owner is a superuser: a superuser's session never runs code that a table's
+-- owner wrote. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_writer_check(tbl regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT DISTINCT g.target, c.relowner
+             FROM @extschema@._snowflake_migration_steps(tbl, true) g
+             JOIN pg_class c ON c.oid = to_regclass(g.target)
+             WHERE g.phase = 'backfill'
+    LOOP
+        IF NOT (SELECT a.rolsuper FROM pg_roles a WHERE a.oid = r.relowner)
+           AND (current_user <> pg_get_userbyid(r.relowner) OR session_user <> pg_get_userbyid(r.relowner)) THEN
+            RAISE EXCEPTION 'the backfill writes the rows of %, and must run as its owner %', r.target, pg_get_userbyid(r.relowner)
+                USING ERRCODE = 'insufficient_privilege',
+                DETAIL = format('Writing rows runs the code attached to the table (triggers, constraints, index expressions) with the rights of the writer; this session is %s as %s.', session_user, current_user),
+                HINT = format('Connect as %s and call it again (SET ROLE is not enough: code the table runs could RESET ROLE).', quote_ident(pg_get_userbyid(r.relowner)));
+        END IF;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_migration_verify(tbl regclass): the plan computed now must have the shape of the
+-- plan recorded at the start, step for step (what each step does, to which table and object).
+-- Raises 55000 naming the first difference: a foreign key, an index or a column added or dropped
+-- since the start.
+CREATE OR REPLACE FUNCTION _snowflake_migration_verify(tbl regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    d record;
+    added text;
+    gone text;
+BEGIN
+    SELECT string_agg(DISTINCT g.target, ', ') INTO added FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    WHERE g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
+    SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM @extschema@.snowflake_migration_step x
+    WHERE x.relation = mig AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
+    SELECT * INTO d FROM (
+        (SELECT 'planned at the start' AS side, x.step, x.phase, x.kind, x.target, x.object
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant'
+         EXCEPT
+         SELECT 'planned at the start', g.step, g.phase, g.kind, g.target, g.object
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant')
+        UNION ALL
+        (SELECT 'planned now', g.step, g.phase, g.kind, g.target, g.object
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant'
+         EXCEPT
+         SELECT 'planned now', x.step, x.phase, x.kind, x.target, x.object
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant')) diff
+    ORDER BY diff.step, diff.side LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'the schema of % changed since its migration started', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = coalesce('Tables that reference it now and did not at the start: ' || added || '. ', '')
+                  || coalesce('Tables it changed at the start that do not reference it now: ' || gone || '. ', '')
+                  || format('First difference: step %s (%s, %s on %s%s), %s only.', d.step, d.phase, d.kind, d.target, coalesce(', ' || d.object, ''), d.side),
+            HINT = format('Undo the change, or abort the migration (SELECT snowflake_migration_abort(%L)) and start it again.', mig);
+    END IF;
 END
 $fn$;
 
 -- snowflake_migration_plan(tbl regclass) -> table (step, phase, target, statement, status): the
 -- dry run. Before the start it computes the plan from the catalog and changes nothing (status
--- 'planned'); once started it shows the stored plan with each step's status. Locks nothing.
--- Raises what snowflake_migration_start() would raise for a table it cannot migrate.
+-- 'planned'); once started it computes the same plan again (statements are never stored, so
+-- what it shows, and what psql's \gexec runs from it, is derived from the catalog now) with each
+-- step's recorded status; once cut over, the steps without statements. Locks nothing. Raises
+-- 42501 for a table the caller does not own, and what
+-- snowflake_migration_start() would raise for a table it cannot migrate.
 CREATE OR REPLACE FUNCTION snowflake_migration_plan(tbl regclass)
 RETURNS TABLE (step integer, phase text, target text, statement text, status text)
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
+    m record;
 BEGIN
-    IF EXISTS (SELECT 1 FROM @extschema@.snowflake_migration x WHERE x.relation = mig) THEN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    IF FOUND AND m.phase = 'done' THEN
+        RETURN QUERY SELECT s.step, s.phase, s.target, NULL::text, 'done'::text
+                     FROM @extschema@.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
+    ELSIF FOUND THEN
         RETURN QUERY
-        SELECT s.step, s.phase, s.target, s.statement,
-               CASE WHEN s.finished THEN 'done'
-                    WHEN s.kind = 'index' THEN
-                        CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(s.object))
+        SELECT g.step, g.phase, g.target, g.statement,
+               CASE WHEN s.step IS NULL AND g.kind = 'grant' THEN 'pending'
+                    WHEN s.step IS NULL THEN 'not in the plan of the start'
+                    WHEN s.finished THEN 'done'
+                    WHEN g.kind = 'index' THEN
+                        CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(g.object))
                             WHEN true THEN 'done' WHEN false THEN 'invalid: drop it and run again' ELSE 'to run' END
-                    WHEN s.kind = 'parent_batches' AND s.total IS NOT NULL THEN format('%s of %s rows', s.done, s.total)
-                    WHEN s.kind = 'child_batches' AND s.total IS NOT NULL THEN format('%s of %s blocks', s.done, s.total)
+                    WHEN g.kind = 'parent_batches' AND s.total IS NOT NULL THEN format('%s of %s rows', s.done, s.total)
+                    WHEN g.kind = 'child_batches' AND s.total IS NOT NULL THEN format('%s of %s blocks', s.done, s.total)
                     ELSE 'pending' END
-        FROM @extschema@.snowflake_migration_step s
-        WHERE s.relation = mig ORDER BY s.step;
+        FROM @extschema@._snowflake_migration_steps(tbl, true) g
+        LEFT JOIN @extschema@.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
+        ORDER BY g.step;
     ELSE
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
                      FROM @extschema@._snowflake_migration_steps(tbl) g ORDER BY g.step;
@@ -574,18 +769,24 @@ $fn$;
 -- snowflake_migration_start(tbl regclass): phase 1, one short transaction. Adds the bigint twin
 -- of the key (nullable, no default: no rewrite) and sets its default to snowflake_next(); adds a
 -- twin to every referencing column with a trigger that fills it. Takes ACCESS EXCLUSIVE locks on
--- the table and the referencing tables for catalog changes only (set lock_timeout). Raises 55000
--- if a migration of the table exists or the generator cannot issue IDs, and the plan's errors.
+-- the table and the referencing tables for catalog changes only (set lock_timeout). Raises 42501
+-- for a table the caller does not own, 55000 if a migration of the table exists or the generator
+-- cannot issue IDs, and the plan's errors.
 CREATE OR REPLACE FUNCTION snowflake_migration_start(tbl regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $fn$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     s record;
     key_col text;
     touched text;
 BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT x.phase INTO s FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF FOUND THEN
+    IF FOUND AND s.phase = 'done' THEN
+        RAISE EXCEPTION '% was migrated already: its key is a snowflake bigint', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Its record stays in snowflake_migration; nothing is left to do.';
+    ELSIF FOUND THEN
         RAISE EXCEPTION 'a migration of % is already under way (phase %)', mig, s.phase
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('See SELECT * FROM snowflake_migration_plan(%L); snowflake_migration_abort(%L) undoes it before the cut-over.', mig, mig);
@@ -593,8 +794,8 @@ BEGIN
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
     PERFORM @extschema@.snowflake_next();
 
-    INSERT INTO @extschema@.snowflake_migration_step (relation, step, phase, kind, target, object, statement, undo)
-    SELECT mig, g.step, g.phase, g.kind, g.target, g.object, g.statement, g.undo
+    INSERT INTO @extschema@.snowflake_migration_step (relation, step, phase, kind, target, object)
+    SELECT mig, g.step, g.phase, g.kind, g.target, g.object
     FROM @extschema@._snowflake_migration_steps(tbl) g;
     SELECT a.attname INTO key_col
     FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
@@ -602,8 +803,9 @@ BEGIN
     INSERT INTO @extschema@.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, key_col, key_col || '_snowflake', 'started');
 
-    FOR s IN SELECT x.statement FROM @extschema@.snowflake_migration_step x
-             WHERE x.relation = mig AND x.phase = 'start' ORDER BY x.step
+    -- The statements the plan computed a moment ago, in this call: none is read back.
+    FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl) g
+             WHERE g.phase = 'start' ORDER BY g.step
     LOOP
         EXECUTE s.statement;
     END LOOP;
@@ -626,15 +828,19 @@ $fn$;
 -- referencing table (ranges of blocks), proving each with a validated CHECK. Resumable: call it
 -- again after an error or a cancel. Locks: ROW EXCLUSIVE per batch; brief ACCESS EXCLUSIVE to
 -- add each CHECK. Raises 22023 for bad options, 55000 out of order, and the map's errors.
-CREATE OR REPLACE PROCEDURE snowflake_migration_backfill(
+-- _snowflake_backfill_prepare(tbl, ...) -> boolean: the first transaction of a backfill call:
+-- checks the caller, the plan and the options; on the first call fixes the options and builds the
+-- map. False when the backfill is done already. Raises what snowflake_migration_backfill() lists.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_prepare(
     tbl regclass,
-    time_column name DEFAULT NULL,
-    uuid_time boolean DEFAULT NULL,
-    order_by text DEFAULT NULL,
-    backfill_machine_ids int4range DEFAULT NULL,
-    pre_epoch text DEFAULT NULL,
-    batch_size integer DEFAULT 10000)
-LANGUAGE plpgsql AS $fn$
+    time_column name,
+    uuid_time boolean,
+    order_by text,
+    backfill_machine_ids int4range,
+    pre_epoch text,
+    batch_size integer)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
@@ -647,8 +853,7 @@ DECLARE
     per_batch bigint;
     upto bigint;
 BEGIN
-    -- Fails at once ("invalid transaction termination") inside a transaction block, before any work.
-    COMMIT;
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -659,7 +864,13 @@ BEGIN
     END IF;
     IF m.phase <> 'started' THEN
         RAISE NOTICE 'snowflake: the backfill of % is done (phase %)', mig, m.phase;
-        RETURN;
+        RETURN false;
+    END IF;
+    PERFORM @extschema@._snowflake_migration_verify(tbl);
+    PERFORM @extschema@._snowflake_migration_writer_check(tbl);
+    -- Parsed into a whitelist of the table's columns before anything is written.
+    IF order_by IS NOT NULL THEN
+        order_by := @extschema@._snowflake_order_by(tbl, order_by);
     END IF;
     IF num_nonnulls(time_column, CASE WHEN uuid_time THEN true END, order_by) > 1 THEN
         RAISE EXCEPTION 'give only one of time_column, uuid_time => true and order_by' USING ERRCODE = 'invalid_parameter_value';
@@ -716,77 +927,124 @@ BEGIN
         UPDATE @extschema@.snowflake_migration x
         SET source = m.source, source_value = m.source_value, machine_ids = m.machine_ids, pre_epoch = m.pre_epoch
         WHERE x.relation = mig;
-        n := @extschema@._snowflake_migration_build_map(mig);
+        n := @extschema@._snowflake_migration_build_map(tbl);
         UPDATE @extschema@.snowflake_migration x SET map_rows = n WHERE x.relation = mig;
         UPDATE @extschema@.snowflake_migration_step x SET total = n WHERE x.relation = mig AND x.kind = 'parent_batches';
         RAISE NOTICE 'snowflake: %: % rows to backfill, IDs from %', mig, n,
             CASE m.source WHEN 'uuid' THEN 'the uuids' WHEN 'column' THEN 'column ' || quote_ident(m.source_value) ELSE 'the order ' || m.source_value END;
-        COMMIT;
     END IF;
+    RETURN true;
+END
+$fn$;
 
+
+-- _snowflake_backfill_next(tbl regclass, batch_size integer) -> boolean: one unit of backfill work,
+-- for one transaction: the next DDL step or the next batch of the first unfinished step, its
+-- statement computed from the catalog now, its progress recorded. False when nothing is left
+-- (the phase is then 'backfilled'). Locks: ROW EXCLUSIVE per batch; ACCESS EXCLUSIVE briefly to
+-- add a CHECK. A deadlock, serialization failure or lock timeout is retried up to 5 times.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_next(tbl regclass, batch_size integer) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    s record;
+    n bigint;
+    tries int;
+    sample bigint;
+    per_batch bigint;
+    upto bigint;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    -- The next unfinished step: its statement computed now from the catalog, its progress recorded.
+    SELECT g.step, g.kind, g.target, g.object, g.statement, x.done, x.total, x.batch INTO s
+    FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
+    WHERE g.phase = 'backfill' AND NOT x.finished ORDER BY g.step LIMIT 1;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
+        RAISE NOTICE 'snowflake: %: backfill done', mig
+            USING HINT = format('Next, outside a transaction block: SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' \gexec, then CALL snowflake_migration_cutover(%L).', mig, mig);
+        RETURN false;
+    END IF;
+    IF s.kind = 'child_batches' AND s.total IS NULL THEN
+        s.total := pg_relation_size(s.target::regclass) / current_setting('block_size')::bigint;
+        UPDATE @extschema@.snowflake_migration_step x SET total = s.total WHERE x.relation = mig AND x.step = s.step;
+    END IF;
+    IF s.kind <> 'ddl' AND s.done >= s.total THEN
+        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+        RETURN true;
+    END IF;
+    IF s.batch IS NOT NULL THEN
+        per_batch := s.batch;
+    ELSIF s.kind = 'child_batches' THEN
+        -- The batch in blocks, from the rows in the first blocks before the first batch (a
+        -- deterministic estimate, kept for the rest of the step).
+        EXECUTE format('SELECT count(*) FROM %s WHERE ctid < $1', s.target) INTO sample
+            USING format('(%s,0)', least(16, s.total))::tid;
+        per_batch := greatest(1, batch_size / greatest(1, ceil(sample::numeric / greatest(1, least(16, s.total))))::bigint);
+    ELSE
+        per_batch := batch_size;
+    END IF;
+    upto := least(s.done + per_batch, s.total);
+    tries := 0;
     LOOP
-        SELECT * INTO s FROM @extschema@.snowflake_migration_step x
-        WHERE x.relation = mig AND x.phase = 'backfill' AND NOT x.finished ORDER BY x.step LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        IF s.kind = 'child_batches' AND s.total IS NULL THEN
-            s.total := pg_relation_size(s.target::regclass) / current_setting('block_size')::bigint;
-            UPDATE @extschema@.snowflake_migration_step x SET total = s.total WHERE x.relation = mig AND x.step = s.step;
-        END IF;
-        IF s.kind = 'child_batches' THEN
-            -- The batch in blocks, from the rows in the first blocks (a deterministic estimate).
-            EXECUTE format('SELECT count(*) FROM %s WHERE ctid < $1', s.target) INTO sample
-                USING format('(%s,0)', least(16, s.total))::tid;
-            per_batch := greatest(1, batch_size / greatest(1, ceil(sample::numeric / greatest(1, least(16, s.total))))::bigint);
-        ELSE
-            per_batch := batch_size;
-        END IF;
-        WHILE s.kind = 'ddl' OR s.done < s.total LOOP
-            upto := least(s.done + per_batch, s.total);
-            tries := 0;
-            LOOP
-                BEGIN
-                    IF s.kind = 'ddl' THEN
-                        EXECUTE s.statement;
-                    ELSIF s.kind = 'parent_batches' THEN
-                        EXECUTE s.statement USING mig, s.done + 1, upto + 1;
-                    ELSE
-                        EXECUTE s.statement USING format('(%s,0)', s.done)::tid,
-                            CASE WHEN upto >= s.total THEN '(4294967295,0)'::tid ELSE format('(%s,0)', upto)::tid END;
-                    END IF;
-                    GET DIAGNOSTICS n = ROW_COUNT;
-                    EXIT;
-                EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
-                    tries := tries + 1;
-                    IF tries >= 5 THEN
-                        RAISE;
-                    END IF;
-                    RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
-                END;
-            END LOOP;
+        BEGIN
             IF s.kind = 'ddl' THEN
-                UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
-                COMMIT;
-                EXIT;
-            END IF;
-            s.done := upto;
-            UPDATE @extschema@.snowflake_migration_step x SET done = s.done, finished = s.done >= s.total
-            WHERE x.relation = mig AND x.step = s.step;
-            IF s.kind = 'parent_batches' THEN
-                RAISE NOTICE 'snowflake: %: % of % rows backfilled', s.target, s.done, s.total;
+                EXECUTE s.statement;
+            ELSIF s.kind = 'parent_batches' THEN
+                EXECUTE s.statement USING mig, s.done + 1, upto + 1;
             ELSE
-                RAISE NOTICE 'snowflake: %.%: % of % blocks done (% rows filled)', s.target, quote_ident(s.object), s.done, s.total, n;
+                EXECUTE s.statement USING format('(%s,0)', s.done)::tid,
+                    CASE WHEN upto >= s.total THEN '(4294967295,0)'::tid ELSE format('(%s,0)', upto)::tid END;
             END IF;
-            COMMIT;
-        END LOOP;
-        IF s.kind <> 'ddl' THEN
-            UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
-            COMMIT;
-        END IF;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            EXIT;
+        EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+            tries := tries + 1;
+            IF tries >= 5 THEN
+                RAISE;
+            END IF;
+            RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
+        END;
     END LOOP;
+    IF s.kind = 'ddl' THEN
+        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+        RETURN true;
+    END IF;
+    UPDATE @extschema@.snowflake_migration_step x SET done = upto, finished = upto >= s.total, batch = per_batch
+    WHERE x.relation = mig AND x.step = s.step;
+    IF s.kind = 'parent_batches' THEN
+        RAISE NOTICE 'snowflake: %: % of % rows backfilled', s.target, upto, s.total;
+    ELSE
+        RAISE NOTICE 'snowflake: %.%: % of % blocks done (% rows filled)', s.target, quote_ident(s.object), upto, s.total, n;
+    END IF;
+    RETURN true;
+END
+$fn$;
 
-    UPDATE @extschema@.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
-    RAISE NOTICE 'snowflake: %: backfill done', mig
-        USING HINT = format('Next, outside a transaction block: SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' \gexec, then CALL snowflake_migration_cutover(%L).', mig, mig);
+CREATE OR REPLACE PROCEDURE snowflake_migration_backfill(
+    tbl regclass,
+    time_column name DEFAULT NULL,
+    uuid_time boolean DEFAULT NULL,
+    order_by text DEFAULT NULL,
+    backfill_machine_ids int4range DEFAULT NULL,
+    pre_epoch text DEFAULT NULL,
+    batch_size integer DEFAULT 10000)
+LANGUAGE plpgsql AS $fn$
+-- A procedure cannot pin its search_path (a SET clause forbids COMMIT): this one only calls the
+-- extension's functions, schema-qualified with their exact argument types, and commits between
+-- them; each of them pins its own.
+BEGIN
+    -- Fails at once ("invalid transaction termination") inside a transaction block, before any work.
+    COMMIT;
+    IF NOT @extschema@._snowflake_backfill_prepare(tbl, time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch, batch_size) THEN
+        RETURN;
+    END IF;
+    COMMIT;
+    LOOP
+        EXIT WHEN NOT @extschema@._snowflake_backfill_next(tbl, batch_size);
+        COMMIT;
+    END LOOP;
     COMMIT;
 END
 $fn$;
@@ -795,78 +1053,142 @@ $fn$;
 -- transaction block. Adds the foreign keys on the bigint columns NOT VALID and validates them
 -- (each its own transaction, writes go on), then swaps in one transaction of catalog changes
 -- only: primary key and foreign keys to the bigint columns, bigint columns take the old names,
--- uuid columns are kept as <column>_uuid. Takes ACCESS EXCLUSIVE locks on every table touched
--- for that last transaction (set lock_timeout; on a timeout nothing changed, call it again).
--- Raises 55000 before the backfill is done or while an index it needs is missing or invalid.
-CREATE OR REPLACE PROCEDURE snowflake_migration_cutover(tbl regclass)
-LANGUAGE plpgsql AS $fn$
+-- uuid columns are kept as <column>_uuid. Every statement is computed from the catalog when it
+-- runs. Takes ACCESS EXCLUSIVE locks on every table touched for that last transaction (set
+-- lock_timeout; on a timeout nothing changed, call it again); the ID map is deleted after it.
+-- Raises 42501 for a table the caller does not own, 55000 before the backfill is done, while an
+-- index it needs is missing or invalid, or when the schema changed since the start.
+-- _snowflake_cutover_prepare(tbl regclass) -> boolean: the checks before a cut-over: the
+-- caller, the phase, the plan, the indexes. False when it is cut over already.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_prepare(tbl regclass) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
-    s record;
     missing text;
 BEGIN
-    COMMIT;  -- fails at once inside a transaction block
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF m.phase = 'done' THEN
         RAISE NOTICE 'snowflake: % is cut over already', mig;
-        RETURN;
+        RETURN false;
     END IF;
     IF m.phase = 'started' THEN
         RAISE EXCEPTION 'the backfill of % is not done', mig USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('CALL snowflake_migration_backfill(%L) first.', mig);
     END IF;
-    SELECT string_agg(x.statement, E';\n' ORDER BY x.step) INTO missing
-    FROM @extschema@.snowflake_migration_step x
-    WHERE x.relation = mig AND x.kind = 'index'
-      AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(x.object)), false);
+    PERFORM @extschema@._snowflake_migration_verify(tbl);
+    SELECT string_agg(g.statement, E';\n' ORDER BY g.step) INTO missing
+    FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    WHERE g.kind = 'index'
+      AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'indexes the cut-over of % needs are missing or invalid', mig
             USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = missing,
             HINT = format('Run them outside a transaction block (drop an invalid one first): SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' AND status <> ''done'' \gexec', mig);
     END IF;
+    RETURN true;
+END
+$fn$;
 
-    LOOP
-        SELECT * INTO s FROM @extschema@.snowflake_migration_step x
-        WHERE x.relation = mig AND x.phase = 'constrain' AND NOT x.finished ORDER BY x.step LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        EXECUTE s.statement;
-        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
-        COMMIT;
-    END LOOP;
-    UPDATE @extschema@.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
-    COMMIT;
+-- _snowflake_cutover_constrain_next(tbl regclass) -> boolean: the next foreign key on the bigint
+-- columns (added NOT VALID, then validated: each its own transaction, writes go on), computed
+-- now. False when all are there (the phase is then 'constrained').
+CREATE OR REPLACE FUNCTION _snowflake_cutover_constrain_next(tbl regclass) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    s record;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT g.step, g.statement INTO s
+    FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
+    WHERE g.phase = 'constrain' AND NOT x.finished ORDER BY g.step LIMIT 1;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
+        RETURN false;
+    END IF;
+    EXECUTE s.statement;
+    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+    RETURN true;
+END
+$fn$;
 
-    -- The cut-over: one transaction.
-    FOR s IN SELECT x.statement FROM @extschema@.snowflake_migration_step x
-             WHERE x.relation = mig AND x.phase = 'cutover' ORDER BY x.step
+-- _snowflake_cutover_swap(tbl regclass): the swap, in the caller's transaction: catalog changes
+-- only, computed now. Takes ACCESS EXCLUSIVE locks on every table touched.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_swap(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    s record;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
+             WHERE g.phase = 'cutover' ORDER BY g.step
     LOOP
         EXECUTE s.statement;
     END LOOP;
     UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
     UPDATE @extschema@.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
+END
+$fn$;
+
+-- _snowflake_cutover_finish(tbl regclass): after the swap has committed: deletes the ID map (no
+-- work for the swap's locks) and says what happened.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_finish(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    m record;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
-    COMMIT;
     RAISE NOTICE 'snowflake: % cut over: % is the bigint primary key; the uuids stay in %', mig,
         quote_ident(m.key_column), quote_ident(m.key_column || '_uuid');
 END
 $fn$;
 
+CREATE OR REPLACE PROCEDURE snowflake_migration_cutover(tbl regclass)
+LANGUAGE plpgsql AS $fn$
+-- No SET clause (it would forbid COMMIT): only schema-qualified calls of the extension's own
+-- functions, which pin their search_path, and COMMITs between them.
+BEGIN
+    COMMIT;  -- fails at once inside a transaction block
+    IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
+        RETURN;
+    END IF;
+    COMMIT;
+    LOOP
+        EXIT WHEN NOT @extschema@._snowflake_cutover_constrain_next(tbl);
+        COMMIT;
+    END LOOP;
+    COMMIT;
+    PERFORM @extschema@._snowflake_cutover_swap(tbl);
+    COMMIT;
+    PERFORM @extschema@._snowflake_cutover_finish(tbl);
+    COMMIT;
+END
+$fn$;
+
 -- snowflake_migration_abort(tbl regclass): undoes a migration before its cut-over, in one
 -- transaction: drops every column, trigger, function, constraint and index it added (DROP INDEX
--- and DROP COLUMN take ACCESS EXCLUSIVE locks briefly) and forgets its state. Raises 55000 when
--- there is no migration of the table or its cut-over is done.
+-- and DROP COLUMN take ACCESS EXCLUSIVE locks briefly) and forgets its state. What it drops is
+-- computed from the catalog now (IF EXISTS: from any phase). Raises 42501 for a table the caller
+-- does not own, 55000 when there is no migration of the table or its cut-over is done.
 CREATE OR REPLACE FUNCTION snowflake_migration_abort(tbl regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $fn$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
     s record;
     quiet text;
 BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -879,8 +1201,8 @@ BEGIN
     -- Undo everything, done or not: the statements say IF EXISTS; their "skipping" notices are noise.
     quiet := current_setting('client_min_messages');
     PERFORM set_config('client_min_messages', 'warning', true);
-    FOR s IN SELECT x.undo FROM @extschema@.snowflake_migration_step x
-             WHERE x.relation = mig AND x.undo IS NOT NULL ORDER BY x.step DESC
+    FOR s IN SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g
+             WHERE g.undo IS NOT NULL ORDER BY g.step DESC
     LOOP
         EXECUTE s.undo;
     END LOOP;

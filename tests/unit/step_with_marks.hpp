@@ -2,11 +2,13 @@
 #pragma once
 
 #include "../../src/core/generator.hpp"
+#include "../../src/core/policy.hpp"
 
 namespace snowflake {
 
-// The server's default policy: a 1 s lease, every backward step an error.
-constexpr Policy kStrictPolicy{1000, 0};
+// The server's default policy: its lease, every backward step an error.
+constexpr Policy kStrictPolicy = kDefaultPolicy;
+static_assert(kDefaultPolicy.rollback_tolerance_millis == 0, "these tests expect the strict default");
 
 inline StepResult StepWithMarks(GeneratorState& state, int32_t machine_id, int64_t now_millis,
                                 const Policy& policy = kStrictPolicy) {

@@ -1,0 +1,121 @@
+// The collision guard: a trigger that refuses replicated rows made under this server's own machine id.
+#include "shared.hpp"
+
+namespace snowflake {
+namespace {
+
+constexpr int kErrOwnMachineId = MAKE_SQLSTATE('S', 'F', '0', '1', '0');
+constexpr const char* kColumnsHint = "Name the ID columns (bigint) as arguments of snowflake_guard_replicated().";
+
+// The guarded columns of one trigger, looked up once per statement (the FmgrInfo lives that long,
+// and the table's columns cannot change under the statement's lock).
+struct GuardColumns {
+  Oid trigger_oid;
+  int count;
+  AttrNumber attnums[FLEXIBLE_ARRAY_MEMBER];
+};
+
+AttrNumber FindColumn(TupleDesc tupdesc, const char* name) {
+  for (int i = 0; i < tupdesc->natts; ++i) {
+    const Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+    if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0) return attr->attnum;
+  }
+  return InvalidAttrNumber;
+}
+
+// Every column named (or "id") must exist and be bigint: checked when the trigger first fires in a
+// statement, on any row, so a wrong attachment shows at the first row, not the first impostor.
+const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata) {
+  const Trigger* trigger = trigdata->tg_trigger;
+  auto* cached = static_cast<GuardColumns*>(fcinfo->flinfo->fn_extra);
+  if (cached != nullptr && cached->trigger_oid == trigger->tgoid) return cached;
+
+  const Relation rel = trigdata->tg_relation;
+  const TupleDesc tupdesc = RelationGetDescr(rel);
+  const int count = trigger->tgnargs > 0 ? trigger->tgnargs : 1;
+  auto* columns = static_cast<GuardColumns*>(
+      MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, offsetof(GuardColumns, attnums) + count * sizeof(AttrNumber)));
+  columns->trigger_oid = trigger->tgoid;
+  columns->count = count;
+  for (int i = 0; i < count; ++i) {
+    const char* name = trigger->tgnargs > 0 ? trigger->tgargs[i] : "id";
+    const AttrNumber attnum = FindColumn(tupdesc, name);
+    if (attnum == InvalidAttrNumber)
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                      errmsg("column \"%s\" of table \"%s\" does not exist", name, RelationGetRelationName(rel)),
+                      errhint("%s", kColumnsHint)));
+    const Oid type = TupleDescAttr(tupdesc, attnum - 1)->atttypid;
+    if (getBaseType(type) != INT8OID)
+      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                      errmsg("column \"%s\" of table \"%s\" is of type %s, not bigint", name,
+                             RelationGetRelationName(rel), format_type_be(type)),
+                      errdetail("snowflake_guard_replicated() checks snowflake IDs, which are bigint."),
+                      errhint("%s", kColumnsHint)));
+    columns->attnums[i] = attnum;
+  }
+  fcinfo->flinfo->fn_extra = columns;
+  return columns;
+}
+
+}  // namespace
+}  // namespace snowflake
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(snowflake_guard_replicated);
+
+/*
+ * snowflake_guard_replicated() RETURNS trigger, as BEFORE INSERT OR UPDATE ... FOR EACH ROW with
+ * the ID columns as arguments (default "id"), enabled as a REPLICA trigger (README, "The collision
+ * guard"). Refuses a row whose ID carries this server's own machine id: only another server with
+ * that machine id can have made it. Updates are checked only when the key changes. Reads only the
+ * key columns of the row (no conversion of the whole row). Locks nothing.
+ * Errors: SF010 on such a row; 42703 for a named column the table lacks; 42804 for a column that is
+ * not bigint (both at the first row, wherever it comes from); 39P01 if not attached as a BEFORE ROW
+ * trigger for INSERT or UPDATE.
+ */
+Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
+  using namespace snowflake;
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("snowflake_guard_replicated() must be called as a trigger")));
+  const TriggerData* trigdata = reinterpret_cast<TriggerData*>(fcinfo->context);
+  const TriggerEvent event = trigdata->tg_event;
+  const bool is_update = TRIGGER_FIRED_BY_UPDATE(event);
+  if (!TRIGGER_FIRED_BEFORE(event) || !TRIGGER_FIRED_FOR_ROW(event) || !(TRIGGER_FIRED_BY_INSERT(event) || is_update))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("snowflake_guard_replicated() must be a BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger")));
+  const GuardColumns* columns = Columns(fcinfo, trigdata);
+  const HeapTuple row = is_update ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+  // Unset (-1), or not preloaded: this server issues no IDs, so none can collide with its own.
+  const int own = machine_id_setting;
+  if (own == kMachineIdUnset) return PointerGetDatum(row);
+
+  const Relation rel = trigdata->tg_relation;
+  const TupleDesc tupdesc = RelationGetDescr(rel);
+  for (int i = 0; i < columns->count; ++i) {
+    const AttrNumber attnum = columns->attnums[i];
+    bool isnull = false;
+    const int64 id = DatumGetInt64(heap_getattr(row, attnum, tupdesc, &isnull));
+    if (isnull || !ValidId(id) || Decode(id).machine_id != own) continue;
+    if (is_update) {
+      bool old_isnull = false;
+      const int64 old_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &old_isnull));
+      if (!old_isnull && old_id == id) continue;  // the key did not change
+    }
+    const char* column = NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname);
+    ereport(ERROR,
+            (errcode(kErrOwnMachineId),
+             errmsg("replicated row of table \"%s\" has snowflake ID %lld with this server's own machine id %d",
+                    RelationGetRelationName(rel), (long long)id, own),
+             errdetail("Column \"%s\" holds an ID made by another server that also uses machine id %d; its IDs and "
+                       "this server's can be equal.",
+                       column, own),
+             errhint("Give every server whose IDs meet a different snowflake.machine_id; then check the rows the "
+                     "other server already made."),
+             errtablecol(rel, attnum)));
+  }
+  return PointerGetDatum(row);
+}
+
+}  // extern "C"
