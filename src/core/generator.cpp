@@ -17,7 +17,7 @@ StepResult WaitUntil(int64_t millis, int64_t behind) noexcept {
 }  // namespace
 
 GeneratorState Restore(int64_t durable_mark) noexcept {
-  GeneratorState state{-1, 0, -1, false, false, Counters{}};
+  GeneratorState state{-1, 0, -1, false, false, false, Counters{}};
   if (durable_mark < 0) return state;
   // An exhausted last millisecond at the mark: the next ID needs a later millisecond.
   state.last_millis = durable_mark;
@@ -46,11 +46,13 @@ StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, c
     return WaitUntil(state.last_millis, behind);
   }
 
-  if (now_millis > state.mark_millis) {
+  if (now_millis > state.mark_millis || state.mark_stale) {
     if (state.renewing) return WaitUntil(-1, 0);  // another caller is writing one
     state.renewing = true;
     StepResult result = Result(StepStatus::kWriteMark);
-    result.mark = now_millis + policy.lease_millis;
+    // A stale mark is written again no lower than it is: IDs up to it may have been issued.
+    const int64_t lease_ahead = now_millis + policy.lease_millis;
+    result.mark = lease_ahead > state.mark_millis ? lease_ahead : state.mark_millis;
     return result;
   }
 
@@ -78,8 +80,19 @@ StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, c
   return result;
 }
 
+void RaiseMark(GeneratorState& state, int64_t mark) noexcept {
+  if (mark > state.last_millis) {
+    // As Restore: an exhausted millisecond at the mark, possibly a lease ahead of any real ID.
+    state.last_millis = mark;
+    state.sequence = kMaxSequence;
+    state.restored = true;
+  }
+  if (mark > state.mark_millis) state.mark_millis = mark;
+}
+
 void MarkWritten(GeneratorState& state, int64_t mark) noexcept {
   state.renewing = false;
+  state.mark_stale = false;
   ++state.counters.mark_writes;
   if (mark > state.mark_millis) state.mark_millis = mark;
 }

@@ -23,6 +23,9 @@ struct GeneratorState {
   int64_t mark_millis;  // durable high-water mark: no ID past it until a higher one is on disk; -1: none
   bool restored;        // last_millis is the mark read at start-up, possibly a lease ahead of any real ID
   bool renewing;        // one caller is writing a new mark outside the lock
+  // The mark's durable copies must be written again before the next ID, though it has not run out (the
+  // server sets it when its WAL record of the mark precedes the last checkpoint's redo point).
+  bool mark_stale;
   Counters counters;
 };
 
@@ -37,7 +40,8 @@ GeneratorState Restore(int64_t durable_mark) noexcept;
 
 enum class StepStatus {
   kIssued,           // id holds the new ID; if mark >= 0, also renew the mark (write it, then MarkWritten)
-  kWriteMark,        // write `mark` durably, then MarkWritten (or MarkFailed), then step again
+  kWriteMark,        // write `mark` durably, then MarkWritten (or MarkFailed), then step again (also when
+                     // mark_stale: then `mark` is at least the current one)
   kWait,             // step again once the clock reads at least wait_until (-1: after a short pause)
   kClockBehind,      // the clock is behind_millis behind the last millisecond used: no ID
   kClockOutOfRange,  // the clock is before 2024-01-01Z or past the 41-bit range: no ID
@@ -54,6 +58,10 @@ struct StepResult {
 // now_millis: the wall clock in milliseconds since kEpochUnixMillis; machine_id must be valid.
 // The caller serialises calls on one state (the server holds an LWLock), and writes marks without it.
 StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, const Policy& policy) noexcept;
+
+// A mark learnt from elsewhere (the server replays it from the WAL): from now on, as after Restore,
+// nothing at or below it is issued. A lower mark changes nothing.
+void RaiseMark(GeneratorState& state, int64_t mark) noexcept;
 
 // After a kWriteMark or renewal: the mark is durable (MarkWritten) or could not be written (MarkFailed).
 void MarkWritten(GeneratorState& state, int64_t mark) noexcept;

@@ -1,5 +1,8 @@
 // The SQL-callable functions: snowflake_next, snowflake_status, snowflake_decode, snowflake_compose, accessors.
+#include <cerrno>
+
 #include "shared.hpp"
+#include "wal_mark.hpp"
 
 namespace snowflake {
 namespace {
@@ -75,15 +78,36 @@ void RequireGenerator() {
   }
 }
 
-// Writes a mark outside the lock, then records the outcome under it: 0 or errno.
+// Writes a mark to the file and the WAL (flushed) outside the lock, then records the outcome under it:
+// 0 or errno. An error raised by the WAL leaves the generator as a failed write does, then propagates.
 int RenewMark(int64 mark) {
-  const int error = WriteMarkFile(mark);
+  // A cancel or terminate must not end the call between Step's `renewing` and its outcome: other sessions
+  // would wait for a mark nobody writes. (An ERROR resets the holdoff; the catch below puts things right.)
+  HOLD_INTERRUPTS();
+  int error = WriteMarkFile(mark);
+  volatile XLogRecPtr logged = InvalidXLogRecPtr;
+  if (error == 0) {
+    PG_TRY();
+    { logged = LogMark(mark); }
+    PG_CATCH();
+    {
+      LWLockAcquire(generator_lock, LW_EXCLUSIVE);
+      MarkFailed(shared_generator->state);
+      LWLockRelease(generator_lock);
+      PG_RE_THROW();
+    }
+    PG_END_TRY();
+    if (logged == InvalidXLogRecPtr) error = EROFS;  // recovery began: no WAL may be written
+  }
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
-  if (error == 0)
+  if (error == 0) {
     MarkWritten(shared_generator->state, mark);
-  else
+    if (logged > shared_generator->mark_lsn) shared_generator->mark_lsn = logged;
+  } else {
     MarkFailed(shared_generator->state);
+  }
   LWLockRelease(generator_lock);
+  RESUME_INTERRUPTS();
   if (error != 0) pg_atomic_fetch_add_u64(&shared_generator->mark_write_errors, 1);
   return error;
 }
@@ -176,7 +200,11 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
     // made stale while this one waited is behind last_millis: read again under the lock, so that
     // only a clock really behind counts as a rollback. A stale reading is never ahead of the clock.
     int64 now = WallClockMillis();
+    // Crash recovery replays the WAL from the last checkpoint's redo point on: a mark logged before it
+    // is logged again before the next ID, as nextval() does for a sequence (README, "The mark in the WAL").
+    const XLogRecPtr redo = GetRedoRecPtr();
     LWLockAcquire(generator_lock, LW_EXCLUSIVE);
+    shared_generator->state.mark_stale = shared_generator->mark_lsn <= redo;
     if (now < shared_generator->state.last_millis) now = WallClockMillis();
     const StepResult step = Step(shared_generator->state, machine_id_setting, now, policy);
     LWLockRelease(generator_lock);

@@ -1,5 +1,6 @@
 // Module start-up: the snowflake.* settings and the generator's shared memory and lock.
 #include "shared.hpp"
+#include "wal_mark.hpp"
 
 namespace snowflake {
 
@@ -115,6 +116,7 @@ void ShmemStartup() {
   bool found = false;
   shared_generator = static_cast<SharedGenerator*>(ShmemInitStruct(kTrancheName, sizeof(SharedGenerator), &found));
   if (!found) {
+    shared_generator->mark_lsn = InvalidXLogRecPtr;  // so the mark read from the file is logged again
     pg_atomic_init_u64(&shared_generator->stall_errors, 0);
     pg_atomic_init_u64(&shared_generator->mark_write_errors, 0);
     LoadMark(shared_generator);
@@ -160,6 +162,8 @@ void _PG_init(void) {
   // pg_upgrade runs both servers in binary-upgrade mode: they issue no IDs, so there is neither a
   // generator nor a mark to write, and a machine id that is unset or bad there is no one's concern.
   if (!IsBinaryUpgrade) RefuseInvalidMachineId();
+  // Whatever the machine id or mode: replay needs the resource manager of every mark record in the WAL.
+  RegisterMarkResourceManager();
 
   DefineCustomStringVariable(
       kMachineIdName, "Machine id written into every snowflake ID this server issues.",
@@ -192,6 +196,7 @@ void _PG_init(void) {
   else
     ereport(LOG, (errmsg("snowflake: issuing IDs with machine id %d", machine_id_setting)));
 
+  RegisterMarkKeeper();
   previous_shmem_request_hook = shmem_request_hook;
   shmem_request_hook = ShmemRequest;
   previous_shmem_startup_hook = shmem_startup_hook;

@@ -8,6 +8,7 @@ namespace snowflake {
 // One per server, made by the postmaster; plain data (see GeneratorState).
 struct SharedGenerator {
   GeneratorState state;                // under generator_lock
+  XLogRecPtr mark_lsn;                 // under generator_lock: end of the WAL record of a mark >= state's; 0: none
   MarkReadResult mark_read;            // what start-up (or crash reinitialisation) found at kMarkPath
   MarkCheck mark_check;                // for a mark found: whether it may be restored
   int64 clock_at_start;                // the wall clock when the mark was checked
