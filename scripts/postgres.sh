@@ -13,6 +13,8 @@ set -euo pipefail
 umask 022
 
 major=${1:?usage: postgres.sh MAJOR}
+# The contrib modules a test uses (tests/integration/mark_in_wal.sh reads the WAL with pg_walinspect).
+contrib_modules="pg_walinspect"
 log() { echo "postgres.sh $major: $*" >&2; }
 
 # emit PG_CONFIG: prints it, or with SF_PG_PRIVATE=DIR the pg_config of a private copy of that
@@ -23,7 +25,13 @@ emit() {
     echo "$1"
     return
   fi
-  local dest=$SF_PG_PRIVATE/$major
+  local dest=$SF_PG_PRIVATE/$major m
+  # A copy made before the original gained a contrib module the tests need is made again.
+  if [ "$major" != 15 ] && [ -f "$dest/.snowflake-copied" ]; then
+    for m in $contrib_modules; do
+      [ -f "$dest/postgresql/share/extension/$m.control" ] || rm -rf "$dest/.snowflake-copied" "$dest/postgresql"
+    done
+  fi
   if [ ! -f "$dest/.snowflake-copied" ]; then
     mkdir -p "$dest"
     exec 8>"$dest/.lock"
@@ -66,9 +74,14 @@ esac
 
 cache=${SF_PG_CACHE:-/var/cache/snowflake}
 prefix=$cache/postgresql-$major
-# The marker is written last, after a complete install: its presence is the whole check.
+# The marker is written last, after a complete install; contrib modules added later are checked too.
 done_mark=$prefix/.snowflake-complete
-if [ -f "$done_mark" ]; then
+complete() {
+  local m
+  [ -f "$done_mark" ] || return 1
+  for m in $contrib_modules; do [ -f "$prefix/share/extension/$m.control" ] || return 1; done
+}
+if complete; then
   emit "$(cat "$done_mark")"
   exit 0
 fi
@@ -78,7 +91,7 @@ mkdir -p "$cache"
 chmod 755 "$cache"
 exec 9>"$cache/.postgresql-$major.lock"
 log "waiting for the build lock" && flock 9
-if [ -f "$done_mark" ]; then  # another caller built it while we waited
+if complete; then  # another caller built it while we waited
   emit "$(cat "$done_mark")"
   exit 0
 fi
@@ -110,7 +123,7 @@ log "fetching the source package postgresql-$major from $uri $suite"
 apt-get "${apt_private[@]}" update -qq >&2
 
 build=$cache/build-$major
-rm -rf "$build" "$prefix"
+rm -rf "$build"
 mkdir -p "$build"
 cd "$build"
 if ! apt-get "${apt_private[@]}" source -qq "postgresql-$major" >&2; then
@@ -139,15 +152,33 @@ if ! apt-get "${apt_private[@]}" source -qq "postgresql-$major" >&2; then
 fi
 src=$(find "$build" -mindepth 1 -maxdepth 1 -type d -name "postgresql-$major-*" | head -1)
 [ -n "$src" ] || { log "apt-get source left no source tree in $build"; exit 1; }
-log "building $(basename "$src") into $prefix"
-
 cd "$src"
+if [ -f "$done_mark" ]; then
+  # Built before a test needed a contrib module: add the missing ones with PGXS.
+  pg_config=$(cat "$done_mark")
+  for m in $contrib_modules; do
+    log "adding contrib/$m from $(basename "$src") to $prefix"
+    make -s -C "contrib/$m" USE_PGXS=1 PG_CONFIG="$pg_config" install >"$build/contrib.log" 2>&1 ||
+      { tail -40 "$build/contrib.log" >&2; exit 1; }
+  done
+  chmod -R a+rX "$prefix"
+  cd "$cache"
+  rm -rf "$build"
+  emit "$pg_config"
+  exit 0
+fi
+rm -rf "$prefix"
+log "building $(basename "$src") into $prefix"
 ./configure --prefix="$prefix" --without-llvm --with-icu >"$build/configure.log" 2>&1 ||
   { tail -30 "$build/configure.log" >&2; exit 1; }
 # The server, the client programs (pg_ctl, initdb, psql, pg_dump, pg_upgrade), and pg_regress,
-# which PGXS's installcheck runs from $(pgxsdir)/src/test/regress. No docs, no contrib.
+# which PGXS's installcheck runs from $(pgxsdir)/src/test/regress. No docs; of contrib only
+# what a test uses.
 make -s -j2 >"$build/make.log" 2>&1 || { tail -40 "$build/make.log" >&2; exit 1; }
 make -s install >"$build/install.log" 2>&1 || { tail -40 "$build/install.log" >&2; exit 1; }
+for m in $contrib_modules; do
+  make -s -C "contrib/$m" install >>"$build/install.log" 2>&1 || { tail -40 "$build/install.log" >&2; exit 1; }
+done
 
 pg_config=$prefix/bin/pg_config
 "$pg_config" --version >&2
