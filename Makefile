@@ -12,9 +12,10 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" snowflake.contr
 
 PG_CONFIG ?= pg_config
 # -isystem: PostgreSQL's own headers must not trip our -Werror.
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+# libpq (the lease worker talks to the coordination database): its header from --includedir.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(shell $(PG_CONFIG) --includedir)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror
-SHLIB_LINK = -lstdc++
+SHLIB_LINK = -lstdc++ -lpq
 COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
 # make installcheck: pg_regress starts its own temporary instance with the library preloaded
 # (initdb refuses root: run it as the server's OS user, as tests/run-all.sh does).
@@ -28,8 +29,9 @@ include $(PGXS)
 # and then the definitions; an update from 1.0 runs its own conversion and then the same pieces
 # (the definitions are all CREATE OR REPLACE, except type.sql's CREATE TYPE/OPERATOR/CAST, new in
 # 1.1), so both end with the same catalog (sql/update.sql checks that they do).
-SQL_STATE = src/sql/migration_state.sql
-SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql src/sql/migration.sql
+SQL_STATE = src/sql/migration/state.sql src/sql/lease_state.sql
+SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql \
+	$(addprefix src/sql/migration/,plan.sql start.sql backfill.sql cutover.sql abort.sql) src/sql/lease.sql
 sql/snowflake--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_DEFINITIONS) snowflake.control
 	{ echo "-- snowflake $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
 	  printf '%s\n' '\echo Use "CREATE EXTENSION snowflake" to load this file. \quit'; \

@@ -18,6 +18,7 @@ sf_sudo() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Installs, from Debian, whatever of the build and test dependencies is missing.
 sf_install_deps() {
   local need=()
+  [ -f /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev) # the lease worker links libpq
   [ -f "$FAKETIME_LIB" ] || need+=(libfaketime)
   # A PostgreSQL built with LLVM (Debian's 15) has PGXS build LLVM bitcode for JIT, with its clang.
   local global clang

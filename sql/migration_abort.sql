@@ -101,6 +101,11 @@ SELECT (SELECT count(*) FROM (SELECT u.id, u.email, u.referrer, s.sid FROM users
 RESET client_min_messages;
 
 -- ---- Out of order, twice, or after the end ----
+-- Inside a transaction that has written, the procedures say how to call them instead.
+BEGIN;
+CREATE TEMP TABLE scratch (x int);
+CALL snowflake_migration_backfill('users', time_column => 'created_at');
+ROLLBACK;
 SELECT migration_error_of($$SELECT snowflake_migration_abort('users')$$);
 CALL snowflake_migration_backfill('users', time_column => 'created_at');
 \echo :LAST_ERROR_SQLSTATE
@@ -115,6 +120,34 @@ CALL snowflake_migration_cutover('users');
 SET client_min_messages = warning;
 SELECT snowflake_migration_abort('users');
 RESET client_min_messages;
+
+-- ---- Objects over the key: the dry run lists them; views and policies are carried, the rest refused ----
+CREATE VIEW user_sessions AS
+    SELECT u.id, u.email, count(s.sid) AS sessions FROM users u LEFT JOIN sessions s ON s.user_id = u.id GROUP BY u.id;
+CREATE MATERIALIZED VIEW user_ids AS SELECT id FROM users;
+ALTER TABLE sessions ADD CONSTRAINT not_nil CHECK (user_id <> '00000000-0000-0000-0000-000000000000');
+CREATE POLICY own_sessions ON sessions USING (user_id IN (SELECT id FROM users));
+CREATE FUNCTION session_owner(s bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    u users.id%TYPE;
+BEGIN
+    SELECT user_id INTO u FROM sessions WHERE sid = s;
+    RETURN u::text;
+END $$;
+SELECT target, status FROM snowflake_migration_plan('users') WHERE phase = 'dependent' ORDER BY target;
+SELECT snowflake_migration_start('users');
+SELECT count(*) AS migrations FROM snowflake_migration;
+DROP MATERIALIZED VIEW user_ids;
+ALTER TABLE sessions DROP CONSTRAINT not_nil;
+SELECT target, statement FROM snowflake_migration_plan('users') WHERE phase = 'dependent' AND statement IS NOT NULL ORDER BY target;
+SET client_min_messages = error;   -- (the warning about wal_level depends on the server's settings)
+CREATE PUBLICATION users_pub FOR TABLE users;
+RESET client_min_messages;
+SELECT target, status FROM snowflake_migration_plan('users') WHERE phase = 'dependent' AND target LIKE 'publication%';
+DROP PUBLICATION users_pub;
+DROP VIEW user_sessions;
+DROP POLICY own_sessions ON sessions;
+DROP FUNCTION session_owner(bigint);
 
 -- ---- Shapes that cannot be migrated ----
 CREATE TABLE no_pk (id uuid);

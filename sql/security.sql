@@ -106,18 +106,18 @@ JOIN pg_language l ON l.oid = p.prolang
 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
   AND d.deptype = 'e' AND l.lanname NOT IN ('c', 'internal')
   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT p.oid::regprocedure AS definer_function, p.proconfig
 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
   AND d.deptype = 'e' AND p.prosecdef
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT c.oid::regclass AS relation, a.privilege_type, c.relrowsecurity AS row_security
 FROM pg_depend d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
 CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
 WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
   AND d.deptype = 'e' AND a.grantee = 0
-ORDER BY 1::text, 2;
+ORDER BY c.oid::regclass::text, 2;
 
 -- ---- Alice migrates her own tables as herself: no superuser, no grant on anything shared ----
 SET ROLE regress_sf_alice;
@@ -205,7 +205,7 @@ BEGIN
              WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
                AND d.deptype = 'e' AND p.proname LIKE '\_snowflake%' AND p.prorettype <> 'trigger'::regtype
                    AND p.prorettype <> 'event_trigger'::regtype
-             ORDER BY 1::text
+             ORDER BY p.oid::regprocedure::text
     LOOP
         BEGIN
             EXECUTE format('SELECT %s(%s)', p_name, args) FROM (SELECT (f.fn::oid)::regproc::text AS p_name,

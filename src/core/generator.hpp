@@ -45,6 +45,8 @@ enum class StepStatus {
   kWait,             // step again once the clock reads at least wait_until (-1: after a short pause)
   kClockBehind,      // the clock is behind_millis behind the last millisecond used: no ID
   kClockOutOfRange,  // the clock is before 2024-01-01Z or past the 41-bit range: no ID
+  kLeaseNotStarted,  // (lease.hpp) the clock is at or before the previous holder's end: wait until wait_until
+  kLeaseEnded,       // (lease.hpp) the clock is past the leased machine id's end: no ID until it is renewed
 };
 
 struct StepResult {

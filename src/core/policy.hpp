@@ -22,6 +22,11 @@ constexpr int kMaxMaxWaitMs = 60000;
 constexpr int kDefaultRollbackToleranceMs = 0;
 constexpr int kMaxRollbackToleranceMs = 60000;
 
+// snowflake.lease_duration_ms: how far ahead of the clock a machine-id lease reaches.
+constexpr int kDefaultLeaseDurationMs = 30000;
+constexpr int kMinLeaseDurationMs = 100;
+constexpr int kMaxLeaseDurationMs = 3600000;
+
 // At start-up, a durable mark further ahead of the clock than this is refused (SF005) instead of
 // being waited out: either the clock is wrong now, or it was set ahead while IDs were issued, and
 // only an operator can tell which (README, "Recovering from a clock that was set ahead").

@@ -27,4 +27,25 @@ bool ParseMachineIdSetting(const char* text, int32_t* machine_id) noexcept {
   return true;
 }
 
+bool ParseMachineIdRangeSetting(const char* text, int32_t* first, int32_t* last) noexcept {
+  if (text == nullptr) return false;
+  char low[8];
+  int i = 0;
+  for (; text[i] != '\0' && text[i] != '-'; ++i) {
+    if (i >= 7) return false;
+    low[i] = text[i];
+  }
+  low[i] = '\0';
+  int32_t from = kMachineIdUnset, to = kMachineIdUnset;
+  if (!ParseMachineIdSetting(low, &from) || from == kMachineIdUnset) return false;
+  if (text[i] == '\0') {
+    to = from;
+  } else if (!ParseMachineIdSetting(text + i + 1, &to) || to == kMachineIdUnset || to < from) {
+    return false;
+  }
+  *first = from;
+  *last = to;
+  return true;
+}
+
 }  // namespace snowflake

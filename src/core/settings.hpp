@@ -11,4 +11,8 @@ namespace snowflake {
 // be something other than what its reader sees, so every such form is refused.
 bool ParseMachineIdSetting(const char* text, int32_t* machine_id) noexcept;
 
+// snowflake.lease_machine_ids: "first-last" or "n", each written as ParseMachineIdSetting wants a
+// machine id (never -1), first no greater than last; true with the range in *first and *last.
+bool ParseMachineIdRangeSetting(const char* text, int32_t* first, int32_t* last) noexcept;
+
 }  // namespace snowflake

@@ -13,6 +13,9 @@ constexpr int kErrClockStalled = MAKE_SQLSTATE('S', 'F', '0', '0', '2');
 constexpr int kErrMarkNotWritten = MAKE_SQLSTATE('S', 'F', '0', '0', '3');
 constexpr int kErrMarkUnreadable = MAKE_SQLSTATE('S', 'F', '0', '0', '4');
 constexpr int kErrMarkOutOfReach = MAKE_SQLSTATE('S', 'F', '0', '0', '5');
+constexpr int kErrNoLease = MAKE_SQLSTATE('S', 'F', '0', '3', '0');
+constexpr int kErrLeaseEnded = MAKE_SQLSTATE('S', 'F', '0', '3', '1');
+constexpr int kErrLeaseNotStarted = MAKE_SQLSTATE('S', 'F', '0', '3', '2');
 
 constexpr const char* kRangeDetail = "Snowflake IDs cover 2024-01-01 00:00:00 UTC to 2093-09-06 15:47:35.551 UTC.";
 
@@ -35,7 +38,7 @@ void RequirePreloaded(const char* function) {
 
 void RequireGenerator() {
   RequirePreloaded("snowflake_next()");
-  if (machine_id_setting == kMachineIdUnset)
+  if (machine_id_setting == kMachineIdUnset && !LeaseMode())
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("snowflake.machine_id is not set"),
                     errhint("Set snowflake.machine_id to an integer from 0 to %d, unique among the servers whose "
                             "IDs meet, in postgresql.conf and restart the server.",
@@ -151,6 +154,65 @@ void WaitForClock(const StepResult& step, int64 started, int64 deadline) {
   }
 }
 
+// What snowflake_next() reports about the lease when it cannot issue; copied under the lock.
+struct LeaseReport {
+  LeaseState state;
+  int32 machine_id;
+  LeaseBound bound;
+  bool renewal_failing;
+  char detail[sizeof(SharedLease::detail)];
+};
+
+void CopyLease(LeaseReport* report) {
+  const SharedLease& lease = shared_generator->lease;
+  report->state = lease.state;
+  report->machine_id = lease.machine_id;
+  report->bound = lease.bound;
+  report->renewal_failing = lease.renewal_failing;
+  memcpy(report->detail, lease.detail, sizeof(report->detail));
+}
+
+void ReportNoLease(const LeaseReport& report) {
+  ereport(ERROR, (errcode(kErrNoLease), errmsg("no machine id is leased to this server"),
+                  report.state == LeaseState::kExhausted
+                      ? errdetail("No machine id from %d to %d is free at the coordination database.", lease_first_id,
+                                  lease_last_id)
+                  : report.detail[0] != '\0' ? errdetail("%s", report.detail)
+                                             : errdetail("The lease worker has not claimed one yet."),
+                  errhint("IDs are issued once the lease worker claims a machine id from snowflake.lease_conninfo; "
+                          "snowflake_status() and the server log show its progress.")));
+}
+
+void ReportLeaseEnded(const LeaseReport& report) {
+  ereport(ERROR, (errcode(kErrLeaseEnded),
+                  errmsg("the lease on machine id %d ended at %s and has not been renewed", report.machine_id,
+                         timestamptz_to_str(MillisToTimestamp(report.bound.until_millis))),
+                  report.detail[0] != '\0' ? errdetail("Last attempt: %s", report.detail)
+                                           : errdetail("The lease worker has not renewed it in time."),
+                  errhint("No ID is issued past a lease's end; IDs resume once the coordination database "
+                          "renews the lease.")));
+}
+
+// An id just taken over: nothing at or before the previous holder's end. Waits within the call's
+// deadline when the clock gets there in time; fails at once when it cannot.
+void WaitForLeaseStart(const StepResult& step, int64 deadline, const LeaseReport& report) {
+  for (;;) {
+    const int64 now = WallClockMillis();
+    if (now >= step.wait_until) return;
+    if ((step.wait_until - now) * 1000 > deadline - MonotonicMicros())
+      ereport(ERROR,
+              (errcode(kErrLeaseNotStarted),
+               errmsg("machine id %d was leased after a holder whose lease ends at %s: no ID until the clock passes it",
+                      report.machine_id, timestamptz_to_str(MillisToTimestamp(report.bound.after_millis))),
+               errdetail("The system clock is %lld ms behind that end; snowflake.max_wait_ms is %d ms.",
+                         (long long)(step.wait_until - now), max_wait_ms_setting),
+               errhint("IDs of a machine id taken over carry a millisecond after the previous holder's lease end, "
+                       "so they cannot equal its IDs whatever the two clocks say.")));
+    CHECK_FOR_INTERRUPTS();
+    pg_usleep(step.wait_until - now <= 1 ? 100 : 1000);
+  }
+}
+
 int64 CheckedId(int64 id) {
   if (!ValidId(id))
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid snowflake ID: %lld", (long long)id),
@@ -186,7 +248,9 @@ PG_FUNCTION_INFO_V1(snowflake_machine_id);
  * SF001 the clock behind the last millisecond used (beyond the tolerance); SF002 waited longer
  * than snowflake.max_wait_ms; SF003 the durable mark could not be written; SF004 the mark could
  * not be read at start-up; SF005 the mark read at start-up is past the layout or too far ahead of the
- * clock; 22008 the clock outside 2024-01-01 .. 2093-09-06.
+ * clock; 22008 the clock outside 2024-01-01 .. 2093-09-06. Lease mode: SF030 no machine id leased;
+ * SF031 the lease ended unrenewed; SF032 the clock not yet past the previous holder's lease end
+ * within snowflake.max_wait_ms.
  */
 Datum snowflake_next(PG_FUNCTION_ARGS) {
   using namespace snowflake;
@@ -199,14 +263,31 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
     // 8 clients on 2 cores: 3.0 -> 3.8 M IDs/s, bench/FINDINGS.md). A reading that another backend
     // made stale while this one waited is behind last_millis: read again under the lock, so that
     // only a clock really behind counts as a rollback. A stale reading is never ahead of the clock.
+    // In lease mode the machine id and its bound are read under the same lock as the step.
     int64 now = WallClockMillis();
+    LeaseReport report;
     // Crash recovery replays the WAL from the last checkpoint's redo point on: a mark logged before it
     // is logged again before the next ID, as nextval() does for a sequence (README, "The mark in the WAL").
     const XLogRecPtr redo = GetRedoRecPtr();
     LWLockAcquire(generator_lock, LW_EXCLUSIVE);
     shared_generator->state.mark_stale = shared_generator->mark_lsn <= redo;
     if (now < shared_generator->state.last_millis) now = WallClockMillis();
-    const StepResult step = Step(shared_generator->state, machine_id_setting, now, policy);
+    int32 machine_id = machine_id_setting;
+    LeaseBound bound = kUnleased;
+    const bool leased = LeaseMode();
+    if (leased) {
+      const SharedLease& lease = shared_generator->lease;
+      if (lease.state != LeaseState::kHeld) {
+        CopyLease(&report);
+        LWLockRelease(generator_lock);
+        ReportNoLease(report);
+      }
+      machine_id = lease.machine_id;
+      bound = lease.bound;
+    }
+    const StepResult step = StepWithinLease(shared_generator->state, bound, machine_id, now, policy);
+    if (leased && (step.status == StepStatus::kLeaseEnded || step.status == StepStatus::kLeaseNotStarted))
+      CopyLease(&report);
     LWLockRelease(generator_lock);
 
     switch (step.status) {
@@ -241,6 +322,16 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
                         errmsg("system clock is outside the range of snowflake IDs"), errdetail("%s", kRangeDetail)));
         break;
+      case StepStatus::kLeaseEnded:
+        ReportLeaseEnded(report);
+        break;
+      case StepStatus::kLeaseNotStarted:
+        if (wait_started < 0) {
+          wait_started = MonotonicMicros();
+          deadline = wait_started + int64{max_wait_ms_setting} * 1000;
+        }
+        WaitForLeaseStart(step, deadline, report);
+        continue;
     }
   }
 }
@@ -248,7 +339,9 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
 /*
  * snowflake_status(OUT machine_id integer, OUT last_ts timestamptz, OUT durable_mark timestamptz,
  *   OUT ids_issued bigint, OUT sequence_waits bigint, OUT rollback_waits bigint, OUT rollback_errors bigint,
- *   OUT stall_errors bigint, OUT mark_writes bigint, OUT mark_write_errors bigint) RETURNS record
+ *   OUT stall_errors bigint, OUT mark_writes bigint, OUT mark_write_errors bigint,
+ *   OUT machine_id_source text, OUT lease_state text, OUT lease_end timestamptz,
+ *   OUT lease_renewed_at timestamptz) RETURNS record
  * Takes the generator's LWLock (shared) to copy the state. Errors: 55000 when not preloaded.
  * Counters start at zero with the server and after crash reinitialisation.
  */
@@ -257,6 +350,10 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   RequirePreloaded("snowflake_status()");
   LWLockAcquire(generator_lock, LW_SHARED);
   const GeneratorState state = shared_generator->state;
+  const LeaseState lease_state = shared_generator->lease.state;
+  const int32 leased_id = shared_generator->lease.machine_id;
+  const int64 lease_end = shared_generator->lease.bound.until_millis;
+  const TimestampTz renewed_at = shared_generator->lease.renewed_at;
   LWLockRelease(generator_lock);
 
   TupleDesc tupdesc;
@@ -264,7 +361,14 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("snowflake_status must return a record")));
   tupdesc = BlessTupleDesc(tupdesc);
   const Counters& counters = state.counters;
-  Datum values[10] = {Int32GetDatum(machine_id_setting),
+  const bool leased = LeaseMode();
+  const int32 machine_id = leased ? leased_id : machine_id_setting;
+  const char* source = leased ? "lease" : machine_id_setting == kMachineIdUnset ? nullptr : "setting";
+  const char* lease_state_name = lease_state == LeaseState::kHeld        ? "held"
+                                 : lease_state == LeaseState::kLost      ? "lost"
+                                 : lease_state == LeaseState::kExhausted ? "exhausted"
+                                                                         : "claiming";
+  Datum values[14] = {Int32GetDatum(machine_id),
                       TimestampTzGetDatum(MillisToTimestamp(state.last_millis)),
                       TimestampTzGetDatum(MillisToTimestamp(state.mark_millis)),
                       Int64GetDatum(static_cast<int64>(counters.ids_issued)),
@@ -273,8 +377,26 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
                       Int64GetDatum(static_cast<int64>(counters.rollback_errors)),
                       Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared_generator->stall_errors))),
                       Int64GetDatum(static_cast<int64>(counters.mark_writes)),
-                      Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared_generator->mark_write_errors)))};
-  bool nulls[10] = {machine_id_setting == kMachineIdUnset, state.last_millis < 0, state.mark_millis < 0};
+                      Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared_generator->mark_write_errors))),
+                      source != nullptr ? CStringGetTextDatum(source) : Datum(0),
+                      leased ? CStringGetTextDatum(lease_state_name) : Datum(0),
+                      TimestampTzGetDatum(MillisToTimestamp(lease_end)),
+                      TimestampTzGetDatum(renewed_at)};
+  const bool held = leased && lease_state == LeaseState::kHeld;
+  bool nulls[14] = {machine_id < 0,
+                    state.last_millis < 0,
+                    state.mark_millis < 0,
+                    false,
+                    false,
+                    false,
+                    false,
+                    false,
+                    false,
+                    false,
+                    source == nullptr,
+                    !leased,
+                    !held,
+                    !leased || renewed_at == 0};
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -68,8 +68,11 @@ PG_FUNCTION_INFO_V1(snowflake_guard_replicated);
  * snowflake_guard_replicated() RETURNS trigger, as BEFORE INSERT OR UPDATE ... FOR EACH ROW with
  * the ID columns as arguments (default "id"), enabled as a REPLICA trigger (README, "The collision
  * guard"). Refuses a row whose ID carries this server's own machine id: only another server with
- * that machine id can have made it. Updates are checked only when the key changes. Reads only the
- * key columns of the row (no conversion of the whole row). Locks nothing.
+ * that machine id can have made it. In lease mode the own machine id is the leased one, and a row
+ * made by an earlier holder of it (a millisecond at or before the lease's previous end) passes.
+ * Updates are checked only when the key changes. Reads only the key columns of the row (no
+ * conversion of the whole row). Locks nothing, except the generator's LWLock (shared) in lease mode
+ * to read the lease.
  * Errors: SF010 on such a row; 42703 for a named column the table lacks; 42804 for a column that is
  * not bigint (both at the first row, wherever it comes from); 39P01 if not attached as a BEFORE ROW
  * trigger for INSERT or UPDATE.
@@ -88,7 +91,17 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
   const GuardColumns* columns = Columns(fcinfo, trigdata);
   const HeapTuple row = is_update ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
   // Unset (-1), or not preloaded: this server issues no IDs, so none can collide with its own.
-  const int own = machine_id_setting;
+  int own = machine_id_setting;
+  // In lease mode: the leased id, and only IDs after the previous holder's end are this server's
+  // to make; an earlier holder's rows of that id (their milliseconds at or before it) pass.
+  int64 after_millis = -1;
+  if (LeaseMode() && shared_generator != nullptr) {
+    LWLockAcquire(generator_lock, LW_SHARED);
+    const SharedLease& lease = shared_generator->lease;
+    own = lease.state == LeaseState::kHeld ? lease.machine_id : kMachineIdUnset;
+    after_millis = lease.bound.after_millis;
+    LWLockRelease(generator_lock);
+  }
   if (own == kMachineIdUnset) return PointerGetDatum(row);
 
   const Relation rel = trigdata->tg_relation;
@@ -97,7 +110,7 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
     const AttrNumber attnum = columns->attnums[i];
     bool isnull = false;
     const int64 id = DatumGetInt64(heap_getattr(row, attnum, tupdesc, &isnull));
-    if (isnull || !ValidId(id) || Decode(id).machine_id != own) continue;
+    if (isnull || !ValidId(id) || Decode(id).machine_id != own || Decode(id).millis <= after_millis) continue;
     if (is_update) {
       bool old_isnull = false;
       const int64 old_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &old_isnull));
@@ -111,8 +124,12 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
              errdetail("Column \"%s\" holds an ID made by another server that also uses machine id %d; its IDs and "
                        "this server's can be equal.",
                        column, own),
-             errhint("Give every server whose IDs meet a different snowflake.machine_id; then check the rows the "
-                     "other server already made."),
+             LeaseMode() ? errhint("This server leases machine id %d: check that no server whose IDs meet uses it as "
+                                   "a static snowflake.machine_id and that every node leases from the same "
+                                   "coordination database; then check the rows the other server already made.",
+                                   own)
+                         : errhint("Give every server whose IDs meet a different snowflake.machine_id; then check the "
+                                   "rows the other server already made."),
              errtablecol(rel, attnum)));
   }
   return PointerGetDatum(row);

@@ -1,4 +1,6 @@
-// Module start-up: the snowflake.* settings and the generator's shared memory and lock.
+// Module start-up: the snowflake.* settings, the generator's shared memory and lock, and the lease worker.
+#include <cstring>
+
 #include "shared.hpp"
 #include "wal_mark.hpp"
 
@@ -7,8 +9,15 @@ namespace snowflake {
 int machine_id_setting = kMachineIdUnset;
 int max_wait_ms_setting = kDefaultMaxWaitMs;
 int rollback_tolerance_ms_setting = kDefaultRollbackToleranceMs;
+char* lease_conninfo_setting = nullptr;
+char* lease_machine_ids_setting = nullptr;
+int lease_duration_ms_setting = kDefaultLeaseDurationMs;
+int lease_first_id = -1;
+int lease_last_id = -1;
 SharedGenerator* shared_generator = nullptr;
 LWLock* generator_lock = nullptr;
+
+bool LeaseMode() { return lease_conninfo_setting != nullptr && lease_conninfo_setting[0] != '\0'; }
 
 namespace {
 
@@ -37,6 +46,41 @@ void RefuseInvalidMachineId() {
                   errhint("Give this server a machine id no other server writing the same data uses, "
                           "in postgresql.conf or with -c %s=N.",
                           kMachineIdName)));
+}
+
+// Lease mode needs a range, and excludes a static machine id: one server, one source of its id.
+void RefuseInvalidLeaseSettings() {
+  if (!LeaseMode()) return;
+  if (machine_id_setting != kMachineIdUnset)
+    ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("snowflake.machine_id and snowflake.lease_conninfo are both set"),
+                    errdetail("A server takes its machine id either from snowflake.machine_id or from a lease, "
+                              "never both."),
+                    errhint("Remove one of them and start the server again.")));
+  const char* range = lease_machine_ids_setting != nullptr ? lease_machine_ids_setting : "";
+  int32_t first = -1, last = -1;
+  if (!ParseMachineIdRangeSetting(range, &first, &last))
+    ereport(FATAL, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid value for parameter \"snowflake.lease_machine_ids\": \"%s\"", range),
+                    errdetail("With snowflake.lease_conninfo set, snowflake.lease_machine_ids must be the range of "
+                              "machine ids this server may lease, such as 100-199 (0 to %d).",
+                              kMaxMachineId)));
+  lease_first_id = first;
+  lease_last_id = last;
+}
+
+void RegisterLeaseWorker() {
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof(worker));
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+  // A standby issues no IDs and needs no lease; a promoted one claims its own.
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = 1;
+  strlcpy(worker.bgw_library_name, "snowflake", BGW_MAXLEN);
+  strlcpy(worker.bgw_function_name, "snowflake_lease_worker", BGW_MAXLEN);
+  strlcpy(worker.bgw_name, "snowflake lease worker", BGW_MAXLEN);
+  strlcpy(worker.bgw_type, "snowflake lease worker", BGW_MAXLEN);
+  RegisterBackgroundWorker(&worker);
 }
 
 void ShmemRequest() {
@@ -119,6 +163,11 @@ void ShmemStartup() {
     shared_generator->mark_lsn = InvalidXLogRecPtr;  // so the mark read from the file is logged again
     pg_atomic_init_u64(&shared_generator->stall_errors, 0);
     pg_atomic_init_u64(&shared_generator->mark_write_errors, 0);
+    memset(&shared_generator->lease, 0, sizeof(SharedLease));
+    shared_generator->lease.state = LeaseState::kClaiming;
+    shared_generator->lease.machine_id = -1;
+    shared_generator->lease.last_machine_id = -1;
+    shared_generator->lease.bound = LeaseBound{-1, -1};
     LoadMark(shared_generator);
   }
   generator_lock = &GetNamedLWLockTranche(kTrancheName)->lock;
@@ -182,6 +231,18 @@ void _PG_init(void) {
       "snowflake.max_wait_ms.",
       &rollback_tolerance_ms_setting, kDefaultRollbackToleranceMs, 0, kMaxRollbackToleranceMs, PGC_SIGHUP, GUC_UNIT_MS,
       nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "snowflake.lease_conninfo", "Coordination database this server leases its machine id from; empty: off.",
+      "A libpq connection string. When set, snowflake.machine_id must be unset and snowflake.lease_machine_ids set.",
+      &lease_conninfo_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("snowflake.lease_machine_ids", "Range of machine ids this server may lease, e.g. 100-199.",
+                             nullptr, &lease_machine_ids_setting, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "snowflake.lease_duration_ms", "How far ahead of this server's clock a machine-id lease reaches.",
+      "Renewed when two thirds of it are left. Without the coordination database, IDs are issued for up to "
+      "this long; a server killed without releasing its lease gets its id back only past the old lease's end.",
+      &lease_duration_ms_setting, kDefaultLeaseDurationMs, kMinLeaseDurationMs, kMaxLeaseDurationMs, PGC_POSTMASTER,
+      GUC_UNIT_MS, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("snowflake");
 
   if (IsBinaryUpgrade) {
@@ -189,7 +250,13 @@ void _PG_init(void) {
     return;
   }
 
-  if (machine_id_setting == kMachineIdUnset)
+  RefuseInvalidLeaseSettings();
+  if (LeaseMode()) {
+    ereport(LOG, (errmsg("snowflake: leasing a machine id from %d to %d from the coordination database", lease_first_id,
+                         lease_last_id)));
+    ChooseLeaseIncarnation();
+    RegisterLeaseWorker();
+  } else if (machine_id_setting == kMachineIdUnset)
     ereport(WARNING, (errmsg("%s is not set: snowflake_next() will fail until it is", kMachineIdName),
                       errhint("Set %s to an integer from 0 to %d in postgresql.conf and restart.", kMachineIdName,
                               kMaxMachineId)));

@@ -26,10 +26,14 @@ CREATE OR REPLACE FUNCTION snowflake_machine_id(id bigint) RETURNS integer
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- VOLATILE: counters move with every call. One row, readable by any role: nothing in it is secret.
+-- machine_id_source: 'setting' (snowflake.machine_id), 'lease', or NULL (unset); lease_state:
+-- claiming, held, lost or exhausted; lease_end: no ID past it; lease_renewed_at: this server's
+-- clock when the coordination database last confirmed the lease.
 CREATE OR REPLACE FUNCTION snowflake_status(OUT machine_id integer, OUT last_ts timestamptz, OUT durable_mark timestamptz,
                                  OUT ids_issued bigint, OUT sequence_waits bigint, OUT rollback_waits bigint,
                                  OUT rollback_errors bigint, OUT stall_errors bigint, OUT mark_writes bigint,
-                                 OUT mark_write_errors bigint)
+                                 OUT mark_write_errors bigint, OUT machine_id_source text, OUT lease_state text,
+                                 OUT lease_end timestamptz, OUT lease_renewed_at timestamptz)
     RETURNS record
     AS 'MODULE_PATHNAME', 'snowflake_status'
     LANGUAGE C VOLATILE PARALLEL SAFE;
@@ -39,4 +43,4 @@ COMMENT ON FUNCTION snowflake_decode(bigint) IS 'the time, machine id and sequen
 COMMENT ON FUNCTION snowflake_compose(timestamptz, integer, integer) IS 'the snowflake ID of a millisecond, machine id and sequence; the lowest ID of that millisecond by default';
 COMMENT ON FUNCTION snowflake_timestamp(bigint) IS 'the millisecond a snowflake ID was made';
 COMMENT ON FUNCTION snowflake_machine_id(bigint) IS 'the machine id inside a snowflake ID';
-COMMENT ON FUNCTION snowflake_status() IS 'the generator of this server: machine id, last millisecond used, durable mark, counters since start';
+COMMENT ON FUNCTION snowflake_status() IS 'the generator of this server: machine id and where it came from, last millisecond used, durable mark, counters since start, lease';

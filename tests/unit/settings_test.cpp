@@ -37,5 +37,30 @@ TEST(SettingsTest, RefusesEveryOtherForm) {
   EXPECT_FALSE(ParseMachineIdSetting(nullptr, &id));
 }
 
+// snowflake.lease_machine_ids: "first-last" or "n", each a machine id as above (never -1).
+TEST(SettingsTest, MachineIdRanges) {
+  const struct {
+    const char* text;
+    int32_t first, last;
+  } accepted[] = {{"100-199", 100, 199}, {"0-1023", 0, 1023}, {"7", 7, 7}, {"5-5", 5, 5}, {"0", 0, 0}};
+  for (const auto& form : accepted) {
+    int32_t first = -99, last = -99;
+    EXPECT_TRUE(ParseMachineIdRangeSetting(form.text, &first, &last)) << "[" << form.text << "]";
+    EXPECT_EQ(first, form.first) << "[" << form.text << "]";
+    EXPECT_EQ(last, form.last) << "[" << form.text << "]";
+  }
+  const char* refused[] = {"",       "-1",      "200-100", "100-",       "-100",     "100 - 199", "100-199 ",
+                           "010-20", "1-1024",  "1024",    "1-2-3",      "100..199", "0x10-0x20", "1-0x20",
+                           "a-b",    "100-abc", "1.5-2",   "12345678-9", "1--2"};
+  for (const char* text : refused) {
+    int32_t first = -99, last = -99;
+    EXPECT_FALSE(ParseMachineIdRangeSetting(text, &first, &last)) << "[" << text << "]";
+    EXPECT_EQ(first, -99) << "[" << text << "]";
+    EXPECT_EQ(last, -99) << "[" << text << "]";
+  }
+  int32_t first = -99, last = -99;
+  EXPECT_FALSE(ParseMachineIdRangeSetting(nullptr, &first, &last));
+}
+
 }  // namespace
 }  // namespace snowflake

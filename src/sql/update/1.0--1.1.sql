@@ -1,9 +1,9 @@
 -- What updating from 1.0 to 1.1 must do before the definitions of src/sql are replayed over the
 -- 1.0 objects (every function there is CREATE OR REPLACE): drop what 1.1 no longer has or
--- defines with another signature, and convert 1.0's state (migration_state.sql) to 1.1's.
+-- defines with another signature, and convert 1.0's state (migration/state.sql) to 1.1's.
 --
 -- 1.0 kept the statements of a migration as text and ran them back; 1.1 computes them when they
--- run and keeps only data, in tables with row-level security (migration_state.sql). A migration
+-- run and keeps only data, in tables with row-level security (migration/state.sql). A migration
 -- under way in 1.0 is not converted: its statements were stored by 1.0's rules. Finish it (the
 -- cut-over) or abort it under 1.0, then update. Migrations that are done keep their record (not their statements).
 DO $$
@@ -30,3 +30,9 @@ DROP TABLE @extschema@.snowflake_migration_map, @extschema@.snowflake_migration_
 -- Their signatures change.
 DROP FUNCTION @extschema@._snowflake_migration_steps(regclass);
 DROP FUNCTION @extschema@._snowflake_migration_build_map(text);
+DROP PROCEDURE @extschema@.snowflake_migration_cutover(regclass);
+DROP FUNCTION @extschema@.snowflake_migration_start(regclass);
+
+-- snowflake_status() gained OUT columns (machine_id_source, lease_*): a new row type, which
+-- CREATE OR REPLACE cannot give an existing function.
+DROP FUNCTION @extschema@.snowflake_status();

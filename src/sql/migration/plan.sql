@@ -1,4 +1,5 @@
--- The migration toolkit from uuid keys to snowflake keys (README: "Migrating from UUID keys"); its state is in migration_state.sql.
+-- The migration toolkit, phase 0: the plan, computed from the catalog whenever it is needed, the checks
+-- every phase makes first, and the dry run (README: "Migrating from UUID keys", "Security").
 
 -- snowflake_uuid_time(u uuid) -> timestamptz: the creation time inside a time-based uuid:
 -- version 7 (48-bit Unix milliseconds), version 1 and version 6 (60-bit count of 100 ns since
@@ -31,15 +32,171 @@ LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     WHERE c.oid = rel
 $$;
 
--- _snowflake_migration_steps(tbl regclass, started boolean): the whole plan, computed from the
--- catalog by the call that runs it; every phase calls it again, so no statement is ever read
--- back from a table. With started, the objects the migration itself has added are expected
--- (the plan of a migration under way is the same plan). Identifiers go through %I and
--- _snowflake_qname, values through USING. Locks nothing. Raises 0A000 for shapes it cannot
--- migrate, 42804 for a key that is not a uuid, 42701/42P07/42622 for names it needs that are
--- taken or too long.
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
-RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+-- _snowflake_migration_dependents(rels oid[], atts int2[]) -> table (kind, object, action,
+-- refused, before_sql, after_sql): every object that depends on one of the migrated columns
+-- (tables rels, columns atts), except what the migration handles itself (indexes, primary,
+-- unique and foreign keys, its own CHECKs and triggers, the column's own default), and what the
+-- cut-over does to it. Views (not materialized, with nothing depending on them) are dropped in
+-- the cut-over's transaction (before_sql) and created again after the renames (after_sql: the
+-- same definition, owner, options, privileges and comment), so that their columns follow the
+-- names to the bigint columns; row-level security policies are altered onto the new columns with
+-- the same expressions. Everything else is refused: rules, materialized views, views other views
+-- depend on, triggers with WHEN or UPDATE OF, CHECK and exclusion constraints, generated columns
+-- and defaults of other columns, statistics objects, publication column lists. PL/pgSQL
+-- functions that declare a variable of a migrated column's type (%TYPE) are listed for review.
+-- Statements are computed from the catalog by the call that runs them. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_dependents(rels oid[], atts int2[])
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    d record;
+    v record;
+    p record;
+    col text;
+BEGIN
+    FOR d IN
+        SELECT DISTINCT ON (x.classid, x.objid) x.* FROM (
+        SELECT dep.classid, dep.objid, u.r, u.a
+        FROM unnest(rels, atts) u(r, a)
+        JOIN pg_depend dep ON dep.refclassid = 'pg_class'::regclass AND dep.refobjid = u.r AND dep.refobjsubid = u.a
+        UNION
+        -- a view grouped by the key depends on the primary key itself
+        SELECT dep.classid, dep.objid, u.r, u.a
+        FROM unnest(rels, atts) u(r, a)
+        JOIN pg_constraint con ON con.conrelid = u.r AND u.a = ANY (con.conkey) AND con.contype IN ('p', 'u')
+        JOIN pg_depend dep ON dep.refclassid = 'pg_constraint'::regclass AND dep.refobjid = con.oid AND dep.classid = 'pg_rewrite'::regclass
+        ) x  -- one row per object, however many of the columns it uses
+        ORDER BY x.classid, x.objid, x.r, x.a
+    LOOP
+        col := format('%s.%I', @extschema@._snowflake_qname(d.r::regclass),
+                      (SELECT att.attname FROM pg_attribute att WHERE att.attrelid = d.r AND att.attnum = d.a));
+        object := pg_describe_object(d.classid, d.objid, 0);
+        before_sql := NULL; after_sql := NULL; refused := true;
+        IF d.classid = 'pg_class'::regclass THEN
+            CONTINUE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) IN ('i', 'I', 'S');
+            kind := 'relation'; action := format('refused: depends on %s', col);
+        ELSIF d.classid = 'pg_constraint'::regclass THEN
+            SELECT con.contype, con.conname INTO p FROM pg_constraint con WHERE con.oid = d.objid;
+            CONTINUE WHEN p.contype IN ('p', 'u', 'f') OR p.conname LIKE '%\_snowflake\_filled';
+            kind := 'constraint';
+            action := format('refused: a %s constraint over %s stays on the uuid column; drop it before the migration and add it again after',
+                             CASE p.contype WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'exclusion' ELSE p.contype::text END, col);
+        ELSIF d.classid = 'pg_attrdef'::regclass THEN
+            CONTINUE WHEN (SELECT ad.adnum FROM pg_attrdef ad WHERE ad.oid = d.objid) = d.a;
+            kind := 'column';
+            action := format('refused: a generated column or default uses %s; drop it before the migration and add it again after', col);
+        ELSIF d.classid = 'pg_trigger'::regclass THEN
+            CONTINUE WHEN (SELECT t.tgname FROM pg_trigger t WHERE t.oid = d.objid) LIKE 'snowflake\_fill\_%';
+            kind := 'trigger';
+            action := format('refused: its WHEN clause or UPDATE OF list names %s; drop it before the migration and create it again after', col);
+        ELSIF d.classid = 'pg_policy'::regclass THEN
+            SELECT pol.polname, pol.polrelid, pg_get_expr(pol.polqual, pol.polrelid) AS qual,
+                   pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk INTO p
+            FROM pg_policy pol WHERE pol.oid = d.objid;
+            kind := 'policy'; refused := false;
+            action := format('carried: altered at the cut-over to use the bigint column that takes the name of %s, with the same expressions', col);
+            after_sql := ARRAY[format('ALTER POLICY %I ON %s%s%s', p.polname, @extschema@._snowflake_qname(p.polrelid::regclass),
+                                      ' USING (' || p.qual || ')', ' WITH CHECK (' || p.chk || ')')];
+        ELSIF d.classid = 'pg_rewrite'::regclass THEN
+            SELECT r.ev_class, r.rulename, c.relkind, c.relname, c.reloptions, c.relacl, pg_get_userbyid(c.relowner) AS owner,
+                   @extschema@._snowflake_qname(r.ev_class::regclass) AS q INTO v
+            FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid;
+            CONTINUE WHEN v.ev_class = ANY (rels) AND v.rulename = '_RETURN';
+            object := CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'rule ' || quote_ident(v.rulename) || ' on ' END || v.q;
+            kind := CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'rule' END;
+            IF v.relkind = 'v' AND v.rulename = '_RETURN'
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d2 JOIN pg_rewrite r2 ON r2.oid = d2.objid
+                               WHERE d2.classid = 'pg_rewrite'::regclass AND d2.refclassid = 'pg_class'::regclass
+                                 AND d2.refobjid = v.ev_class AND r2.ev_class <> v.ev_class)
+               AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = v.ev_class)
+               AND NOT EXISTS (SELECT 1 FROM pg_rewrite r3 WHERE r3.ev_class = v.ev_class AND r3.rulename <> '_RETURN') THEN
+                refused := false;
+                action := format('carried: created again at the cut-over with the same definition, so that it reads the bigint column that takes the name of %s', col);
+                before_sql := format('DROP VIEW %s', v.q);
+                after_sql := ARRAY[format('CREATE VIEW %s%s AS %s', v.q,
+                                          CASE WHEN v.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(v.reloptions, ', ')) ELSE '' END,
+                                          rtrim(pg_get_viewdef(v.ev_class), E'; \n')),
+                                   format('ALTER VIEW %s OWNER TO %I', v.q, v.owner)]
+                    || ARRAY(SELECT format('GRANT %s ON %s TO %s%s', g.privilege_type, v.q,
+                                           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+                                           CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                             FROM aclexplode(v.relacl) g ORDER BY g.grantee, g.privilege_type)
+                    || ARRAY(SELECT format('COMMENT ON VIEW %s IS %L', v.q, obj_description(v.ev_class, 'pg_class'))
+                             WHERE obj_description(v.ev_class, 'pg_class') IS NOT NULL);
+            ELSE
+                action := format('refused: %s uses %s; drop it before the migration and create it again after',
+                                 CASE WHEN v.relkind = 'm' THEN 'a materialized view (its data would have to be computed again)'
+                                      WHEN v.relkind = 'v' THEN 'a view that other views, rules or triggers depend on'
+                                      ELSE 'a rule' END, col);
+            END IF;
+        ELSE
+            kind := (SELECT c.relname FROM pg_class c WHERE c.oid = d.classid);
+            action := format('refused: depends on %s; drop it before the migration and create it again after', col);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+    -- Publications of the migrated tables (a column list is refused above): subscribers hold
+    -- copies of these tables, which must get the same columns before the cut-over reaches them.
+    FOR p IN
+        SELECT DISTINCT pub.pubname, r.r
+        FROM unnest(rels) r(r)
+        JOIN pg_publication pub ON pub.puballtables
+                                OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
+                                OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                                           WHERE pn.pnpubid = pub.oid AND c.oid = r.r)
+        ORDER BY 1, 2
+    LOOP
+        kind := 'publication'; object := format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass));
+        refused := false; before_sql := NULL; after_sql := NULL;
+        action := 'review: subscribers get the new columns only if their tables get them too (migrate the subscriber''s copy first, or add the columns there); the cut-over renames columns under the publication';
+        RETURN NEXT;
+    END LOOP;
+    -- Not in pg_depend: PL/pgSQL variables declared with a migrated column's type.
+    FOR p IN
+        SELECT pr.oid, u.r, att.attname, c.relname
+        FROM unnest(rels, atts) u(r, a)
+        JOIN pg_class c ON c.oid = u.r
+        JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
+        JOIN pg_proc pr ON pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')
+        JOIN pg_language l ON l.oid = pr.prolang AND l.lanname = 'plpgsql'
+        ORDER BY pr.oid
+    LOOP
+        kind := 'function'; object := 'function ' || p.oid::regprocedure::text; refused := false;
+        action := format('review: declares a variable of type %s.%s%%TYPE, which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it',
+                         quote_ident(p.relname), quote_ident(p.attname));
+        before_sql := NULL; after_sql := NULL;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_migration_dependents_of(tbl regclass): _snowflake_migration_dependents() for the key
+-- of tbl and the columns of the foreign keys that reference it (the columns a migration of tbl
+-- changes). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_dependents_of(tbl regclass)
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH pk AS (SELECT con.conkey[1] AS a FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p'),
+    cols AS (SELECT tbl::oid AS r, pk.a FROM pk
+             UNION
+             SELECT con.conrelid, con.conkey[array_position(con.confkey, pk.a)]
+             FROM pg_constraint con, pk
+             WHERE con.contype = 'f' AND con.confrelid = tbl AND pk.a = ANY (con.confkey) AND con.conparentid = 0)
+    SELECT d.*
+    FROM (SELECT array_agg(cols.r) AS rr, array_agg(cols.a) AS aa FROM cols) c,
+         @extschema@._snowflake_migration_dependents(c.rr, c.aa) d
+    WHERE c.rr IS NOT NULL
+$$;
+
+-- _snowflake_migration_context(tbl regclass, started boolean) -> one row: what every phase of
+-- the plan needs, from the catalog: the table, its key, and the migrated columns (the key, then
+-- one per referencing table and column) in parallel arrays, with their twins, the CHECK condition
+-- of a nullable reference, the fill trigger's name, schema and owner; the foreign keys. Raises the
+-- plan's errors about the shape of the tables and the names it needs. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_context(tbl regclass, started boolean)
+RETURNS TABLE (parent_q_ text, key_att_ int2, key_col_ text, new_col_ text, parent_owner_ name, rels_ oid[], fks_ oid[],
+               m_rel_ oid[], m_att_ int2[], m_col_ text[], m_new_ text[], m_notnull_ boolean[], m_check_ text[],
+               m_fill_ text[], m_nsp_ text[], m_owner_ text[])
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     rel record;
@@ -76,8 +233,11 @@ DECLARE
     twin_of_pk text;
     idx_renames text[] := '{}';
     idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
 BEGIN
-    step := 0;
     SELECT c.oid, c.relkind, c.relname, n.nspname INTO rel
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
     IF rel.relkind <> 'r' THEN
@@ -167,7 +327,64 @@ BEGIN
     END LOOP;
     new_col := m_new[1];
     rels := ARRAY(SELECT r FROM unnest(m_rel) WITH ORDINALITY u(r, o) GROUP BY r ORDER BY min(o));
+    parent_q_ := parent_q; key_att_ := key_att; key_col_ := key_col; new_col_ := new_col; parent_owner_ := parent_owner;
+    rels_ := rels; fks_ := fks; m_rel_ := m_rel; m_att_ := m_att; m_col_ := m_col; m_new_ := m_new;
+    m_notnull_ := m_notnull; m_check_ := m_check; m_fill_ := m_fill; m_nsp_ := m_nsp; m_owner_ := m_owner;
+    RETURN NEXT;
+END
+$fn$;
 
+-- _snowflake_migration_steps_start(tbl, started): phase 1's statements (see _snowflake_migration_steps).
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_start(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- start: one short transaction; new rows get snowflake IDs from its commit on ----
     phase := 'start'; kind := 'ddl'; object := NULL;
     FOR i IN 1 .. cardinality(m_rel) LOOP
@@ -215,6 +432,60 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         END IF;
     END LOOP;
 
+END
+$fn$;
+
+-- _snowflake_migration_steps_backfill(tbl, started): phases 2-3's statements: batches and CHECKs.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_backfill(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- backfill: batches, each its own transaction; CHECKs prove completeness ----
     phase := 'backfill';
     FOR i IN 1 .. cardinality(m_rel) LOOP
@@ -255,6 +526,62 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         RETURN NEXT;
     END LOOP;
 
+END
+$fn$;
+
+-- _snowflake_migration_steps_index(tbl, started, moves): the twins of the indexes over migrated
+-- columns and the unique index on the old primary-key columns; with moves, instead, what the cut-over
+-- does with them (kinds pk, rename, unique), for _snowflake_migration_steps_cutover().
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_index(tbl regclass, started boolean, moves boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- index: twins of every index over a migrated column, built CONCURRENTLY by the user ----
     phase := 'index'; kind := 'index';
     FOR ix IN
@@ -267,6 +594,9 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         JOIN pg_am am ON am.oid = ic.relam
         WHERE x.indrelid = ANY (rels)
           AND EXISTS (SELECT 1 FROM unnest(m_rel, m_att) u(r, t) WHERE u.r = x.indrelid AND u.t = ANY (x.indkey::int2[]))
+          -- not the lookup index on the uuids that the migration builds beside the primary key
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint pc JOIN pg_class pi ON pi.oid = pc.conindid
+                          WHERE pc.conrelid = x.indrelid AND pc.contype = 'p' AND left(pi.relname, 58) || '_uuid' = ic.relname)
         ORDER BY array_position(rels, x.indrelid), NOT x.indisprimary, ic.relname
     LOOP
         target := @extschema@._snowflake_qname(ix.indrelid::regclass);
@@ -275,8 +605,12 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                 RAISE EXCEPTION 'unique index %.% on a migrated column has expressions, a predicate or access method %',
                     ix.nspname, ix.relname, ix.amname USING ERRCODE = 'feature_not_supported';
             END IF;
-            RAISE NOTICE 'index %.% (expressions, predicate or access method %) is not copied to the bigint key; recreate it after the cut-over',
-                ix.nspname, ix.relname, ix.amname;
+            CONTINUE WHEN moves;
+            RAISE NOTICE 'index %.% is not copied to the bigint key: it %; recreate it after the cut-over',
+                ix.nspname, ix.relname,
+                concat_ws(' and ', CASE WHEN (SELECT x.indexprs IS NOT NULL FROM pg_index x WHERE x.indexrelid = ix.indexrelid) THEN 'has expressions' END,
+                                   CASE WHEN (SELECT x.indpred IS NOT NULL FROM pg_index x WHERE x.indexrelid = ix.indexrelid) THEN 'is partial (has a WHERE clause)' END,
+                                   CASE WHEN ix.amname NOT IN ('btree', 'hash') THEN format('uses access method %s', ix.amname) END);
             CONTINUE;
         END IF;
         cols := NULL; incl := NULL;
@@ -307,7 +641,7 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
                             CASE WHEN incl IS NOT NULL THEN format(' INCLUDE (%s)', incl) ELSE '' END,
                             CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
         undo := format('DROP INDEX IF EXISTS %s', object);
-        RETURN NEXT;
+        IF NOT moves THEN RETURN NEXT; END IF;
         IF ix.indisprimary THEN
             IF ix.indrelid <> tbl::oid AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.contype = 'f' AND con.conindid = ix.indexrelid) THEN
                 RAISE EXCEPTION 'the primary key of % contains a migrated column and is referenced by foreign keys', target
@@ -315,6 +649,35 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
             END IF;
             twin_of_pk := concat_ws(E'\n', twin_of_pk, format('%s|%I|%I', target,
                 (SELECT con.conname FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), nm));
+            -- The primary key's index goes with the constraint at the cut-over: a unique index on
+            -- the old columns, built now, keeps lookups by the uuids (<column>_uuid) fast.
+            nm := left(ix.relname, 58) || '_uuid';
+            IF NOT started AND to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
+                RAISE EXCEPTION 'relation %.% already exists', ix.nspname, nm USING ERRCODE = 'duplicate_table';
+            END IF;
+            step := step + 1;
+            object := format('%I.%I', ix.nspname, nm);
+            statement := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s USING btree (%s)', nm, target,
+                                (SELECT string_agg(quote_ident(att.attname), ', ' ORDER BY k.o)
+                                 FROM unnest(ix.indkey) WITH ORDINALITY k(a, o)
+                                 JOIN pg_attribute att ON att.attrelid = ix.indrelid AND att.attnum = k.a));
+            undo := format('DROP INDEX IF EXISTS %s', object);
+            IF NOT moves THEN RETURN NEXT; END IF;
+        ELSIF EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid) THEN
+            -- A UNIQUE constraint stays a constraint with its name and options on the new
+            -- columns; the old one is kept, renamed <name>_uuid, for lookups by the uuids.
+            SELECT con.conname, con.condeferrable, con.condeferred INTO uq
+            FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid;
+            IF octet_length(uq.conname) > 58 OR (NOT started AND EXISTS (
+                    SELECT 1 FROM pg_constraint con WHERE con.conrelid = ix.indrelid AND con.conname = uq.conname || '_uuid'))
+               OR to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
+                RAISE EXCEPTION 'constraint % of % cannot be renamed to %_uuid at the cut-over', uq.conname, target, uq.conname
+                    USING ERRCODE = 'duplicate_object';
+            END IF;
+            uq_moves := uq_moves || format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')
+                                 || format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I%s', target, uq.conname, left(ix.relname, 53) || '_snowflake',
+                                           CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END);
+            uq_move_tables := uq_move_tables || target || target;
         ELSE
             IF octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL THEN
                 RAISE EXCEPTION 'index %.% cannot be renamed to %_uuid at the cut-over', ix.nspname, ix.relname, ix.relname
@@ -327,6 +690,77 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
     END LOOP;
     object := NULL;
 
+    -- What the cut-over does with these indexes, for _snowflake_migration_steps_cutover().
+    IF moves THEN
+        FOR ix IN SELECT split_part(l, '|', 1) AS t, split_part(l, '|', 2) AS con, split_part(l, '|', 3) AS twin
+                  FROM unnest(string_to_array(twin_of_pk, E'\n')) l
+        LOOP
+            step := step + 1; kind := 'pk'; target := ix.t; object := ix.con; statement := ix.twin;
+            RETURN NEXT;
+        END LOOP;
+        FOR i IN 1 .. cardinality(idx_renames) LOOP
+            step := step + 1; kind := 'rename'; target := idx_rename_tables[i]; object := NULL; statement := idx_renames[i];
+            RETURN NEXT;
+        END LOOP;
+        FOR i IN 1 .. cardinality(uq_moves) LOOP
+            step := step + 1; kind := 'unique'; target := uq_move_tables[i]; object := NULL; statement := uq_moves[i];
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END
+$fn$;
+
+-- _snowflake_migration_steps_constrain(tbl, started): the foreign keys on the twins.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_constrain(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- constrain: the foreign keys again, on the bigint twins; NOT VALID, then VALIDATE ----
     phase := 'constrain'; kind := 'ddl';
     FOR fk IN
@@ -370,12 +804,84 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         RETURN NEXT;
     END LOOP;
 
+END
+$fn$;
+
+-- _snowflake_migration_steps_cutover(tbl, started): the swap's statements.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    ix record;
+    key_att int2;
+    key_col text;
+    new_col text;
+    parent_q text;
+    -- migrated columns, in parallel arrays: table, attnum, its bigint twin, the CHECK, trigger
+    m_rel oid[] := '{}';
+    m_att int2[] := '{}';
+    m_col text[] := '{}';
+    m_new text[] := '{}';
+    m_notnull boolean[] := '{}';
+    m_check text[] := '{}';
+    m_fill text[] := '{}';
+    m_nsp text[] := '{}';              -- the schema of the table (where its fill function lives)
+    m_owner text[] := '{}';            -- its owner (who owns its fill function)
+    rels oid[];
+    fks oid[] := '{}';
+    i int;
+    j int;
+    pos int;
+    a int2;
+    cols text;
+    incl text;
+    nm text;
+    tq text;
+    cond text;
+    lock_list text;
+    parent_owner name;
+    twin_of_pk text;
+    idx_renames text[] := '{}';
+    idx_rename_tables text[] := '{}';
+    uq record;
+    uq_moves text[] := '{}';
+    uq_move_tables text[] := '{}';
+    dep record;
+    ctx record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    parent_q := ctx.parent_q_; key_att := ctx.key_att_; key_col := ctx.key_col_; new_col := ctx.new_col_;
+    parent_owner := ctx.parent_owner_; rels := ctx.rels_; fks := ctx.fks_;
+    m_rel := ctx.m_rel_; m_att := ctx.m_att_; m_col := ctx.m_col_; m_new := ctx.m_new_; m_notnull := ctx.m_notnull_;
+    m_check := ctx.m_check_; m_fill := ctx.m_fill_; m_nsp := ctx.m_nsp_; m_owner := ctx.m_owner_;
     -- ---- cutover: one transaction of catalog changes; no statement scans a table ----
+    -- The index phase says which indexes and constraints move.
+    twin_of_pk := (SELECT string_agg(concat_ws('|', x.target, x.object, x.statement), E'\n' ORDER BY x.step)
+                   FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x WHERE x.kind = 'pk');
+    SELECT coalesce(array_agg(x.statement ORDER BY x.step), '{}'), coalesce(array_agg(x.target ORDER BY x.step), '{}')
+    INTO idx_renames, idx_rename_tables
+    FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x WHERE x.kind = 'rename';
+    SELECT coalesce(array_agg(x.statement ORDER BY x.step), '{}'), coalesce(array_agg(x.target ORDER BY x.step), '{}')
+    INTO uq_moves, uq_move_tables
+    FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x WHERE x.kind = 'unique';
     phase := 'cutover'; kind := 'ddl'; undo := NULL;
     SELECT string_agg(@extschema@._snowflake_qname(r::regclass), ', ' ORDER BY o) INTO lock_list FROM unnest(rels) WITH ORDINALITY u(r, o);
     step := step + 1; target := parent_q;
     statement := format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', lock_list);
     RETURN NEXT;
+    -- Views over the key: dropped now, created again at the end over the bigint columns.
+    FOR dep IN SELECT dd.object, dd.before_sql FROM @extschema@._snowflake_migration_dependents(m_rel, m_att) dd
+               WHERE dd.before_sql IS NOT NULL AND NOT dd.refused ORDER BY dd.object
+    LOOP
+        step := step + 1; target := dep.object;
+        statement := dep.before_sql;
+        RETURN NEXT;
+    END LOOP;
+    target := parent_q;
     FOR fk IN
         SELECT con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
         FROM pg_constraint con
@@ -447,6 +953,12 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
         statement := idx_renames[i];
         RETURN NEXT;
     END LOOP;
+    FOR i IN 1 .. cardinality(uq_moves) LOOP
+        step := step + 1;
+        target := uq_move_tables[i];
+        statement := uq_moves[i];
+        RETURN NEXT;
+    END LOOP;
     -- Column privileges go with the name: whoever could insert, update, select or reference the
     -- uuid column by name can do the same with the bigint column that takes its name. Last, and
     -- of their own kind: grants made during the migration are carried as they are at the cut-over.
@@ -466,130 +978,45 @@ END $body$$f$, m_nsp[i], m_fill[i], m_col[i], m_new[i], new_col, parent_q, key_c
             RETURN NEXT;
         END LOOP;
     END LOOP;
+    -- Views created again and policies altered, now that the old names are the bigint columns.
+    kind := 'carry';
+    FOR dep IN SELECT dd.object, a.sql FROM @extschema@._snowflake_migration_dependents(m_rel, m_att) dd,
+                      unnest(dd.after_sql) WITH ORDINALITY a(sql, o)
+               WHERE NOT dd.refused ORDER BY dd.object, a.o
+    LOOP
+        step := step + 1; target := dep.object;
+        statement := dep.sql;
+        RETURN NEXT;
+    END LOOP;
 END
 $fn$;
 
--- _snowflake_migration_build_map(tbl regclass) -> bigint: numbers the rows of the table that
--- have no snowflake ID yet and records the ID each will get; returns how many. Runs in the first
--- backfill transaction (one scan of the table under ACCESS SHARE). Every check happens before
--- anything is written: 22004 (a row has no time), 22008 (a time a snowflake ID cannot hold),
--- 54000 (more rows in one millisecond than the reserved machine ids can number), 55000 (live
--- IDs of the table already use a reserved machine id).
---
--- The ID of a backfilled row: milliseconds of its time, a machine id from the reserved range,
--- and its rank among the rows of that millisecond (ordered by time, then by the old key): rank r
--- goes to machine id lo + r / 4096, sequence r % 4096, so IDs still sort by rank when a
--- millisecond holds more than 4096 rows. Rows without a time (order_by) and, with pre_epoch =>
--- 'pack', rows dated before 2024 are "packed": the k-th gets millisecond k / capacity of the
--- epoch and slot k % capacity, in order, below every dated row; dated rows of those first
--- milliseconds take the slots after them.
-CREATE OR REPLACE FUNCTION _snowflake_migration_build_map(tbl regclass) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+-- _snowflake_migration_steps(tbl regclass, started boolean): the whole plan, computed from the
+-- catalog by the call that runs it; every phase calls it again, so no statement is ever read
+-- back from a table. With started, the objects the migration itself has added are expected
+-- (the plan of a migration under way is the same plan). Identifiers go through %I and
+-- _snowflake_qname, values through USING. Locks nothing. Raises 0A000 for shapes it cannot
+-- migrate, 42804 for a key that is not a uuid, 42701/42P07/42622 for names it needs that are
+-- taken or too long.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-    lo bigint;
-    cap bigint;
-    epoch constant timestamptz := '2024-01-01 00:00:00+00';
-    last_ms constant timestamptz := '2093-09-06 15:47:35.551+00';
-    st record;
-    ov record;
-    npacked bigint := 0;
-    n bigint;
+    r record;
 BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    lo := lower(m.machine_ids);
-    cap := 4096 * (upper(m.machine_ids) - lower(m.machine_ids));
-
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL AND @extschema@.snowflake_machine_id(%I) <@ $1',
-                   mig, m.new_column, m.new_column) INTO n USING m.machine_ids;
-    IF n > 0 THEN
-        RAISE EXCEPTION '% rows of % already have IDs made with a machine id in %, the range reserved for the backfill', n, mig, m.machine_ids
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Some server issues IDs with a reserved machine id; call it again with backfill_machine_ids no server uses.';
-    END IF;
-
-    CREATE TEMP TABLE _snowflake_src (key uuid, t timestamptz, k bigint) ON COMMIT DROP;
-    IF m.source = 'order' THEN
-        -- The order, parsed again into quoted columns and keywords: no stored text reaches SQL.
-        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, NULL, row_number() OVER (ORDER BY %3$s, %1$I) - 1 FROM %4$s WHERE %2$I IS NULL',
-                       m.key_column, m.new_column, @extschema@._snowflake_order_by(tbl, m.source_value), mig);
-        GET DIAGNOSTICS npacked = ROW_COUNT;
-    ELSE
-        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, %3$s, NULL FROM %4$s WHERE %2$I IS NULL',
-                       m.key_column, m.new_column,
-                       CASE m.source WHEN 'uuid' THEN format('@extschema@.snowflake_uuid_time(%I)', m.key_column)
-                                     ELSE format('%I::timestamptz', m.source_value) END,
-                       mig);
-        SELECT count(*) FILTER (WHERE s.t IS NULL) AS no_time, min(s.key::text) FILTER (WHERE s.t IS NULL) AS no_time_key,
-               count(*) FILTER (WHERE s.t < epoch) AS early, min(s.t) AS earliest,
-               count(*) FILTER (WHERE date_trunc('milliseconds', s.t) > last_ms) AS late, max(s.t) AS latest
-        INTO st FROM _snowflake_src s;
-        IF st.no_time > 0 THEN
-            IF m.source = 'uuid' THEN
-                RAISE EXCEPTION '% rows of % have a uuid without a time (for example %)', st.no_time, mig, st.no_time_key
-                    USING ERRCODE = 'null_value_not_allowed',
-                    DETAIL = 'Only version 1, 6 and 7 uuids carry their creation time; version 4 is random.',
-                    HINT = 'Call it again with a time column (time_column => ...) or an order you choose (order_by => ...).';
-            END IF;
-            RAISE EXCEPTION '% rows of % have no time in column % (for example %)', st.no_time, mig, m.source_value, st.no_time_key
-                USING ERRCODE = 'null_value_not_allowed',
-                HINT = 'Fill the column in for those rows, or call it again with an order you choose (order_by => ...).';
-        END IF;
-        IF st.late > 0 THEN
-            RAISE EXCEPTION '% rows of % are dated after 2093-09-06 15:47:35.551 UTC (the latest at %), which a snowflake ID cannot hold',
-                st.late, mig, st.latest USING ERRCODE = 'datetime_field_overflow';
-        END IF;
-        IF st.early > 0 AND m.pre_epoch = 'refuse' THEN
-            RAISE EXCEPTION '% rows of % are dated before 2024-01-01 00:00:00 UTC (the earliest at %), which a snowflake ID cannot hold',
-                st.early, mig, st.earliest USING ERRCODE = 'datetime_field_overflow',
-                HINT = 'Call it again with pre_epoch => ''pack'' to give them IDs in the first milliseconds of 2024, in time order, below every later row.';
-        END IF;
-        npacked := st.early;
-    END IF;
-
-    -- The packed rows must stay below every live ID, which are all younger than the migration.
-    IF npacked > 0 AND (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at) >> 22 THEN
-        RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, mig, m.started_at
-            USING ERRCODE = 'program_limit_exceeded', HINT = 'Reserve more machine ids for the backfill.';
-    END IF;
-
-    SELECT g.ms, g.cnt + o.occ AS cnt, count(*) OVER () AS crowded INTO ov
-    FROM (SELECT @extschema@.snowflake_compose(s.t) >> 22 AS ms, count(*) AS cnt
-          FROM _snowflake_src s WHERE s.t >= epoch GROUP BY 1) g,
-         LATERAL (SELECT greatest(0, least(cap, npacked - g.ms * cap)) AS occ) o
-    WHERE g.cnt + o.occ > cap
-    ORDER BY g.ms LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION '% rows of % fall in the millisecond %, more than the machine ids % reserved for the backfill can number',
-            ov.cnt, mig, (@extschema@.snowflake_decode(ov.ms << 22)).ts, m.machine_ids
-            USING ERRCODE = 'program_limit_exceeded',
-            DETAIL = format('%s milliseconds are that crowded; each reserved machine id numbers 4096 rows per millisecond.', ov.crowded),
-            HINT = format('Call it again with %s machine ids reserved, e.g. backfill_machine_ids => ''[%s,%s]''.',
-                          (ov.cnt + 4095) / 4096, greatest(0, upper(m.machine_ids) - (ov.cnt + 4095) / 4096), upper(m.machine_ids) - 1);
-    END IF;
-
-    INSERT INTO @extschema@.snowflake_migration_map (relation, n, key, new_id)
-    SELECT mig, row_number() OVER (ORDER BY z.new_id), z.key, z.new_id
-    FROM (
-        SELECT p.key, (p.k / cap) * 4194304 + lo * 4096 + p.k % cap AS new_id
-        FROM (SELECT s.key, CASE WHEN m.source = 'order' THEN s.k
-                                 ELSE row_number() OVER (ORDER BY s.t, s.key) - 1 END AS k
-              FROM _snowflake_src s WHERE m.source = 'order' OR s.t < epoch) p
-        UNION ALL
-        SELECT y.key, y.ms * 4194304 + lo * 4096 + y.r + greatest(0, least(cap, npacked - y.ms * cap))
-        FROM (SELECT x.key, x.ms, row_number() OVER (PARTITION BY x.ms ORDER BY x.t, x.key) - 1 AS r
-              FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t) >> 22 AS ms
-                    FROM _snowflake_src s WHERE s.t >= epoch) x) y
-    ) z;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    DROP TABLE _snowflake_src;
-    -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
-    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = '@extschema@.snowflake_migration_map'::regclass), 'USAGE') THEN
-        ANALYZE @extschema@.snowflake_migration_map;
-    END IF;
-    RETURN n;
+    step := 0;
+    FOR r IN
+        SELECT 1 AS p, x.step AS s, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_start(tbl, started) x
+        UNION ALL SELECT 2, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_backfill(tbl, started) x
+        UNION ALL SELECT 3, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_index(tbl, started, false) x
+        UNION ALL SELECT 4, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_constrain(tbl, started) x
+        UNION ALL SELECT 5, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_cutover(tbl, started) x
+        ORDER BY 1, 2
+    LOOP
+        step := step + 1;
+        phase := r.phase; kind := r.kind; target := r.target; object := r.object; statement := r.statement; undo := r.undo;
+        RETURN NEXT;
+    END LOOP;
 END
 $fn$;
 
@@ -685,8 +1112,26 @@ BEGIN
 END
 $fn$;
 
+-- _snowflake_outside_block(what text, tbl regclass): the procedures commit as they go, which
+-- they cannot do inside a transaction block; PostgreSQL then says only "invalid transaction
+-- termination". This says what to do instead (25001) when it can tell: when the transaction
+-- around the CALL has already written something. (A block that has only read is told by
+-- PostgreSQL's own error at the first COMMIT, before any work.)
+CREATE OR REPLACE FUNCTION _snowflake_outside_block(what text, tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        RAISE EXCEPTION '% must be called outside a transaction block', what
+            USING ERRCODE = 'active_sql_transaction',
+            DETAIL = 'It commits as it goes (each batch, each constraint, the swap); inside BEGIN ... COMMIT or a function it cannot.',
+            HINT = format('End the transaction (COMMIT or ROLLBACK), then CALL %s(%L, ...) on its own.', what, tbl::text);
+    END IF;
+END
+$fn$;
+
 -- _snowflake_migration_verify(tbl regclass): the plan computed now must have the shape of the
--- plan recorded at the start, step for step (what each step does, to which table and object).
+-- plan recorded at the start, step for step (what each step does, to which table and object),
+-- up to the cut-over (whose statements are computed when it runs, views and grants included).
 -- Raises 55000 naming the first difference: a foreign key, an index or a column added or dropped
 -- since the start.
 CREATE OR REPLACE FUNCTION _snowflake_migration_verify(tbl regclass) RETURNS void
@@ -698,21 +1143,22 @@ DECLARE
     gone text;
 BEGIN
     SELECT string_agg(DISTINCT g.target, ', ') INTO added FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
+    WHERE g.phase <> 'cutover' AND g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
     SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM @extschema@.snowflake_migration_step x
-    WHERE x.relation = mig AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
+    WHERE x.relation = mig AND x.phase <> 'cutover'
+      AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
     SELECT * INTO d FROM (
         (SELECT 'planned at the start' AS side, x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant'
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover'
          EXCEPT
          SELECT 'planned at the start', g.step, g.phase, g.kind, g.target, g.object
-         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant')
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover')
         UNION ALL
         (SELECT 'planned now', g.step, g.phase, g.kind, g.target, g.object
-         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.kind <> 'grant'
+         FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover'
          EXCEPT
          SELECT 'planned now', x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.kind <> 'grant')) diff
+         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover')) diff
     ORDER BY diff.step, diff.side LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'the schema of % changed since its migration started', mig
@@ -738,16 +1184,18 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
+    done boolean;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF FOUND AND m.phase = 'done' THEN
+    done := FOUND AND m.phase = 'done';
+    IF done THEN
         RETURN QUERY SELECT s.step, s.phase, s.target, NULL::text, 'done'::text
                      FROM @extschema@.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
     ELSIF FOUND THEN
         RETURN QUERY
         SELECT g.step, g.phase, g.target, g.statement,
-               CASE WHEN s.step IS NULL AND g.kind = 'grant' THEN 'pending'
+               CASE WHEN g.phase = 'cutover' THEN 'pending'
                     WHEN s.step IS NULL THEN 'not in the plan of the start'
                     WHEN s.finished THEN 'done'
                     WHEN g.kind = 'index' THEN
@@ -763,460 +1211,14 @@ BEGIN
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
                      FROM @extschema@._snowflake_migration_steps(tbl) g ORDER BY g.step;
     END IF;
-END
-$fn$;
-
--- snowflake_migration_start(tbl regclass): phase 1, one short transaction. Adds the bigint twin
--- of the key (nullable, no default: no rewrite) and sets its default to snowflake_next(); adds a
--- twin to every referencing column with a trigger that fills it. Takes ACCESS EXCLUSIVE locks on
--- the table and the referencing tables for catalog changes only (set lock_timeout). Raises 42501
--- for a table the caller does not own, 55000 if a migration of the table exists or the generator
--- cannot issue IDs, and the plan's errors.
-CREATE OR REPLACE FUNCTION snowflake_migration_start(tbl regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    s record;
-    key_col text;
-    touched text;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT x.phase INTO s FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF FOUND AND s.phase = 'done' THEN
-        RAISE EXCEPTION '% was migrated already: its key is a snowflake bigint', mig
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Its record stays in snowflake_migration; nothing is left to do.';
-    ELSIF FOUND THEN
-        RAISE EXCEPTION 'a migration of % is already under way (phase %)', mig, s.phase
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('See SELECT * FROM snowflake_migration_plan(%L); snowflake_migration_abort(%L) undoes it before the cut-over.', mig, mig);
+    -- The objects that use the key or a referencing column, and what the cut-over does to each.
+    IF NOT done THEN
+        RETURN QUERY SELECT NULL::integer, 'dependent'::text, d.object,
+                            nullif(concat_ws(E';\n', d.before_sql, array_to_string(d.after_sql, E';\n')), ''), d.action
+                     FROM @extschema@._snowflake_migration_dependents_of(tbl) d ORDER BY d.object;
     END IF;
-    -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
-    PERFORM @extschema@.snowflake_next();
-
-    INSERT INTO @extschema@.snowflake_migration_step (relation, step, phase, kind, target, object)
-    SELECT mig, g.step, g.phase, g.kind, g.target, g.object
-    FROM @extschema@._snowflake_migration_steps(tbl) g;
-    SELECT a.attname INTO key_col
-    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-    WHERE c.conrelid = tbl AND c.contype = 'p';
-    INSERT INTO @extschema@.snowflake_migration (relation, key_column, new_column, phase)
-    VALUES (mig, key_col, key_col || '_snowflake', 'started');
-
-    -- The statements the plan computed a moment ago, in this call: none is read back.
-    FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl) g
-             WHERE g.phase = 'start' ORDER BY g.step
-    LOOP
-        EXECUTE s.statement;
-    END LOOP;
-    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.phase = 'start';
-
-    SELECT string_agg(DISTINCT x.target, ', ') INTO touched
-    FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
-    RAISE NOTICE 'snowflake: migrating %: new rows get snowflake IDs in column %; tables touched: %',
-        mig, quote_ident(key_col || '_snowflake'), touched
-        USING HINT = format('Next: CALL snowflake_migration_backfill(%L, time_column => ... | uuid_time => true | order_by => ...).', mig);
-END
-$fn$;
-
--- snowflake_migration_backfill(tbl, ...): phases 2 and 3, a procedure: CALL it outside a
--- transaction block; every batch commits. The first call fixes where IDs come from (exactly one
--- of time_column, uuid_time => true, order_by), the machine ids reserved for them (default
--- [1023,1023]) and what happens to rows dated before 2024 (pre_epoch: 'refuse' or 'pack');
--- numbers the rows (see _snowflake_migration_build_map; the options are fixed once that commits,
--- so a first call refused by a check can be repeated with other options); then fills the table, then every
--- referencing table (ranges of blocks), proving each with a validated CHECK. Resumable: call it
--- again after an error or a cancel. Locks: ROW EXCLUSIVE per batch; brief ACCESS EXCLUSIVE to
--- add each CHECK. Raises 22023 for bad options, 55000 out of order, and the map's errors.
--- _snowflake_backfill_prepare(tbl, ...) -> boolean: the first transaction of a backfill call:
--- checks the caller, the plan and the options; on the first call fixes the options and builds the
--- map. False when the backfill is done already. Raises what snowflake_migration_backfill() lists.
-CREATE OR REPLACE FUNCTION _snowflake_backfill_prepare(
-    tbl regclass,
-    time_column name,
-    uuid_time boolean,
-    order_by text,
-    backfill_machine_ids int4range,
-    pre_epoch text,
-    batch_size integer)
-RETURNS boolean
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-    s record;
-    src text;
-    live text;
-    n bigint;
-    tries int;
-    sample bigint;
-    per_batch bigint;
-    upto bigint;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    IF batch_size IS NULL OR batch_size < 1 THEN
-        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('Start one with SELECT snowflake_migration_start(%L).', mig);
-    END IF;
-    IF m.phase <> 'started' THEN
-        RAISE NOTICE 'snowflake: the backfill of % is done (phase %)', mig, m.phase;
-        RETURN false;
-    END IF;
-    PERFORM @extschema@._snowflake_migration_verify(tbl);
-    PERFORM @extschema@._snowflake_migration_writer_check(tbl);
-    -- Parsed into a whitelist of the table's columns before anything is written.
-    IF order_by IS NOT NULL THEN
-        order_by := @extschema@._snowflake_order_by(tbl, order_by);
-    END IF;
-    IF num_nonnulls(time_column, CASE WHEN uuid_time THEN true END, order_by) > 1 THEN
-        RAISE EXCEPTION 'give only one of time_column, uuid_time => true and order_by' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    src := CASE WHEN time_column IS NOT NULL THEN 'column' WHEN uuid_time THEN 'uuid' WHEN order_by IS NOT NULL THEN 'order' END;
-
-    IF m.map_rows IS NOT NULL THEN
-        IF (src IS NOT NULL AND (src, coalesce(time_column::text, order_by)) IS DISTINCT FROM (m.source, m.source_value))
-           OR backfill_machine_ids <> m.machine_ids OR pre_epoch <> m.pre_epoch THEN
-            RAISE EXCEPTION 'the backfill of % was started with other options', mig
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                DETAIL = format('source %s %s, backfill_machine_ids %s, pre_epoch %s', m.source, coalesce(m.source_value, ''), m.machine_ids, m.pre_epoch),
-                HINT = format('Resume with CALL snowflake_migration_backfill(%L), or abort the migration to change them.', mig);
-        END IF;
-    ELSE
-        IF src IS NULL THEN
-            RAISE EXCEPTION 'say where the IDs of existing rows come from' USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Pass time_column => ''created_at'', uuid_time => true (version 7, 1 or 6 uuids) or order_by => ''an expression''.';
-        END IF;
-        m.machine_ids := coalesce(backfill_machine_ids, int4range(1023, 1023, '[]'));
-        IF isempty(m.machine_ids) OR lower_inf(m.machine_ids) OR upper_inf(m.machine_ids)
-           OR lower(m.machine_ids) < 0 OR upper(m.machine_ids) > 1024 THEN
-            RAISE EXCEPTION 'backfill_machine_ids % must be a non-empty range within [0,1023]', m.machine_ids
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        m.pre_epoch := coalesce(pre_epoch, 'refuse');
-        IF m.pre_epoch NOT IN ('refuse', 'pack') THEN
-            RAISE EXCEPTION 'pre_epoch must be ''refuse'' or ''pack'', not %', quote_literal(m.pre_epoch)
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        IF src = 'column' AND NOT EXISTS (
-            SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            RAISE EXCEPTION 'column % of % does not exist', time_column, mig USING ERRCODE = 'undefined_column';
-        END IF;
-        IF src = 'column' AND (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
-                              NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
-            RAISE EXCEPTION 'column % of % is of type %, not a timestamp', time_column, mig,
-                (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
-                USING ERRCODE = 'datatype_mismatch';
-        END IF;
-        m.source := src;
-        m.source_value := coalesce(time_column::text, order_by);
-    END IF;
-
-    -- Checked at every call: the server may have been restarted with another machine id.
-    live := current_setting('snowflake.machine_id', true);
-    IF live IS NOT NULL AND live::int >= 0 AND live::int <@ m.machine_ids THEN
-        RAISE EXCEPTION 'backfill_machine_ids % contain snowflake.machine_id %, the machine id of live IDs', m.machine_ids, live
-            USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Reserve for the backfill machine ids that no server issues IDs with.';
-    END IF;
-
-    IF m.map_rows IS NULL THEN
-        UPDATE @extschema@.snowflake_migration x
-        SET source = m.source, source_value = m.source_value, machine_ids = m.machine_ids, pre_epoch = m.pre_epoch
-        WHERE x.relation = mig;
-        n := @extschema@._snowflake_migration_build_map(tbl);
-        UPDATE @extschema@.snowflake_migration x SET map_rows = n WHERE x.relation = mig;
-        UPDATE @extschema@.snowflake_migration_step x SET total = n WHERE x.relation = mig AND x.kind = 'parent_batches';
-        RAISE NOTICE 'snowflake: %: % rows to backfill, IDs from %', mig, n,
-            CASE m.source WHEN 'uuid' THEN 'the uuids' WHEN 'column' THEN 'column ' || quote_ident(m.source_value) ELSE 'the order ' || m.source_value END;
-    END IF;
-    RETURN true;
-END
-$fn$;
-
-
--- _snowflake_backfill_next(tbl regclass, batch_size integer) -> boolean: one unit of backfill work,
--- for one transaction: the next DDL step or the next batch of the first unfinished step, its
--- statement computed from the catalog now, its progress recorded. False when nothing is left
--- (the phase is then 'backfilled'). Locks: ROW EXCLUSIVE per batch; ACCESS EXCLUSIVE briefly to
--- add a CHECK. A deadlock, serialization failure or lock timeout is retried up to 5 times.
-CREATE OR REPLACE FUNCTION _snowflake_backfill_next(tbl regclass, batch_size integer) RETURNS boolean
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    s record;
-    n bigint;
-    tries int;
-    sample bigint;
-    per_batch bigint;
-    upto bigint;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    -- The next unfinished step: its statement computed now from the catalog, its progress recorded.
-    SELECT g.step, g.kind, g.target, g.object, g.statement, x.done, x.total, x.batch INTO s
-    FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
-    WHERE g.phase = 'backfill' AND NOT x.finished ORDER BY g.step LIMIT 1;
-    IF NOT FOUND THEN
-        UPDATE @extschema@.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
-        RAISE NOTICE 'snowflake: %: backfill done', mig
-            USING HINT = format('Next, outside a transaction block: SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' \gexec, then CALL snowflake_migration_cutover(%L).', mig, mig);
-        RETURN false;
-    END IF;
-    IF s.kind = 'child_batches' AND s.total IS NULL THEN
-        s.total := pg_relation_size(s.target::regclass) / current_setting('block_size')::bigint;
-        UPDATE @extschema@.snowflake_migration_step x SET total = s.total WHERE x.relation = mig AND x.step = s.step;
-    END IF;
-    IF s.kind <> 'ddl' AND s.done >= s.total THEN
-        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
-        RETURN true;
-    END IF;
-    IF s.batch IS NOT NULL THEN
-        per_batch := s.batch;
-    ELSIF s.kind = 'child_batches' THEN
-        -- The batch in blocks, from the rows in the first blocks before the first batch (a
-        -- deterministic estimate, kept for the rest of the step).
-        EXECUTE format('SELECT count(*) FROM %s WHERE ctid < $1', s.target) INTO sample
-            USING format('(%s,0)', least(16, s.total))::tid;
-        per_batch := greatest(1, batch_size / greatest(1, ceil(sample::numeric / greatest(1, least(16, s.total))))::bigint);
-    ELSE
-        per_batch := batch_size;
-    END IF;
-    upto := least(s.done + per_batch, s.total);
-    tries := 0;
-    LOOP
-        BEGIN
-            IF s.kind = 'ddl' THEN
-                EXECUTE s.statement;
-            ELSIF s.kind = 'parent_batches' THEN
-                EXECUTE s.statement USING mig, s.done + 1, upto + 1;
-            ELSE
-                EXECUTE s.statement USING format('(%s,0)', s.done)::tid,
-                    CASE WHEN upto >= s.total THEN '(4294967295,0)'::tid ELSE format('(%s,0)', upto)::tid END;
-            END IF;
-            GET DIAGNOSTICS n = ROW_COUNT;
-            EXIT;
-        EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
-            tries := tries + 1;
-            IF tries >= 5 THEN
-                RAISE;
-            END IF;
-            RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
-        END;
-    END LOOP;
-    IF s.kind = 'ddl' THEN
-        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
-        RETURN true;
-    END IF;
-    UPDATE @extschema@.snowflake_migration_step x SET done = upto, finished = upto >= s.total, batch = per_batch
-    WHERE x.relation = mig AND x.step = s.step;
-    IF s.kind = 'parent_batches' THEN
-        RAISE NOTICE 'snowflake: %: % of % rows backfilled', s.target, upto, s.total;
-    ELSE
-        RAISE NOTICE 'snowflake: %.%: % of % blocks done (% rows filled)', s.target, quote_ident(s.object), upto, s.total, n;
-    END IF;
-    RETURN true;
-END
-$fn$;
-
-CREATE OR REPLACE PROCEDURE snowflake_migration_backfill(
-    tbl regclass,
-    time_column name DEFAULT NULL,
-    uuid_time boolean DEFAULT NULL,
-    order_by text DEFAULT NULL,
-    backfill_machine_ids int4range DEFAULT NULL,
-    pre_epoch text DEFAULT NULL,
-    batch_size integer DEFAULT 10000)
-LANGUAGE plpgsql AS $fn$
--- A procedure cannot pin its search_path (a SET clause forbids COMMIT): this one only calls the
--- extension's functions, schema-qualified with their exact argument types, and commits between
--- them; each of them pins its own.
-BEGIN
-    -- Fails at once ("invalid transaction termination") inside a transaction block, before any work.
-    COMMIT;
-    IF NOT @extschema@._snowflake_backfill_prepare(tbl, time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch, batch_size) THEN
-        RETURN;
-    END IF;
-    COMMIT;
-    LOOP
-        EXIT WHEN NOT @extschema@._snowflake_backfill_next(tbl, batch_size);
-        COMMIT;
-    END LOOP;
-    COMMIT;
-END
-$fn$;
-
--- snowflake_migration_cutover(tbl regclass): phases 4, a procedure: CALL it outside a
--- transaction block. Adds the foreign keys on the bigint columns NOT VALID and validates them
--- (each its own transaction, writes go on), then swaps in one transaction of catalog changes
--- only: primary key and foreign keys to the bigint columns, bigint columns take the old names,
--- uuid columns are kept as <column>_uuid. Every statement is computed from the catalog when it
--- runs. Takes ACCESS EXCLUSIVE locks on every table touched for that last transaction (set
--- lock_timeout; on a timeout nothing changed, call it again); the ID map is deleted after it.
--- Raises 42501 for a table the caller does not own, 55000 before the backfill is done, while an
--- index it needs is missing or invalid, or when the schema changed since the start.
--- _snowflake_cutover_prepare(tbl regclass) -> boolean: the checks before a cut-over: the
--- caller, the phase, the plan, the indexes. False when it is cut over already.
-CREATE OR REPLACE FUNCTION _snowflake_cutover_prepare(tbl regclass) RETURNS boolean
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-    missing text;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF m.phase = 'done' THEN
-        RAISE NOTICE 'snowflake: % is cut over already', mig;
-        RETURN false;
-    END IF;
-    IF m.phase = 'started' THEN
-        RAISE EXCEPTION 'the backfill of % is not done', mig USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('CALL snowflake_migration_backfill(%L) first.', mig);
-    END IF;
-    PERFORM @extschema@._snowflake_migration_verify(tbl);
-    SELECT string_agg(g.statement, E';\n' ORDER BY g.step) INTO missing
-    FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.kind = 'index'
-      AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'indexes the cut-over of % needs are missing or invalid', mig
-            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = missing,
-            HINT = format('Run them outside a transaction block (drop an invalid one first): SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' AND status <> ''done'' \gexec', mig);
-    END IF;
-    RETURN true;
-END
-$fn$;
-
--- _snowflake_cutover_constrain_next(tbl regclass) -> boolean: the next foreign key on the bigint
--- columns (added NOT VALID, then validated: each its own transaction, writes go on), computed
--- now. False when all are there (the phase is then 'constrained').
-CREATE OR REPLACE FUNCTION _snowflake_cutover_constrain_next(tbl regclass) RETURNS boolean
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    s record;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT g.step, g.statement INTO s
-    FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
-    WHERE g.phase = 'constrain' AND NOT x.finished ORDER BY g.step LIMIT 1;
-    IF NOT FOUND THEN
-        UPDATE @extschema@.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
-        RETURN false;
-    END IF;
-    EXECUTE s.statement;
-    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
-    RETURN true;
-END
-$fn$;
-
--- _snowflake_cutover_swap(tbl regclass): the swap, in the caller's transaction: catalog changes
--- only, computed now. Takes ACCESS EXCLUSIVE locks on every table touched.
-CREATE OR REPLACE FUNCTION _snowflake_cutover_swap(tbl regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    s record;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
-             WHERE g.phase = 'cutover' ORDER BY g.step
-    LOOP
-        EXECUTE s.statement;
-    END LOOP;
-    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
-    UPDATE @extschema@.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
-END
-$fn$;
-
--- _snowflake_cutover_finish(tbl regclass): after the swap has committed: deletes the ID map (no
--- work for the swap's locks) and says what happened.
-CREATE OR REPLACE FUNCTION _snowflake_cutover_finish(tbl regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
-    RAISE NOTICE 'snowflake: % cut over: % is the bigint primary key; the uuids stay in %', mig,
-        quote_ident(m.key_column), quote_ident(m.key_column || '_uuid');
-END
-$fn$;
-
-CREATE OR REPLACE PROCEDURE snowflake_migration_cutover(tbl regclass)
-LANGUAGE plpgsql AS $fn$
--- No SET clause (it would forbid COMMIT): only schema-qualified calls of the extension's own
--- functions, which pin their search_path, and COMMITs between them.
-BEGIN
-    COMMIT;  -- fails at once inside a transaction block
-    IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
-        RETURN;
-    END IF;
-    COMMIT;
-    LOOP
-        EXIT WHEN NOT @extschema@._snowflake_cutover_constrain_next(tbl);
-        COMMIT;
-    END LOOP;
-    COMMIT;
-    PERFORM @extschema@._snowflake_cutover_swap(tbl);
-    COMMIT;
-    PERFORM @extschema@._snowflake_cutover_finish(tbl);
-    COMMIT;
-END
-$fn$;
-
--- snowflake_migration_abort(tbl regclass): undoes a migration before its cut-over, in one
--- transaction: drops every column, trigger, function, constraint and index it added (DROP INDEX
--- and DROP COLUMN take ACCESS EXCLUSIVE locks briefly) and forgets its state. What it drops is
--- computed from the catalog now (IF EXISTS: from any phase). Raises 42501 for a table the caller
--- does not own, 55000 when there is no migration of the table or its cut-over is done.
-CREATE OR REPLACE FUNCTION snowflake_migration_abort(tbl regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-    s record;
-    quiet text;
-BEGIN
-    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF m.phase = 'done' THEN
-        RAISE EXCEPTION 'the migration of % is cut over; it cannot be aborted', mig
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('The uuids are kept in column %s.', quote_ident(m.key_column || '_uuid'));
-    END IF;
-    -- Undo everything, done or not: the statements say IF EXISTS; their "skipping" notices are noise.
-    quiet := current_setting('client_min_messages');
-    PERFORM set_config('client_min_messages', 'warning', true);
-    FOR s IN SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g
-             WHERE g.undo IS NOT NULL ORDER BY g.step DESC
-    LOOP
-        EXECUTE s.undo;
-    END LOOP;
-    PERFORM set_config('client_min_messages', quiet, true);
-    DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    RAISE NOTICE 'snowflake: migration of % aborted', mig;
 END
 $fn$;
 
 COMMENT ON FUNCTION snowflake_uuid_time(uuid) IS 'the creation time inside a version 7, 1 or 6 uuid; NULL for other uuids';
 COMMENT ON FUNCTION snowflake_migration_plan(regclass) IS 'dry run and progress of a migration from a uuid key to a snowflake key';
-COMMENT ON FUNCTION snowflake_migration_start(regclass) IS 'migration phase 1: new rows get snowflake keys in a bigint twin of the uuid key';
-COMMENT ON PROCEDURE snowflake_migration_backfill(regclass, name, boolean, text, int4range, text, integer) IS 'migration phases 2-3: give existing rows and referencing rows their snowflake keys, in batches';
-COMMENT ON PROCEDURE snowflake_migration_cutover(regclass) IS 'migration phase 4: swap primary and foreign keys to the snowflake keys in one short transaction';
-COMMENT ON FUNCTION snowflake_migration_abort(regclass) IS 'undo a migration before its cut-over';

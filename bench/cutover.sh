@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The stall writers see during a migration's cut-over (issue 10), beside their ordinary latency:
+# five pgbench writers keep writing a uuid-keyed schema (a parent and two referencing tables)
+# through the whole migration; every transaction's latency is logged; the longest latency of a
+# transaction that overlapped the cut-over call is reported beside the p50/p99/max of the
+# writers before the migration started. Writes bench/cutover_results.md. Not a test: nothing
+# here asserts a time.
+#
+#   bash bench/cutover.sh
+#   PARENT_ROWS=200000 ORDERS_ROWS=400000 EVENTS_ROWS=800000 RATE=250 LOCK_WAIT='100 ms' bash bench/cutover.sh
+#
+# RATE is the writers' total transactions per second (pgbench -R; latencies include the time a
+# transaction waited for its turn, which is what an application sees). Builds and installs the
+# extension into $PG_BIN's PostgreSQL (scripts/lib.sh) and runs a throwaway server as postgres.
+source "$(dirname "$0")/../scripts/lib.sh"
+PARENT_ROWS=${PARENT_ROWS:-200000}
+ORDERS_ROWS=${ORDERS_ROWS:-400000}
+EVENTS_ROWS=${EVENTS_ROWS:-800000}
+RATE=${RATE:-250}
+LOCK_WAIT=${LOCK_WAIT:-100 ms}
+BASELINE_SECONDS=${BASELINE_SECONDS:-15}
+COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT' bash bench/cutover.sh"
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+cd /tmp
+sf_install_deps
+sf_build_install
+sf_workdir
+sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40" \
+  "shared_buffers = 256MB" "max_wal_size = 4GB" "checkpoint_timeout = 30min"
+sf_start node
+q() { sf_psql node -c "$1"; }
+
+log "schema: accounts $PARENT_ROWS, orders $ORDERS_ROWS, events $EVENTS_ROWS rows"
+sf_psql node <<SQL
+CREATE EXTENSION snowflake;
+CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), region text NOT NULL,
+                       created_at timestamptz NOT NULL DEFAULT clock_timestamp(), UNIQUE (id, region));
+CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                     region text NOT NULL, amount int NOT NULL,
+                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED);
+CREATE INDEX ON orders (account_id);
+CREATE TABLE events (eid bigserial PRIMARY KEY, account_id uuid REFERENCES accounts, kind text);
+CREATE INDEX ON events (account_id);
+CREATE TABLE order_audit (oid bigint, account_id text, at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION audit_order() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN INSERT INTO order_audit (oid, account_id) VALUES (NEW.oid, NEW.account_id); RETURN NEW; END \$\$;
+CREATE TRIGGER audit_order AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit_order();
+CREATE FUNCTION app_write(n int) RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE acc record;
+BEGIN
+    INSERT INTO accounts (region) VALUES ('r' || n % 3) RETURNING * INTO acc;
+    INSERT INTO orders (account_id, region, amount) VALUES (acc.id, acc.region, n);
+    INSERT INTO events (account_id, kind) VALUES (acc.id, 'signup');
+END \$\$;
+CREATE VIEW account_totals AS
+    SELECT a.id, a.region, count(o.oid) AS orders FROM accounts a LEFT JOIN orders o ON o.account_id = a.id GROUP BY a.id;
+INSERT INTO accounts (region, created_at)
+SELECT 'r' || n % 3, timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, $PARENT_ROWS) n;
+INSERT INTO orders (account_id, region, amount)
+SELECT id, region, 1 FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS));
+INSERT INTO events (account_id, kind)
+SELECT id, 'seed' FROM accounts, generate_series(1, greatest(1, $EVENTS_ROWS / $PARENT_ROWS));
+VACUUM ANALYZE;
+SQL
+log "rows: $(q "SELECT (SELECT count(*) FROM accounts) || ' / ' || (SELECT count(*) FROM orders) || ' / ' || (SELECT count(*) FROM events)")"
+
+# The writers: the same transactions before, during and after the migration (they name no key type).
+cat >"$SF_WORK/app.sql" <<'SQL'
+\set n random(1, 1000000)
+\set kind random(1, 3)
+\if :kind = 1
+SELECT app_write(:n);
+\elif :kind = 2
+INSERT INTO orders (account_id, region, amount)
+SELECT a.id, a.region, 0 FROM accounts a WHERE a.id = (SELECT account_id FROM orders WHERE oid = (SELECT max(oid) FROM orders));
+\else
+BEGIN;
+UPDATE accounts SET region = region WHERE id = (SELECT account_id FROM events WHERE eid = (SELECT max(eid) - :n % 1000 FROM events));
+INSERT INTO events (account_id, kind) SELECT account_id, 'visit' FROM events WHERE eid = (SELECT max(eid) FROM events);
+COMMIT;
+\endif
+SQL
+chmod 644 "$SF_WORK/app.sql"
+mkdir -p "$SF_WORK/log" && chown postgres: "$SF_WORK/log"
+sf_as_pg bash -c 'cd "$1" && echo $$ > pgbench.pid && exec pgbench -n -h "$2" -U postgres -c 5 -j 1 -R "$3" -T 3600 -l -f "$4" postgres' \
+  _ "$SF_WORK/log" "$SF_WORK/node" "$RATE" "$SF_WORK/app.sql" >"$SF_WORK/pgbench.out" 2>&1 &
+bench=$!
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+
+sleep 3
+base_from=$(now_us); sleep "$BASELINE_SECONDS"; base_to=$(now_us)
+log "start"
+start_from=$(now_us); q "SELECT snowflake_migration_start('accounts')" >/dev/null 2>&1; start_to=$(now_us)
+log "backfill"
+backfill_from=$(now_us)
+q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 10000)" >/dev/null 2>&1
+backfill_to=$(now_us)
+log "indexes"
+sf_psql node >/dev/null 2>&1 <<'SQL'
+SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
+SQL
+sleep 2
+log "cut-over"
+cut_from=$(now_us)
+cut_out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '$LOCK_WAIT', give_up_after => '10 min')" 2>&1) && cut_ok=yes || cut_ok="no: $cut_out"
+cut_to=$(now_us)
+gave_way=$(echo "$cut_out" | grep -c "gave way" || true)
+sleep 5
+log "done; stopping the writers"
+kill -TERM "$(cat "$SF_WORK/log/pgbench.pid")"  # pgbench itself (exec'd), started above; a background job ignores SIGINT
+wait "$bench" 2>/dev/null || true
+sleep 1
+errors=$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.out" || true)
+migrated=$(q "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'id'")
+
+# pgbench -l: client_id transaction_no latency_us script_no epoch_s epoch_us [lag_us]
+cat "$SF_WORK"/log/pgbench_log.* > "$SF_WORK/all.log"
+window() {  # window FROM TO: latencies (ms) of transactions that overlapped [FROM, TO] (µs)
+  awk -v f="$1" -v t="$2" '{ end = $5 * 1000000 + $6; beg = end - $3; if (end >= f && beg <= t) printf "%.3f\n", $3 / 1000 }' "$SF_WORK/all.log"
+}
+stats() {  # n p50 p99 max of the latencies on stdin
+  sort -g | awk '{a[NR]=$1} END { if (NR == 0) { print "0 - - -"; exit }
+    p50 = a[int((NR - 1) * 0.50) + 1]; p99 = a[int((NR - 1) * 0.99) + 1]; printf "%d %.1f %.1f %.1f\n", NR, p50, p99, a[NR] }'
+}
+read -r bn bp50 bp99 bmax <<<"$(window "$base_from" "$base_to" | stats)"
+read -r sn sp50 sp99 smax <<<"$(window "$start_from" "$start_to" | stats)"
+read -r fn fp50 fp99 fmax <<<"$(window "$backfill_from" "$backfill_to" | stats)"
+read -r cn cp50 cp99 cmax <<<"$(window "$cut_from" "$cut_to" | stats)"
+cut_ms=$(( (cut_to - cut_from) / 1000 )); backfill_s=$(( (backfill_to - backfill_from) / 1000000 ))
+
+out=$SF_ROOT/bench/cutover_results.md
+{
+  echo "# Cut-over stall under five writers"
+  echo
+  echo "Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}'))."
+  echo "Schema: accounts $PARENT_ROWS rows (uuid key, UNIQUE (id, region)), orders $ORDERS_ROWS (two foreign keys, one"
+  echo "deferrable and composite; PL/pgSQL audit trigger), events $EVENTS_ROWS; a view grouped by the key. Writers: 5"
+  echo "pgbench sessions, $RATE transactions/s in all: app_write() in PL/pgSQL (account, order, event), an INSERT ... SELECT"
+  echo "that locks orders before accounts, and an UPDATE of an account then an INSERT of an event in one transaction."
+  echo "Latency is per transaction as the writer sees it (pgbench -R: includes waiting for its turn)."
+  echo
+  echo "| window | transactions | p50 ms | p99 ms | max ms |"
+  echo "|---|---|---|---|---|"
+  echo "| writers before the migration (${BASELINE_SECONDS} s) | $bn | $bp50 | $bp99 | $bmax |"
+  echo "| during the start | $sn | $sp50 | $sp99 | $smax |"
+  echo "| during the backfill (${backfill_s} s) | $fn | $fp50 | $fp99 | $fmax |"
+  echo "| during the cut-over call (${cut_ms} ms, $gave_way attempts gave way) | $cn | $cp50 | $cp99 | $cmax |"
+  echo
+  echo "- Longest stall a writer saw during the cut-over: **$cmax ms** (target: at most 300 ms), against a p99 of $bp99 ms before."
+  echo "- Cut-over committed: $cut_ok; the key is now \`$migrated\`. Writer errors: $errors."
+  echo "- Load average of the machine when the run ended: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared)."
+} >"$out"
+cat "$out"

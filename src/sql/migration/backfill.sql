@@ -1,0 +1,363 @@
+-- The migration toolkit, phases 2-3: the ID map, then the existing rows and their references, in batches.
+
+-- _snowflake_migration_build_map(tbl regclass) -> bigint: numbers the rows of the table that
+-- have no snowflake ID yet and records the ID each will get; returns how many. Runs in the first
+-- backfill transaction (one scan of the table under ACCESS SHARE). Every check happens before
+-- anything is written: 22004 (a row has no time), 22008 (a time a snowflake ID cannot hold),
+-- 54000 (more rows in one millisecond than the reserved machine ids can number), 55000 (live
+-- IDs of the table already use a reserved machine id).
+--
+-- The ID of a backfilled row: milliseconds of its time, a machine id from the reserved range,
+-- and its rank among the rows of that millisecond (ordered by time, then by the old key): rank r
+-- goes to machine id lo + r / 4096, sequence r % 4096, so IDs still sort by rank when a
+-- millisecond holds more than 4096 rows. Rows without a time (order_by) and, with pre_epoch =>
+-- 'pack', rows dated before 2024 are "packed": the k-th gets millisecond k / capacity of the
+-- epoch and slot k % capacity, in order, below every dated row; dated rows of those first
+-- milliseconds take the slots after them.
+CREATE OR REPLACE FUNCTION _snowflake_migration_build_map(tbl regclass) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    m record;
+    lo bigint;
+    cap bigint;
+    epoch constant timestamptz := '2024-01-01 00:00:00+00';
+    last_ms constant timestamptz := '2093-09-06 15:47:35.551+00';
+    st record;
+    ov record;
+    npacked bigint := 0;
+    n bigint;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    lo := lower(m.machine_ids);
+    cap := 4096 * (upper(m.machine_ids) - lower(m.machine_ids));
+
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL AND @extschema@.snowflake_machine_id(%I) <@ $1',
+                   mig, m.new_column, m.new_column) INTO n USING m.machine_ids;
+    IF n > 0 THEN
+        RAISE EXCEPTION '% rows of % already have IDs made with a machine id in %, the range reserved for the backfill', n, mig, m.machine_ids
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Some server issues IDs with a reserved machine id; call it again with backfill_machine_ids no server uses.';
+    END IF;
+
+    CREATE TEMP TABLE _snowflake_src (key uuid, t timestamptz, k bigint) ON COMMIT DROP;
+    IF m.source = 'order' THEN
+        -- The order, parsed again into quoted columns and keywords: no stored text reaches SQL.
+        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, NULL, row_number() OVER (ORDER BY %3$s, %1$I) - 1 FROM %4$s WHERE %2$I IS NULL',
+                       m.key_column, m.new_column, @extschema@._snowflake_order_by(tbl, m.source_value), mig);
+        GET DIAGNOSTICS npacked = ROW_COUNT;
+    ELSE
+        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, %3$s, NULL FROM %4$s WHERE %2$I IS NULL',
+                       m.key_column, m.new_column,
+                       CASE m.source WHEN 'uuid' THEN format('@extschema@.snowflake_uuid_time(%I)', m.key_column)
+                                     ELSE format('%I::timestamptz', m.source_value) END,
+                       mig);
+        SELECT count(*) FILTER (WHERE s.t IS NULL) AS no_time, min(s.key::text) FILTER (WHERE s.t IS NULL) AS no_time_key,
+               count(*) FILTER (WHERE s.t < epoch) AS early, min(s.t) AS earliest,
+               count(*) FILTER (WHERE date_trunc('milliseconds', s.t) > last_ms) AS late, max(s.t) AS latest
+        INTO st FROM _snowflake_src s;
+        IF st.no_time > 0 THEN
+            IF m.source = 'uuid' THEN
+                RAISE EXCEPTION '% rows of % have a uuid without a time (for example %)', st.no_time, mig, st.no_time_key
+                    USING ERRCODE = 'null_value_not_allowed',
+                    DETAIL = 'Only version 1, 6 and 7 uuids carry their creation time; version 4 is random.',
+                    HINT = 'Call it again with a time column (time_column => ...) or an order you choose (order_by => ...).';
+            END IF;
+            RAISE EXCEPTION '% rows of % have no time in column % (for example %)', st.no_time, mig, m.source_value, st.no_time_key
+                USING ERRCODE = 'null_value_not_allowed',
+                HINT = 'Fill the column in for those rows, or call it again with an order you choose (order_by => ...).';
+        END IF;
+        IF st.late > 0 THEN
+            RAISE EXCEPTION '% rows of % are dated after 2093-09-06 15:47:35.551 UTC (the latest at %), which a snowflake ID cannot hold',
+                st.late, mig, st.latest USING ERRCODE = 'datetime_field_overflow';
+        END IF;
+        IF st.early > 0 AND m.pre_epoch = 'refuse' THEN
+            RAISE EXCEPTION '% rows of % are dated before 2024-01-01 00:00:00 UTC (the earliest at %), which a snowflake ID cannot hold',
+                st.early, mig, st.earliest USING ERRCODE = 'datetime_field_overflow',
+                HINT = 'Call it again with pre_epoch => ''pack'' to give them IDs in the first milliseconds of 2024, in time order, below every later row.';
+        END IF;
+        npacked := st.early;
+    END IF;
+
+    -- The packed rows must stay below every live ID, which are all younger than the migration.
+    IF npacked > 0 AND (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at) >> 22 THEN
+        RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, mig, m.started_at
+            USING ERRCODE = 'program_limit_exceeded', HINT = 'Reserve more machine ids for the backfill.';
+    END IF;
+
+    SELECT g.ms, g.cnt + o.occ AS cnt, count(*) OVER () AS crowded INTO ov
+    FROM (SELECT @extschema@.snowflake_compose(s.t) >> 22 AS ms, count(*) AS cnt
+          FROM _snowflake_src s WHERE s.t >= epoch GROUP BY 1) g,
+         LATERAL (SELECT greatest(0, least(cap, npacked - g.ms * cap)) AS occ) o
+    WHERE g.cnt + o.occ > cap
+    ORDER BY g.ms LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% rows of % fall in the millisecond %, more than the machine ids % reserved for the backfill can number',
+            ov.cnt, mig, (@extschema@.snowflake_decode(ov.ms << 22)).ts, m.machine_ids
+            USING ERRCODE = 'program_limit_exceeded',
+            DETAIL = format('%s milliseconds are that crowded; each reserved machine id numbers 4096 rows per millisecond.', ov.crowded),
+            HINT = format('Call it again with %s machine ids reserved, e.g. backfill_machine_ids => ''[%s,%s]''.',
+                          (ov.cnt + 4095) / 4096, greatest(0, upper(m.machine_ids) - (ov.cnt + 4095) / 4096), upper(m.machine_ids) - 1);
+    END IF;
+
+    INSERT INTO @extschema@.snowflake_migration_map (relation, n, key, new_id)
+    SELECT mig, row_number() OVER (ORDER BY z.new_id), z.key, z.new_id
+    FROM (
+        SELECT p.key, (p.k / cap) * 4194304 + lo * 4096 + p.k % cap AS new_id
+        FROM (SELECT s.key, CASE WHEN m.source = 'order' THEN s.k
+                                 ELSE row_number() OVER (ORDER BY s.t, s.key) - 1 END AS k
+              FROM _snowflake_src s WHERE m.source = 'order' OR s.t < epoch) p
+        UNION ALL
+        SELECT y.key, y.ms * 4194304 + lo * 4096 + y.r + greatest(0, least(cap, npacked - y.ms * cap))
+        FROM (SELECT x.key, x.ms, row_number() OVER (PARTITION BY x.ms ORDER BY x.t, x.key) - 1 AS r
+              FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t) >> 22 AS ms
+                    FROM _snowflake_src s WHERE s.t >= epoch) x) y
+    ) z;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DROP TABLE _snowflake_src;
+    -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
+    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = '@extschema@.snowflake_migration_map'::regclass), 'USAGE') THEN
+        ANALYZE @extschema@.snowflake_migration_map;
+    END IF;
+    RETURN n;
+END
+$fn$;
+
+-- snowflake_migration_backfill(tbl, ...): phases 2 and 3, a procedure: CALL it outside a
+-- transaction block; every batch commits. The first call fixes where IDs come from (exactly one
+-- of time_column, uuid_time => true, order_by), the machine ids reserved for them (default
+-- [1023,1023]) and what happens to rows dated before 2024 (pre_epoch: 'refuse' or 'pack');
+-- numbers the rows (see _snowflake_migration_build_map; the options are fixed once that commits,
+-- so a first call refused by a check can be repeated with other options); then fills the table, then every
+-- referencing table (ranges of blocks), proving each with a validated CHECK. Resumable: call it
+-- again after an error or a cancel. Locks: ROW EXCLUSIVE per batch; brief ACCESS EXCLUSIVE to
+-- add each CHECK. Raises 22023 for bad options, 55000 out of order, and the map's errors.
+-- _snowflake_backfill_prepare(tbl, ...) -> boolean: the first transaction of a backfill call:
+-- checks the caller, the plan and the options; on the first call fixes the options and builds the
+-- map. False when the backfill is done already. Raises what snowflake_migration_backfill() lists.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_prepare(
+    tbl regclass,
+    time_column name,
+    uuid_time boolean,
+    order_by text,
+    backfill_machine_ids int4range,
+    pre_epoch text,
+    batch_size integer)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    m record;
+    s record;
+    src text;
+    live text;
+    n bigint;
+    tries int;
+    sample bigint;
+    per_batch bigint;
+    upto bigint;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = format('Start one with SELECT snowflake_migration_start(%L).', mig);
+    END IF;
+    IF m.phase <> 'started' THEN
+        RAISE NOTICE 'snowflake: the backfill of % is done (phase %)', mig, m.phase;
+        RETURN false;
+    END IF;
+    PERFORM @extschema@._snowflake_migration_verify(tbl);
+    PERFORM @extschema@._snowflake_migration_writer_check(tbl);
+    -- Parsed into a whitelist of the table's columns before anything is written.
+    IF order_by IS NOT NULL THEN
+        order_by := @extschema@._snowflake_order_by(tbl, order_by);
+    END IF;
+    IF num_nonnulls(time_column, CASE WHEN uuid_time THEN true END, order_by) > 1 THEN
+        RAISE EXCEPTION 'give only one of time_column, uuid_time => true and order_by' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    src := CASE WHEN time_column IS NOT NULL THEN 'column' WHEN uuid_time THEN 'uuid' WHEN order_by IS NOT NULL THEN 'order' END;
+
+    IF m.map_rows IS NOT NULL THEN
+        IF (src IS NOT NULL AND (src, coalesce(time_column::text, order_by)) IS DISTINCT FROM (m.source, m.source_value))
+           OR backfill_machine_ids <> m.machine_ids OR pre_epoch <> m.pre_epoch THEN
+            RAISE EXCEPTION 'the backfill of % was started with other options', mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                DETAIL = format('source %s %s, backfill_machine_ids %s, pre_epoch %s', m.source, coalesce(m.source_value, ''), m.machine_ids, m.pre_epoch),
+                HINT = format('Resume with CALL snowflake_migration_backfill(%L), or abort the migration to change them.', mig);
+        END IF;
+    ELSE
+        IF src IS NULL THEN
+            RAISE EXCEPTION 'say where the IDs of existing rows come from' USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Pass time_column => ''created_at'', uuid_time => true (version 7, 1 or 6 uuids) or order_by => ''an expression''.';
+        END IF;
+        m.machine_ids := coalesce(backfill_machine_ids, int4range(1023, 1023, '[]'));
+        IF isempty(m.machine_ids) OR lower_inf(m.machine_ids) OR upper_inf(m.machine_ids)
+           OR lower(m.machine_ids) < 0 OR upper(m.machine_ids) > 1024 THEN
+            RAISE EXCEPTION 'backfill_machine_ids % must be a non-empty range within [0,1023]', m.machine_ids
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        m.pre_epoch := coalesce(pre_epoch, 'refuse');
+        IF m.pre_epoch NOT IN ('refuse', 'pack') THEN
+            RAISE EXCEPTION 'pre_epoch must be ''refuse'' or ''pack'', not %', quote_literal(m.pre_epoch)
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF src = 'column' AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column % of % does not exist', time_column, mig USING ERRCODE = 'undefined_column';
+        END IF;
+        IF src = 'column' AND (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
+                              NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+            RAISE EXCEPTION 'column % of % is of type %, not a timestamp', time_column, mig,
+                (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        m.source := src;
+        m.source_value := coalesce(time_column::text, order_by);
+    END IF;
+
+    -- Checked at every call: the server may have been restarted with another machine id.
+    live := current_setting('snowflake.machine_id', true);
+    IF live IS NOT NULL AND live::int >= 0 AND live::int <@ m.machine_ids THEN
+        RAISE EXCEPTION 'backfill_machine_ids % contain snowflake.machine_id %, the machine id of live IDs', m.machine_ids, live
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Reserve for the backfill machine ids that no server issues IDs with.';
+    END IF;
+
+    IF m.map_rows IS NULL THEN
+        UPDATE @extschema@.snowflake_migration x
+        SET source = m.source, source_value = m.source_value, machine_ids = m.machine_ids, pre_epoch = m.pre_epoch
+        WHERE x.relation = mig;
+        n := @extschema@._snowflake_migration_build_map(tbl);
+        UPDATE @extschema@.snowflake_migration x SET map_rows = n WHERE x.relation = mig;
+        UPDATE @extschema@.snowflake_migration_step x SET total = n WHERE x.relation = mig AND x.kind = 'parent_batches';
+        RAISE NOTICE 'snowflake: %: % rows to backfill, IDs from %', mig, n,
+            CASE m.source WHEN 'uuid' THEN 'the uuids' WHEN 'column' THEN 'column ' || quote_ident(m.source_value) ELSE 'the order ' || m.source_value END;
+    END IF;
+    RETURN true;
+END
+$fn$;
+
+
+-- _snowflake_backfill_next(tbl regclass, batch_size integer) -> boolean: one unit of backfill work,
+-- for one transaction: the next DDL step or the next batch of the first unfinished step, its
+-- statement computed from the catalog now, its progress recorded. False when nothing is left
+-- (the phase is then 'backfilled'). Locks: ROW EXCLUSIVE per batch; ACCESS EXCLUSIVE briefly to
+-- add a CHECK. A deadlock, serialization failure or lock timeout is retried up to 5 times.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_next(tbl regclass, batch_size integer) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    s record;
+    n bigint;
+    tries int;
+    sample bigint;
+    per_batch bigint;
+    upto bigint;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    -- The next unfinished step: its statement computed now from the catalog, its progress recorded.
+    SELECT g.step, g.kind, g.target, g.object, g.statement, x.done, x.total, x.batch INTO s
+    FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
+    WHERE g.phase = 'backfill' AND NOT x.finished ORDER BY g.step LIMIT 1;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
+        RAISE NOTICE 'snowflake: %: backfill done', mig
+            USING HINT = format('Next, outside a transaction block: SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' \gexec, then CALL snowflake_migration_cutover(%L).', mig, mig);
+        RETURN false;
+    END IF;
+    IF s.kind = 'child_batches' AND s.total IS NULL THEN
+        s.total := pg_relation_size(s.target::regclass) / current_setting('block_size')::bigint;
+        UPDATE @extschema@.snowflake_migration_step x SET total = s.total WHERE x.relation = mig AND x.step = s.step;
+    END IF;
+    IF s.kind <> 'ddl' AND s.done >= s.total THEN
+        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+        RETURN true;
+    END IF;
+    IF s.batch IS NOT NULL THEN
+        per_batch := s.batch;
+    ELSIF s.kind = 'child_batches' THEN
+        -- The batch in blocks, from the rows in the first blocks before the first batch (a
+        -- deterministic estimate, kept for the rest of the step).
+        EXECUTE format('SELECT count(*) FROM %s WHERE ctid < $1', s.target) INTO sample
+            USING format('(%s,0)', least(16, s.total))::tid;
+        per_batch := greatest(1, batch_size / greatest(1, ceil(sample::numeric / greatest(1, least(16, s.total))))::bigint);
+    ELSE
+        per_batch := batch_size;
+    END IF;
+    upto := least(s.done + per_batch, s.total);
+    tries := 0;
+    LOOP
+        BEGIN
+            IF s.kind = 'ddl' THEN
+                -- ADD CONSTRAINT takes ACCESS EXCLUSIVE: give way rather than queue writers.
+                PERFORM set_config('lock_timeout', '200ms', true);
+                EXECUTE s.statement;
+            ELSIF s.kind = 'parent_batches' THEN
+                EXECUTE s.statement USING mig, s.done + 1, upto + 1;
+            ELSE
+                EXECUTE s.statement USING format('(%s,0)', s.done)::tid,
+                    CASE WHEN upto >= s.total THEN '(4294967295,0)'::tid ELSE format('(%s,0)', upto)::tid END;
+            END IF;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            EXIT;
+        EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+            tries := tries + 1;
+            IF tries >= 5 THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = SQLSTATE,
+                    DETAIL = format('The step was tried %s times: %s', tries, s.statement),
+                    HINT = format('Nothing of this step was written. CALL snowflake_migration_backfill(%L) again resumes it.', mig);
+            END IF;
+            RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
+            PERFORM pg_sleep(0.05 * power(2, tries) * random());
+        END;
+    END LOOP;
+    IF s.kind = 'ddl' THEN
+        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+        RETURN true;
+    END IF;
+    UPDATE @extschema@.snowflake_migration_step x SET done = upto, finished = upto >= s.total, batch = per_batch
+    WHERE x.relation = mig AND x.step = s.step;
+    IF s.kind = 'parent_batches' THEN
+        RAISE NOTICE 'snowflake: %: % of % rows backfilled', s.target, upto, s.total;
+    ELSE
+        RAISE NOTICE 'snowflake: %.%: % of % blocks done (% rows filled)', s.target, quote_ident(s.object), upto, s.total, n;
+    END IF;
+    RETURN true;
+END
+$fn$;
+
+CREATE OR REPLACE PROCEDURE snowflake_migration_backfill(
+    tbl regclass,
+    time_column name DEFAULT NULL,
+    uuid_time boolean DEFAULT NULL,
+    order_by text DEFAULT NULL,
+    backfill_machine_ids int4range DEFAULT NULL,
+    pre_epoch text DEFAULT NULL,
+    batch_size integer DEFAULT 10000)
+LANGUAGE plpgsql AS $fn$
+-- A procedure cannot pin its search_path (a SET clause forbids COMMIT): this one only calls the
+-- extension's functions, schema-qualified with their exact argument types, and commits between
+-- them; each of them pins its own.
+BEGIN
+    -- Fails at once inside a transaction block, before any work.
+    PERFORM @extschema@._snowflake_outside_block('snowflake_migration_backfill', tbl);
+    COMMIT;
+    IF NOT @extschema@._snowflake_backfill_prepare(tbl, time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch, batch_size) THEN
+        RETURN;
+    END IF;
+    COMMIT;
+    LOOP
+        EXIT WHEN NOT @extschema@._snowflake_backfill_next(tbl, batch_size);
+        COMMIT;
+    END LOOP;
+    COMMIT;
+END
+$fn$;
+
+COMMENT ON PROCEDURE snowflake_migration_backfill(regclass, name, boolean, text, int4range, text, integer) IS 'migration phases 2-3: give existing rows and referencing rows their snowflake keys, in batches';

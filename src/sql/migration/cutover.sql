@@ -1,0 +1,269 @@
+-- The migration toolkit, phase 4: foreign keys on the twins, then the swap in one short transaction.
+
+-- snowflake_migration_cutover(tbl regclass, lock_wait interval, give_up_after interval): phase 4,
+-- a procedure: CALL it outside a transaction block. Adds the foreign keys on the bigint columns
+-- NOT VALID and validates them (each its own transaction, writes go on), then swaps in one
+-- transaction of catalog changes only: primary key, UNIQUE constraints and foreign keys move to
+-- the bigint columns, which take the old names; the uuid columns stay as <column>_uuid with a
+-- unique index; views over the key are created again and policies altered onto the new columns;
+-- every session's cached plans are invalidated so that PL/pgSQL code replans against the new
+-- columns. Every statement is computed from the catalog when it runs.
+-- Locks: each table in one order, the referenced table first (as a writer that inserts a parent
+-- and then its children does), each attempt waiting at most lock_wait (lock_timeout) so that
+-- writers queue behind it no longer than that; an attempt that times out or deadlocks is rolled
+-- back (nothing changed) and retried with back-off until give_up_after has passed, then 55P03
+-- (nothing changed by the swap: call it again). The ID map is deleted after the swap commits.
+-- Raises 42501 for a table the caller does not own, 55000 before the backfill is done, while an
+-- index it needs is missing or invalid, or when the schema changed since the start; 0A000 for an
+-- object over the key it cannot carry; 25001 inside a transaction block.
+-- _snowflake_cutover_prepare(tbl regclass) -> boolean: the checks before a cut-over: the
+-- caller, the phase, the plan, the indexes. False when it is cut over already.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_prepare(tbl regclass) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    m record;
+    missing text;
+    refused text;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF m.phase = 'done' THEN
+        RAISE NOTICE 'snowflake: % is cut over already', mig;
+        RETURN false;
+    END IF;
+    IF m.phase = 'started' THEN
+        RAISE EXCEPTION 'the backfill of % is not done', mig USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = format('CALL snowflake_migration_backfill(%L) first.', mig);
+    END IF;
+    PERFORM @extschema@._snowflake_migration_verify(tbl);
+    SELECT string_agg(g.statement, E';\n' ORDER BY g.step) INTO missing
+    FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    WHERE g.kind = 'index'
+      AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
+    -- Objects created since the start that the cut-over could not carry.
+    SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO refused
+    FROM @extschema@._snowflake_migration_dependents_of(tbl) d WHERE d.refused;
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'objects that use the key of % or its references cannot be carried through the cut-over', mig
+            USING ERRCODE = 'feature_not_supported', DETAIL = refused,
+            HINT = 'Drop them, call it again, and create them after the cut-over; or abort the migration.';
+    END IF;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'indexes the cut-over of % needs are missing or invalid', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = missing,
+            HINT = format('Run them outside a transaction block (drop an invalid one first): SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' AND status <> ''done'' \gexec', mig);
+    END IF;
+    RETURN true;
+END
+$fn$;
+
+-- _snowflake_cutover_constrain_next(tbl regclass) -> boolean: the next foreign key on the bigint
+-- columns (added NOT VALID, then validated: each its own transaction, writes go on), computed
+-- now. False when all are there (the phase is then 'constrained').
+CREATE OR REPLACE FUNCTION _snowflake_cutover_constrain_next(tbl regclass, lock_wait interval, give_up_after interval, since timestamptz)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    s record;
+    attempt integer := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT g.step, g.statement, g.target INTO s
+    FROM @extschema@._snowflake_migration_steps(tbl, true) g
+    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
+    WHERE g.phase = 'constrain' AND NOT x.finished ORDER BY g.step LIMIT 1;
+    IF NOT FOUND THEN
+        UPDATE @extschema@.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
+        RETURN false;
+    END IF;
+    LOOP
+        BEGIN
+            -- ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on both tables, the referencing one
+            -- first: taken here beforehand, referenced table first, as writers do (VALIDATE
+            -- takes nothing that blocks writers).
+            IF s.statement NOT LIKE '% VALIDATE CONSTRAINT %' THEN
+                PERFORM @extschema@._snowflake_lock_all(ARRAY[mig, s.target], 'SHARE ROW EXCLUSIVE', lock_wait);
+            END IF;
+            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+            EXECUTE s.statement;
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            EXIT;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            attempt := attempt + 1;
+            PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over (' || s.statement || ')', SQLERRM, attempt, lock_wait, give_up_after, since);
+        END;
+    END LOOP;
+    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+    RETURN true;
+END
+$fn$;
+
+-- _snowflake_cutover_swap(tbl regclass, lock_wait, give_up_after, since): the swap, in the
+-- caller's transaction: catalog changes only, computed now, under ACCESS EXCLUSIVE locks taken
+-- referenced table first; each attempt in a subtransaction that gives way after lock_wait (see
+-- _snowflake_give_way). Then invalidates every session's cached plans: creating and dropping an
+-- operator (in pg_temp) makes every backend of the database reset its plan cache when it reads
+-- the invalidation, as any change to pg_operator does, so PL/pgSQL statements written against
+-- the uuid columns are planned again against the bigint ones at their next execution.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_swap(tbl regclass, lock_wait interval, give_up_after interval, since timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    s record;
+    attempt integer := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
+    state text;
+    msg text;
+    detail text;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    LOOP
+        BEGIN
+            PERFORM @extschema@._snowflake_lock_all(
+                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g
+                      WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
+                'ACCESS EXCLUSIVE', lock_wait);
+            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
+                     WHERE g.phase = 'cutover' ORDER BY g.step
+            LOOP
+                BEGIN
+                    EXECUTE s.statement;
+                EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                    RAISE EXCEPTION 'the cut-over of % failed: %', mig, msg
+                        USING ERRCODE = state, DETAIL = concat_ws(E'\n', nullif(detail, ''), 'At: ' || s.statement),
+                              HINT = 'Nothing changed. Fix what the statement needs (a view or policy over the key that does not work with bigint must be changed), then call it again; or abort.';
+                END;
+            END LOOP;
+            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+            EXIT;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            attempt := attempt + 1;
+            PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over', SQLERRM, attempt, lock_wait, give_up_after, since);
+        END;
+    END LOOP;
+    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
+    UPDATE @extschema@.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
+    BEGIN
+        CREATE OPERATOR pg_temp.@#@#@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = pg_catalog.int8eq);
+        DROP OPERATOR pg_temp.@#@#@ (bigint, bigint);
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'snowflake: %: could not invalidate the plans cached by other sessions (%)', mig, SQLERRM
+            USING HINT = 'Sessions opened before the cut-over that run PL/pgSQL code over these tables must run DISCARD PLANS (or reconnect).';
+    END;
+END
+$fn$;
+
+-- _snowflake_give_way(mig, what, why, attempt, lock_wait, give_up_after, since): after an attempt
+-- that timed out waiting for a lock or deadlocked (and was rolled back): raises 55P03 once
+-- give_up_after has passed since the call began; otherwise sleeps a random time of up to
+-- lock_wait * 2^attempt (at most 1 s) so that the writers it made wait get through first.
+CREATE OR REPLACE FUNCTION _snowflake_give_way(mig text, what text, why text, attempt integer, lock_wait interval,
+                                               give_up_after interval, since timestamptz) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF clock_timestamp() - since >= give_up_after THEN
+        RAISE EXCEPTION 'snowflake: % could not take the locks of % within %', what, mig, give_up_after
+            USING ERRCODE = 'lock_not_available',
+            DETAIL = format('%s attempts, each waiting at most %s, gave way to other transactions; the last: %s', attempt, lock_wait, why),
+            HINT = format('Nothing changed by %s. Call it again (it resumes), at a quieter time or with a larger give_up_after.', what);
+    END IF;
+    RAISE NOTICE 'snowflake: %: gave way to other transactions (%), attempt %', mig, why, attempt;
+    PERFORM pg_sleep(least(1.0, extract(epoch FROM lock_wait)::float8 * power(2, least(attempt, 10))) * random());
+END
+$fn$;
+
+-- _snowflake_lock_all(tables text[], mode text, lock_wait interval): locks the tables (canonical
+-- names, the referenced table first) in mode within the current transaction, the way that
+-- stalls writers least. First without queueing: every millisecond for up to lock_wait, all of
+-- them NOWAIT at once, which only succeeds at an instant when no transaction holds any of them
+-- (writers never wait behind this). If that never happens, once in order, queueing: the first
+-- table waits at most lock_wait; the others 20 ms, because a writer that locked a referencing
+-- table first and waits for the referenced one would deadlock with this: it gives way at once.
+-- Raises lock_not_available (55P03) when that fails too; the caller rolls back and retries.
+CREATE OR REPLACE FUNCTION _snowflake_lock_all(tables text[], mode text, lock_wait interval) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    t text;
+    deadline timestamptz := clock_timestamp() + lock_wait;
+    list text := (SELECT string_agg(@extschema@._snowflake_qname(x::regclass), ', ' ORDER BY o) FROM unnest(tables) WITH ORDINALITY u(x, o));
+BEGIN
+    IF mode NOT IN ('ACCESS EXCLUSIVE', 'SHARE ROW EXCLUSIVE') THEN
+        RAISE EXCEPTION 'lock mode % is not one the migration takes', mode USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOOP
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN %s MODE NOWAIT', list, mode);
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            EXIT WHEN clock_timestamp() >= deadline;
+            PERFORM pg_sleep(0.001);
+        END;
+    END LOOP;
+    PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+    FOREACH t IN ARRAY tables LOOP
+        EXECUTE format('LOCK TABLE %s IN %s MODE', @extschema@._snowflake_qname(t::regclass), mode);
+        PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(least(lock_wait, interval '20 ms')), true);
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_ms(i interval) -> text: an interval as whole milliseconds, for lock_timeout.
+CREATE OR REPLACE FUNCTION _snowflake_ms(i interval) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT greatest(1, ceil(extract(epoch FROM i) * 1000))::bigint::text
+$$;
+
+-- _snowflake_cutover_finish(tbl regclass): after the swap has committed: deletes the ID map (no
+-- work for the swap's locks) and says what happened.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_finish(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    m record;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
+    RAISE NOTICE 'snowflake: % cut over: % is the bigint primary key; the uuids stay in %', mig,
+        quote_ident(m.key_column), quote_ident(m.key_column || '_uuid');
+END
+$fn$;
+
+CREATE OR REPLACE PROCEDURE snowflake_migration_cutover(tbl regclass, lock_wait interval DEFAULT '100 ms',
+                                                       give_up_after interval DEFAULT '10 min')
+LANGUAGE plpgsql AS $fn$
+-- No SET clause (it would forbid COMMIT): only schema-qualified calls of the extension's own
+-- functions, which pin their search_path, and COMMITs between them.
+DECLARE
+    since timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+    PERFORM @extschema@._snowflake_outside_block('snowflake_migration_cutover', tbl);
+    COMMIT;
+    IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
+        RETURN;
+    END IF;
+    COMMIT;
+    LOOP
+        EXIT WHEN NOT @extschema@._snowflake_cutover_constrain_next(tbl, lock_wait, give_up_after, since);
+        COMMIT;
+    END LOOP;
+    COMMIT;
+    PERFORM @extschema@._snowflake_cutover_swap(tbl, lock_wait, give_up_after, since);
+    COMMIT;
+    PERFORM @extschema@._snowflake_cutover_finish(tbl);
+    COMMIT;
+END
+$fn$;
+
+COMMENT ON PROCEDURE snowflake_migration_cutover(regclass, interval, interval) IS 'migration phase 4: swap primary and foreign keys to the snowflake keys in one short transaction';
