@@ -17,7 +17,10 @@ PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -isystem $(shel
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror
 SHLIB_LINK = -lstdc++ -lpq
 COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
-EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regression.out
+# make installcheck: pg_regress starts its own temporary instance with the library preloaded
+# (initdb refuses root: run it as the server's OS user, as tests/run-all.sh does).
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=tests/regress.conf
+EXTRA_CLEAN = tests/unit/snowflake_unit_tests results regression.diffs regression.out tmp_check
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -69,7 +69,8 @@ CREATE FUNCTION schema_of_authors() RETURNS TABLE (item text) LANGUAGE sql AS $$
     UNION ALL
     SELECT format('%s constraint %s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
     FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid
-    WHERE c.relname IN ('authors', 'posts', 'comments', 'favourites')
+    -- NOT NULL shows in the column lines; PostgreSQL 18 also catalogs it as a constraint.
+    WHERE c.relname IN ('authors', 'posts', 'comments', 'favourites') AND k.contype <> 'n'
     UNION ALL
     SELECT format('%s index %s', c.relname, pg_get_indexdef(i.indexrelid))
     FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid

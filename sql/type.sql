@@ -103,7 +103,18 @@ EXECUTE by_smallint(6);
 EXECUTE by_unknown('7');
 EXPLAIN (COSTS OFF) SELECT body FROM posts WHERE id = 383970069501210625;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM posts WHERE id >= snowflake_compose('2025-03-01 00:00:00+00') AND id < snowflake_compose('2025-03-02 00:00:00+00');
-EXPLAIN (COSTS OFF) SELECT max(id) FROM posts;
+-- max(id) reads the primary key backwards; the plan's other lines differ between PostgreSQL versions.
+DO $$
+DECLARE
+    line text;
+    backward boolean := false;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) SELECT max(id) FROM posts' LOOP
+        backward := backward OR line ~ 'Index Only Scan Backward using posts_pkey on posts';
+    END LOOP;
+    RAISE NOTICE 'max(id) by a backward scan of posts_pkey: %', backward;
+END
+$$;
 EXPLAIN (COSTS OFF) SELECT id FROM posts ORDER BY id DESC LIMIT 1;
 -- A session whose search_path lacks the extension's schema resolves comparisons to bigint's own
 -- operators (through the implicit cast); they are in the family too, so the index still serves.

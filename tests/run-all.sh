@@ -2,6 +2,34 @@
 # Runs every test: GoogleTest (core), pg_regress (SQL surface), integration (real servers).
 # Installs what it needs from Debian and installs the extension; run as root or with sudo.
 # ONLY=unit|regress|integration runs one layer; ONLY=integration TESTS="a b" runs some integration tests.
+# PostgreSQL: PG_CONFIG (default: the installed 15); PG_MAJORS="15 17 18" runs the suite on each
+# major that scripts/postgres.sh provides (building it the first time) and sums them up.
+if [ -n "${PG_MAJORS:-}" ]; then
+  set -uo pipefail
+  log=$(mktemp /tmp/snowflake-matrix.XXXXXX)
+  all_passed=0
+  all_failed=0
+  for major in $PG_MAJORS; do
+    echo "==== PostgreSQL $major"
+    if pg_config=$(bash "$(dirname "$0")/../scripts/postgres.sh" "$major"); then
+      PG_MAJORS='' SF_MATRIX_MAJORS=$PG_MAJORS PG_CONFIG=$pg_config SF_SUMMARY="PostgreSQL $major" bash "$0" 2>&1 |
+        tee "$log"
+      line=$(grep -E "^PostgreSQL $major: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+    else
+      line=
+    fi
+    passed=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
+    failed=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+    # A run that died before its summary counts as one failure.
+    [ -n "$line" ] || { failed=1; echo "PostgreSQL $major: no summary (failed)"; }
+    all_passed=$((all_passed + ${passed:-0}))
+    all_failed=$((all_failed + ${failed:-0}))
+  done
+  rm -f "$log"
+  echo "all: $all_passed passed, $all_failed failed"
+  [ "$all_failed" = 0 ] && [ "$all_passed" -gt 0 ]
+  exit
+fi
 source "$(dirname "$0")/../scripts/lib.sh"
 # PostgreSQL's programs run as postgres and fail in a directory that user cannot enter (a checkout
 # under /root, say): work from /tmp; every path below is absolute.
@@ -26,19 +54,18 @@ if wants unit; then
 fi
 
 if wants regress; then
-  echo "== SQL tests (pg_regress, temporary instance)"
+  echo "== SQL tests (make installcheck: pg_regress, temporary instance, PostgreSQL $PG_MAJOR)"
   # pg_regress runs initdb, so it works in a directory the server user owns.
-  mkdir -p "$SF_WORK/regress"
-  cp -r "$SF_ROOT/sql" "$SF_ROOT/expected" "$SF_ROOT/tests/regress.conf" "$SF_WORK/regress/"
+  mkdir -p "$SF_WORK/regress/tests"
+  cp -r "$SF_ROOT/Makefile" "$SF_ROOT/snowflake.control" "$SF_ROOT/sql" "$SF_ROOT/expected" "$SF_WORK/regress/"
+  cp "$SF_ROOT/tests/regress.conf" "$SF_WORK/regress/tests/"
   chown -R "$(stat -c %U "$SF_WORK")" "$SF_WORK/regress"
-  tests=$(cd "$SF_ROOT/sql" && ls *.sql | grep -v -- '--' | sed 's/\.sql$//')
-  out=$(cd "$SF_WORK/regress" && sf_as_pg "$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
-    --bindir="$PG_BIN" --temp-instance=./instance --temp-config=regress.conf \
-    --inputdir=. --outputdir=. --dbname=contrib_regression $tests 2>&1) && status=0 || status=$?
+  out=$(sf_as_pg make -C "$SF_WORK/regress" -s installcheck PG_CONFIG="$PG_CONFIG" 2>&1) && status=0 || status=$?
   echo "$out" | grep -E '^(ok|not ok|test|#)|tests (passed|failed)' || echo "$out" | tail -20
   failed=$(echo "$out" | grep -cE '^(not ok|test .* FAILED)|\.\.\. FAILED' || true)
   ran=$(echo "$out" | grep -cE '^(ok|not ok)|^test .* \.\.\. ' || true)
   if [ "$status" != 0 ]; then
+    ls -la "$SF_WORK" "$SF_WORK/regress"
     cat "$SF_WORK/regress/regression.diffs" 2>/dev/null | head -80
     [ "$failed" -gt 0 ] || failed=1
   fi
@@ -59,5 +86,5 @@ if wants integration; then
   done
 fi
 
-echo "all: $total_passed passed, $total_failed failed"
+echo "${SF_SUMMARY:-all}: $total_passed passed, $total_failed failed"
 [ "$total_failed" = 0 ] && [ "$total_passed" -gt 0 ]

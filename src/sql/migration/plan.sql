@@ -77,7 +77,8 @@ BEGIN
             kind := 'relation'; action := format('refused: depends on %s', col);
         ELSIF d.classid = 'pg_constraint'::regclass THEN
             SELECT con.contype, con.conname INTO p FROM pg_constraint con WHERE con.oid = d.objid;
-            CONTINUE WHEN p.contype IN ('p', 'u', 'f') OR p.conname LIKE '%\_snowflake\_filled';
+            -- 'n': PostgreSQL 18 catalogs NOT NULL as a constraint; the migration carries nullability itself.
+            CONTINUE WHEN p.contype IN ('p', 'u', 'f', 'n') OR p.conname LIKE '%\_snowflake\_filled';
             kind := 'constraint';
             action := format('refused: a %s constraint over %s stays on the uuid column; drop it before the migration and add it again after',
                              CASE p.contype WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'exclusion' ELSE p.contype::text END, col);
