@@ -203,7 +203,6 @@ DECLARE
     rel record;
     pk record;
     fk record;
-    ix record;
     key_att int2;
     key_col text;
     new_col text;
@@ -221,23 +220,11 @@ DECLARE
     rels oid[];
     fks oid[] := '{}';
     i int;
-    j int;
     pos int;
     a int2;
-    cols text;
-    incl text;
     nm text;
-    tq text;
     cond text;
-    lock_list text;
     parent_owner name;
-    twin_of_pk text;
-    idx_renames text[] := '{}';
-    idx_rename_tables text[] := '{}';
-    uq record;
-    uq_moves text[] := '{}';
-    uq_move_tables text[] := '{}';
-    dep record;
 BEGIN
     SELECT c.oid, c.relkind, c.relname, n.nspname INTO rel
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
@@ -340,10 +327,6 @@ CREATE OR REPLACE FUNCTION _snowflake_migration_steps_start(tbl regclass, starte
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    rel record;
-    pk record;
-    fk record;
-    ix record;
     key_att int2;
     key_col text;
     new_col text;
@@ -361,23 +344,8 @@ DECLARE
     rels oid[];
     fks oid[] := '{}';
     i int;
-    j int;
-    pos int;
     a int2;
-    cols text;
-    incl text;
-    nm text;
-    tq text;
-    cond text;
-    lock_list text;
     parent_owner name;
-    twin_of_pk text;
-    idx_renames text[] := '{}';
-    idx_rename_tables text[] := '{}';
-    uq record;
-    uq_moves text[] := '{}';
-    uq_move_tables text[] := '{}';
-    dep record;
     ctx record;
 BEGIN
     step := 0;
@@ -441,10 +409,6 @@ CREATE OR REPLACE FUNCTION _snowflake_migration_steps_backfill(tbl regclass, sta
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    rel record;
-    pk record;
-    fk record;
-    ix record;
     key_att int2;
     key_col text;
     new_col text;
@@ -462,23 +426,8 @@ DECLARE
     rels oid[];
     fks oid[] := '{}';
     i int;
-    j int;
-    pos int;
-    a int2;
-    cols text;
-    incl text;
     nm text;
-    tq text;
-    cond text;
-    lock_list text;
     parent_owner name;
-    twin_of_pk text;
-    idx_renames text[] := '{}';
-    idx_rename_tables text[] := '{}';
-    uq record;
-    uq_moves text[] := '{}';
-    uq_move_tables text[] := '{}';
-    dep record;
     ctx record;
 BEGIN
     step := 0;
@@ -537,9 +486,7 @@ CREATE OR REPLACE FUNCTION _snowflake_migration_steps_index(tbl regclass, starte
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    rel record;
     pk record;
-    fk record;
     ix record;
     key_att int2;
     key_col text;
@@ -559,14 +506,10 @@ DECLARE
     fks oid[] := '{}';
     i int;
     j int;
-    pos int;
     a int2;
     cols text;
     incl text;
     nm text;
-    tq text;
-    cond text;
-    lock_list text;
     parent_owner name;
     twin_of_pk text;
     idx_renames text[] := '{}';
@@ -574,7 +517,6 @@ DECLARE
     uq record;
     uq_moves text[] := '{}';
     uq_move_tables text[] := '{}';
-    dep record;
     ctx record;
 BEGIN
     step := 0;
@@ -716,10 +658,7 @@ CREATE OR REPLACE FUNCTION _snowflake_migration_steps_constrain(tbl regclass, st
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    rel record;
-    pk record;
     fk record;
-    ix record;
     key_att int2;
     key_col text;
     new_col text;
@@ -736,24 +675,9 @@ DECLARE
     m_owner text[] := '{}';            -- its owner (who owns its fill function)
     rels oid[];
     fks oid[] := '{}';
-    i int;
-    j int;
-    pos int;
     a int2;
-    cols text;
-    incl text;
     nm text;
-    tq text;
-    cond text;
-    lock_list text;
     parent_owner name;
-    twin_of_pk text;
-    idx_renames text[] := '{}';
-    idx_rename_tables text[] := '{}';
-    uq record;
-    uq_moves text[] := '{}';
-    uq_move_tables text[] := '{}';
-    dep record;
     ctx record;
 BEGIN
     step := 0;
@@ -813,7 +737,6 @@ CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(tbl regclass, star
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    rel record;
     pk record;
     fk record;
     ix record;
@@ -834,20 +757,12 @@ DECLARE
     rels oid[];
     fks oid[] := '{}';
     i int;
-    j int;
-    pos int;
     a int2;
-    cols text;
-    incl text;
-    nm text;
-    tq text;
-    cond text;
     lock_list text;
     parent_owner name;
     twin_of_pk text;
     idx_renames text[] := '{}';
     idx_rename_tables text[] := '{}';
-    uq record;
     uq_moves text[] := '{}';
     uq_move_tables text[] := '{}';
     dep record;
