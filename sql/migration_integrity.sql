@@ -47,3 +47,37 @@ SELECT col_description('accts'::regclass, 1) AS id_uuid_comment,
 SET ROLE clerk;
 SELECT name, id IS NOT NULL AS has_id, id_uuid FROM accts ORDER BY id;
 RESET ROLE;
+
+-- ---- Backfilled IDs never repeat across tables: two tables with the same times ----
+-- Parent and child rows written in one transaction share now(); each backfill takes other slots.
+CREATE TABLE shop_a (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL);
+CREATE TABLE shop_b (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL);
+INSERT INTO shop_a (created_at) SELECT timestamptz '2024-06-01 00:00:00+00' + (n % 7) * interval '1 ms' FROM generate_series(1, 3000) n;
+INSERT INTO shop_b (created_at) SELECT created_at FROM shop_a;
+SELECT snowflake_migration_start('shop_a');
+SELECT snowflake_migration_start('shop_b');
+CALL snowflake_migration_backfill('shop_a', time_column => 'created_at');
+CALL snowflake_migration_backfill('shop_b', time_column => 'created_at');
+SELECT (SELECT count(*) FROM shop_a a JOIN shop_b b ON b.id_snowflake = a.id_snowflake) AS ids_in_both,
+       (SELECT count(*) FROM shop_a WHERE snowflake_timestamp(id_snowflake) <> created_at) + (SELECT count(*) FROM shop_b WHERE snowflake_timestamp(id_snowflake) <> created_at) AS not_at_their_time;
+SELECT relation, ms, slots FROM snowflake_migration_lane WHERE relation LIKE 'public.shop%' ORDER BY relation;
+-- A third table in those milliseconds whose rows no longer fit in the reserved machine id:
+-- refused before anything is written, with the free slots and the way out.
+CREATE TABLE shop_c (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL);
+INSERT INTO shop_c (created_at) SELECT created_at FROM shop_a, generate_series(1, 9);
+SELECT snowflake_migration_start('shop_c');
+CALL snowflake_migration_backfill('shop_c', time_column => 'created_at');
+\echo :LAST_ERROR_SQLSTATE
+CALL snowflake_migration_backfill('shop_c', time_column => 'created_at', backfill_machine_ids => '[1021,1022]');
+SELECT count(DISTINCT id_snowflake) AS distinct_ids, min(snowflake_machine_id(id_snowflake)) AS lo, max(snowflake_machine_id(id_snowflake)) AS hi FROM shop_c;
+-- The lanes prove it: no two overlap (the exclusion constraint), and a role records none for a table it does not own.
+SET ROLE clerk;
+INSERT INTO snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
+RESET ROLE;
+INSERT INTO snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
+SET client_min_messages = warning;
+SELECT snowflake_migration_abort(t) FROM unnest(ARRAY['shop_a', 'shop_b', 'shop_c']::regclass[]) t;
+-- Their IDs stay taken after the abort: they may have been seen.
+SELECT count(*) AS lanes_kept FROM snowflake_migration_lane WHERE relation LIKE 'public.shop%';
+DROP TABLE shop_a, shop_b, shop_c, items, accts;
+RESET client_min_messages;
