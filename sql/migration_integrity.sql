@@ -74,7 +74,9 @@ SELECT count(DISTINCT id_snowflake) AS distinct_ids, min(snowflake_machine_id(id
 SET ROLE clerk;
 INSERT INTO snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
 RESET ROLE;
+\set VERBOSITY terse
 INSERT INTO snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
+\set VERBOSITY default
 SET client_min_messages = warning;
 SELECT snowflake_migration_abort(t) FROM unnest(ARRAY['shop_a', 'shop_b', 'shop_c']::regclass[]) t;
 -- Their IDs stay taken after the abort: they may have been seen.
