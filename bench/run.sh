@@ -18,7 +18,8 @@
 
 # The PostgreSQL to measure: PG_CONFIG if given, else PG_MAJOR's from scripts/postgres.sh (else 15).
 want_pg_config=${PG_CONFIG:-} want_major=${PG_MAJOR:-15}
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
 BENCH=$SF_ROOT/bench
 if [ -n "$want_pg_config" ]; then
   orig_pg_config=$want_pg_config

@@ -5,7 +5,8 @@
 # Installs what it lacks: Debian's python3-psycopg, python3-psycopg2, python3-sqlalchemy (for
 # Debian's /usr/bin/python3), and node-postgres from the npm registry into a private directory
 # (SF_NODE_DIR, default /tmp/snowflake-node-$UID; nothing is written into the checkout).
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 
 PY=/usr/bin/python3
 need=()

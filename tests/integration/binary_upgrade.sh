@@ -2,7 +2,8 @@
 # pg_upgrade runs both servers in binary-upgrade mode: the extension must start there without a
 # generator, without touching the durable mark and without warnings that mislead. A real pg_upgrade
 # (PostgreSQL 15 to 15, a new data directory) of a cluster with the extension, IDs and a mark.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init old "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 14"
 sf_start old

@@ -2,7 +2,8 @@
 # README "Recovering from a clock that was set ahead", followed step by step under libfaketime: IDs
 # issued while the clock was 30 days ahead, the clock corrected, a restart refused with SF005, and
 # the way out (a machine id never used, the mark removed with the server stopped).
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 9"
 clock_env=$(sf_faketime_env node)

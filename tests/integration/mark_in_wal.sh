@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The durable mark travels in the WAL: a promoted standby, a point-in-time restore and crash recovery
 # without the mark file issue only IDs above every ID the primary issued, though their clocks are behind.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 base_conf=("shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 31" "max_connections = 10"
   "shared_buffers = 16MB")

@@ -14,7 +14,8 @@ suite_pg_config=${PG_CONFIG:-${PG_BIN:-/usr/lib/postgresql/15/bin}/pg_config}
 # The package is for Debian's PostgreSQL 15, whatever the suite runs on.
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_CONFIG=$PG_BIN/pg_config
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 cd /tmp
 PKG=postgresql-15-snowflake
 

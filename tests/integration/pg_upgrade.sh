@@ -5,7 +5,8 @@
 # pg_snowflake/ copied over as README says: a clock set behind is refused (SF001) instead of issuing
 # lower IDs, new IDs continue above every earlier one, old IDs decode the same, the guard still
 # fires, and the migration goes on to its cut-over on the newest major.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 cd "$SF_WORK"  # pg_upgrade, run as postgres, writes in its working directory
 

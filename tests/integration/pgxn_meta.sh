@@ -3,7 +3,8 @@
 # as debian/changelog does, and names the license of LICENSE and debian/copyright (tests/pgxn_meta.py);
 # and the checker rejects documents that break the spec or the project's rules.
 # No server.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/checks.sh"
+SF_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CHECK=$SF_ROOT/tests/pgxn_meta.py
 
 out=$(python3 "$CHECK" "$SF_ROOT" 2>&1) && status=0 || status=$?
