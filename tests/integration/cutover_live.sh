@@ -105,7 +105,7 @@ out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_a
 sf_psql node >/dev/null <<'SQL'
 SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL
-# README's step 4a again: nothing left to run, no error.
+# Step 4a of docs/migration.md again: nothing left to run, no error.
 out=$(sf_psql node 2>&1 <<'SQL'
 SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL
