@@ -3,7 +3,8 @@
 # way the cut-over does instead of queueing every writer behind it, gives up having changed
 # nothing, and once it gets through deletes the ID map without holding the tables' locks for it:
 # the schema is as before, writers never failed. Prints the writers' longest wait (not asserted).
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
 sf_start node

@@ -31,7 +31,7 @@ DECLARE
     gap record;
 BEGIN
     SELECT coalesce(max(g.cnt), 0), @extschema@._snowflake_spans(array_agg(g.ms)) INTO need, spans
-    FROM (SELECT @extschema@.snowflake_compose(s.t) >> 22 AS ms, count(*) AS cnt
+    FROM (SELECT @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms, count(*) AS cnt
           FROM pg_temp._snowflake_src s WHERE s.t >= '2024-01-01 00:00:00+00' GROUP BY 1) g;
     -- Rows without a time go after the chain of other backfills' IDs that starts at the epoch.
     p0 := 0;
@@ -148,13 +148,13 @@ BEGIN
     SELECT l.lo, l.cap, l.p0 INTO lo, cap, p0
     FROM @extschema@._snowflake_backfill_lane(mig, m.machine_ids, npacked) l;
     -- The packed rows must stay below every live ID, which are all younger than the migration.
-    IF npacked > 0 AND p0 + (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at) >> 22 THEN
+    IF npacked > 0 AND p0 + (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at, 0, 0) >> 22 THEN
         RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, mig, m.started_at
             USING ERRCODE = 'program_limit_exceeded', HINT = 'Reserve more machine ids for the backfill.';
     END IF;
 
     SELECT g.ms, g.cnt + o.occ AS cnt, count(*) OVER () AS crowded INTO ov
-    FROM (SELECT @extschema@.snowflake_compose(s.t) >> 22 AS ms, count(*) AS cnt
+    FROM (SELECT @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms, count(*) AS cnt
           FROM _snowflake_src s WHERE s.t >= epoch GROUP BY 1) g,
          LATERAL (SELECT CASE WHEN g.ms < p0 THEN 0 ELSE greatest(0, least(cap, npacked - (g.ms - p0) * cap)) END AS occ) o
     WHERE g.cnt + o.occ > cap
@@ -181,7 +181,7 @@ BEGIN
         UNION ALL
         SELECT y.key, y.ms * 4194304 + lo + y.r + CASE WHEN y.ms < p0 THEN 0 ELSE greatest(0, least(cap, npacked - (y.ms - p0) * cap)) END
         FROM (SELECT x.key, x.ms, row_number() OVER (PARTITION BY x.ms ORDER BY x.t, x.key) - 1 AS r
-              FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t) >> 22 AS ms
+              FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms
                     FROM _snowflake_src s WHERE s.t >= epoch) x) y
     ) z;
     GET DIAGNOSTICS n = ROW_COUNT;
