@@ -138,6 +138,11 @@ BEGIN
                     EXECUTE st;
                 END LOOP;
             EXCEPTION WHEN lock_not_available OR deadlock_detected OR query_canceled THEN RAISE;
+            WHEN grouping_error THEN
+                -- A view grouped by the key relies on its primary key, which moves to the twin only
+                -- at the cut-over (it needs the index built later): not provable now; the cut-over
+                -- creates such a view after moving the primary key.
+                NULL;
             WHEN OTHERS THEN
                 failed := failed || format('%s: %s (%s)', d.object, SQLERRM, SQLSTATE);
             END;
