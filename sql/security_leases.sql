@@ -12,7 +12,6 @@ GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bi
                           snowflake_lease_release(integer, uuid, uuid, bigint)
       TO regress_sfl_a, regress_sfl_b;
 GRANT SELECT ON snowflake_leases TO regress_sfl_a, regress_sfl_b;
-INSERT INTO snowflake_lease_grant VALUES ('regress_sfl_a', '[10,19]');
 RESET client_min_messages;
 SELECT floor(extract(epoch FROM clock_timestamp() - timestamptz '2024-01-01 00:00:00+00') * 1000)::bigint AS now_ms \gset
 \set a '''aaaaaaaa-0000-0000-0000-000000000001'''
@@ -22,23 +21,7 @@ SELECT floor(extract(epoch FROM clock_timestamp() - timestamptz '2024-01-01 00:0
 \set c '''cccccccc-0000-0000-0000-000000000001'''
 \set c1 '''cccccccc-0000-0000-0000-0000000000c1'''
 
--- An end in 2093 (the last millisecond of the IDs), or just past the duration plus 60 s: refused,
--- on a claim and on a renewal. Nothing is leased by the refused calls.
-SET SESSION AUTHORIZATION regress_sfl_a;
-\set VERBOSITY sqlstate
-SELECT status FROM snowflake_lease_claim(:a, :a1, 10, 19, 2199023255551, 30000);
-SELECT status FROM snowflake_lease_claim(:a, :a1, 10, 19, :now_ms + 30000 + 65000, 30000);
-SELECT status FROM snowflake_lease_claim(:a, :a1, 10, 19, :now_ms, 2000000000);
-SELECT status, machine_id, lease_end_ms = :now_ms + 30000 AS end_as_asked
-FROM snowflake_lease_claim(:a, :a1, 10, 19, :now_ms + 30000, 30000);
-SELECT status FROM snowflake_lease_renew(10, :a, :a1, 2199023255551);
-SELECT status FROM snowflake_lease_renew(10, :a, :a1, :now_ms + 30000 + 65000);
-\set VERBOSITY terse
-SELECT status, lease_end_ms = :now_ms + 40000 AS renewed_to FROM snowflake_lease_renew(10, :a, :a1, :now_ms + 40000);
-RESET SESSION AUTHORIZATION;
-SELECT machine_id, lease_end_ms <= :now_ms + 100000 AS end_within_reach FROM snowflake_lease ORDER BY machine_id;
-
--- Every id: a role without a row in snowflake_lease_grant leases nothing, whatever it asks for.
+-- Every id: out of the box (snowflake_lease_grant empty) a role leases nothing, whatever it asks for.
 SET SESSION AUTHORIZATION regress_sfl_b;
 DO $$
 DECLARE
@@ -59,6 +42,26 @@ BEGIN
     RAISE WARNING 'role B: % ids granted, % claims refused', granted, refused;
 END $$;
 SELECT status FROM snowflake_lease_claim(:b, :b1, 0, 1023, 1000, 30000);
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS leases_of_b FROM snowflake_lease;
+INSERT INTO snowflake_lease_grant VALUES ('regress_sfl_a', '[10,19]');
+
+-- An end in 2093 (the last millisecond of the IDs), or just past the duration plus 60 s: refused,
+-- on a claim and on a renewal. Nothing is leased by the refused calls.
+SET SESSION AUTHORIZATION regress_sfl_a;
+\set VERBOSITY sqlstate
+SELECT status FROM snowflake_lease_claim(:a, :a1, 10, 19, 2199023255551, 30000);
+SELECT status FROM snowflake_lease_claim(:a, :a1, 10, 19, :now_ms + 30000 + 65000, 30000);
+SELECT status FROM snowflake_lease_claim(:a, :a1, 10, 19, :now_ms, 2000000000);
+SELECT status, machine_id, lease_end_ms = :now_ms + 30000 AS end_as_asked
+FROM snowflake_lease_claim(:a, :a1, 10, 19, :now_ms + 30000, 30000);
+SELECT status FROM snowflake_lease_renew(10, :a, :a1, 2199023255551);
+SELECT status FROM snowflake_lease_renew(10, :a, :a1, :now_ms + 30000 + 65000);
+\set VERBOSITY terse
+SELECT status, lease_end_ms = :now_ms + 40000 AS renewed_to FROM snowflake_lease_renew(10, :a, :a1, :now_ms + 40000);
+RESET SESSION AUTHORIZATION;
+SELECT machine_id, lease_end_ms <= :now_ms + 100000 AS end_within_reach FROM snowflake_lease ORDER BY machine_id;
+
 -- A's role leases only its own ten (10 is held: 9 more), however many runs ask.
 SET SESSION AUTHORIZATION regress_sfl_a;
 SELECT count(*) FILTER (WHERE c.status = 'granted') AS granted, min(c.machine_id), max(c.machine_id)
