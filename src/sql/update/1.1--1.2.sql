@@ -33,3 +33,9 @@ BEGIN
     END IF;
 END
 $update$;
+
+-- The description of the migrated columns is one composite value now, not parallel arrays.
+DROP FUNCTION _snowflake_migration_context(regclass, boolean);
+
+-- The abort gives way to writers like the start and the cut-over: lock_wait, give_up_after.
+DROP FUNCTION snowflake_migration_abort(regclass);
