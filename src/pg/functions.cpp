@@ -158,7 +158,7 @@ void WaitForClock(const StepResult& step, int64 started, int64 deadline) {
 struct LeaseReport {
   LeaseState state;
   int32 machine_id;
-  LeaseBound bound;
+  IdLeaseBound bound;
   bool renewal_failing;
   char detail[sizeof(SharedLease::detail)];
 };
@@ -255,7 +255,7 @@ PG_FUNCTION_INFO_V1(snowflake_machine_id);
 Datum snowflake_next(PG_FUNCTION_ARGS) {
   using namespace snowflake;
   RequireGenerator();
-  const Policy policy{kLeaseMillis, int64{rollback_tolerance_ms_setting}};
+  const Policy policy{kMarkLookaheadMillis, int64{rollback_tolerance_ms_setting}};
   int64 wait_started = -1;
   int64 deadline = -1;
   for (;;) {
@@ -273,7 +273,7 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
     shared_generator->state.mark_stale = shared_generator->mark_lsn <= redo;
     if (now < shared_generator->state.last_millis) now = WallClockMillis();
     int32 machine_id = machine_id_setting;
-    LeaseBound bound = kUnleased;
+    IdLeaseBound bound = kUnleased;
     const bool leased = LeaseMode();
     if (leased) {
       const SharedLease& lease = shared_generator->lease;
@@ -285,8 +285,8 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
       machine_id = lease.machine_id;
       bound = lease.bound;
     }
-    const StepResult step = StepWithinLease(shared_generator->state, bound, machine_id, now, policy);
-    if (leased && (step.status == StepStatus::kLeaseEnded || step.status == StepStatus::kLeaseNotStarted))
+    const StepResult step = StepWithinIdLease(shared_generator->state, bound, machine_id, now, policy);
+    if (leased && (step.status == StepStatus::kIdLeaseEnded || step.status == StepStatus::kIdLeaseNotStarted))
       CopyLease(&report);
     LWLockRelease(generator_lock);
 
@@ -322,10 +322,10 @@ Datum snowflake_next(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
                         errmsg("system clock is outside the range of snowflake IDs"), errdetail("%s", kRangeDetail)));
         break;
-      case StepStatus::kLeaseEnded:
+      case StepStatus::kIdLeaseEnded:
         ReportLeaseEnded(report);
         break;
-      case StepStatus::kLeaseNotStarted:
+      case StepStatus::kIdLeaseNotStarted:
         if (wait_started < 0) {
           wait_started = MonotonicMicros();
           deadline = wait_started + int64{max_wait_ms_setting} * 1000;

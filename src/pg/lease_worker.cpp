@@ -37,12 +37,6 @@ void HandleSigterm(SIGNAL_ARGS) {
   errno = save_errno;
 }
 
-int64 MonotonicMillis() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
-}
-
 // A random (version 4) uuid as text, from the server's strong random source.
 void RandomUuid(char* out) {
   uint8 bytes[16];
@@ -292,7 +286,7 @@ int64 Claim(Worker& w, PGconn* conn, char* error) {
     lease.state = LeaseState::kHeld;
     lease.machine_id = machine_id;
     lease.last_machine_id = machine_id;
-    lease.bound = LeaseBound{previous_end, end};
+    lease.bound = IdLeaseBound{previous_end, end};
     lease.claimed_at = now;
     lease.renewed_at = now;
     lease.renewal_failing = false;
@@ -305,7 +299,7 @@ int64 Claim(Worker& w, PGconn* conn, char* error) {
              previous_end >= 0 ? errdetail("IDs start after the previous holder's lease end, %s.",
                                            timestamptz_to_str(MillisToTimestamp(previous_end)))
                                : 0));
-    return RenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
+    return IdLeaseRenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
   }
   if (strcmp(status, "busy") == 0) {
     // Another run of this node identity holds the id. A restart: the old run renews no more and
@@ -382,7 +376,7 @@ int64 Renew(Worker& w, PGconn* conn, int32 machine_id, char* error) {
   }
   if (w.failure_logged) ereport(LOG, (errmsg("snowflake: renewed the lease on machine id %d again", machine_id)));
   w.failure_logged = false;
-  return RenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
+  return IdLeaseRenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
 }
 
 // A clean stop: no ID past the last millisecond used from now on, and the coordination database
@@ -471,7 +465,7 @@ void snowflake_lease_worker(Datum) {
       const int32 machine_id = shared_generator->lease.machine_id;
       const int64 until = shared_generator->lease.bound.until_millis;
       LWLockRelease(generator_lock);
-      const int64 due = held ? RenewalDue(until, lease_duration_ms_setting) - WallClockMillis() : 0;
+      const int64 due = held ? IdLeaseRenewalDue(until, lease_duration_ms_setting) - WallClockMillis() : 0;
       wait = !held ? Claim(w, conn, error) : due <= 0 ? Renew(w, conn, machine_id, error) : due;
       if (wait < 0) {  // the call failed: a fresh connection next time
         PQfinish(conn);

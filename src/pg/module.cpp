@@ -11,7 +11,7 @@ int max_wait_ms_setting = kDefaultMaxWaitMs;
 int rollback_tolerance_ms_setting = kDefaultRollbackToleranceMs;
 char* lease_conninfo_setting = nullptr;
 char* lease_machine_ids_setting = nullptr;
-int lease_duration_ms_setting = kDefaultLeaseDurationMs;
+int lease_duration_ms_setting = kDefaultIdLeaseDurationMs;
 int lease_first_id = -1;
 int lease_last_id = -1;
 SharedGenerator* shared_generator = nullptr;
@@ -167,7 +167,7 @@ void ShmemStartup() {
     shared_generator->lease.state = LeaseState::kClaiming;
     shared_generator->lease.machine_id = -1;
     shared_generator->lease.last_machine_id = -1;
-    shared_generator->lease.bound = LeaseBound{-1, -1};
+    shared_generator->lease.bound = IdLeaseBound{-1, -1};
     LoadMark(shared_generator);
   }
   generator_lock = &GetNamedLWLockTranche(kTrancheName)->lock;
@@ -241,8 +241,8 @@ void _PG_init(void) {
       "snowflake.lease_duration_ms", "How far ahead of this server's clock a machine-id lease reaches.",
       "Renewed when two thirds of it are left. Without the coordination database, IDs are issued for up to "
       "this long; a server killed without releasing its lease gets its id back only past the old lease's end.",
-      &lease_duration_ms_setting, kDefaultLeaseDurationMs, kMinLeaseDurationMs, kMaxLeaseDurationMs, PGC_POSTMASTER,
-      GUC_UNIT_MS, nullptr, nullptr, nullptr);
+      &lease_duration_ms_setting, kDefaultIdLeaseDurationMs, kMinIdLeaseDurationMs, kMaxIdLeaseDurationMs,
+      PGC_POSTMASTER, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("snowflake");
 
   if (IsBinaryUpgrade) {

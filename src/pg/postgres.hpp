@@ -5,8 +5,8 @@
 
 #include "../core/clock.hpp"
 #include "../core/generator.hpp"
+#include "../core/id_lease.hpp"
 #include "../core/layout.hpp"
-#include "../core/lease.hpp"
 #include "../core/mark_file.hpp"
 #include "../core/policy.hpp"
 #include "../core/settings.hpp"

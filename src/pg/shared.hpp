@@ -18,7 +18,7 @@ struct SharedLease {
   LeaseState state;
   int32 machine_id;        // -1 unless kHeld
   int32 last_machine_id;   // the machine id last published; -1 before any
-  LeaseBound bound;        // kHeld: IDs of machine_id carry a millisecond inside it
+  IdLeaseBound bound;      // kHeld: IDs of machine_id carry a millisecond inside it
   TimestampTz claimed_at;  // this server's clock at the claim's answer; 0: none
   TimestampTz renewed_at;  // ... at the last claim's or renewal's answer
   bool renewal_failing;    // the last renewal attempt failed (detail says why)
