@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "../core/clock.hpp"
+#include "../core/durable_file.hpp"
 #include "../core/generator.hpp"
 #include "../core/id_lease.hpp"
 #include "../core/layout.hpp"
