@@ -5,10 +5,10 @@ CORE_SRCS = $(wildcard src/core/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp src/pg/*/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 EXTENSION = snowflake
-# Released install scripts are kept as they were; the newest version's install script and the
-# update to it are built from src/sql (see "SQL scripts" below).
-DATA = sql/snowflake--1.0.sql
-DATA_built = sql/snowflake--$(EXTVERSION).sql sql/snowflake--1.0--$(EXTVERSION).sql
+# Released scripts (1.0, 1.1 and the update between them) are kept as they were built; the newest
+# version's install script and the update to it are built from src/sql (see "SQL scripts" below).
+DATA = sql/snowflake--1.0.sql sql/snowflake--1.1.sql sql/snowflake--1.0--1.1.sql
+DATA_built = sql/snowflake--$(EXTVERSION).sql sql/snowflake--1.1--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/snowflake--%,$(wildcard sql/*.sql)))
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" snowflake.control)
 
@@ -31,24 +31,28 @@ include $(PGXS)
 # struct (shared memory is one) never leaves an object compiled against its old layout.
 $(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp src/pg/*/*.hpp)
 
-# SQL scripts. A fresh install runs the state (tables, their policies, the DROP EXTENSION guard)
-# and then the definitions; an update from 1.0 runs its own conversion and then the same pieces
-# (the definitions are all CREATE OR REPLACE, except type.sql's CREATE TYPE/OPERATOR/CAST, new in
-# 1.1), so both end with the same catalog (sql/update.sql checks that they do).
-SQL_STATE = src/sql/migration/state.sql src/sql/lease_state.sql
-SQL_DEFINITIONS = src/sql/generator.sql src/sql/type.sql src/sql/guard.sql \
-	$(addprefix src/sql/migration/,plan.sql start.sql backfill.sql cutover.sql abort.sql) src/sql/lease.sql
-sql/snowflake--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_DEFINITIONS) snowflake.control
-	{ echo "-- snowflake $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
-	  printf '%s\n' '\echo Use "CREATE EXTENSION snowflake" to load this file. \quit'; \
-	  for f in $(SQL_STATE) $(SQL_DEFINITIONS); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
-# 1.0 -> 1.1 sets 1.0's migration state aside and drops it, creates 1.1's (SQL_STATE), replays the
-# definitions, and puts the records of finished migrations back.
-SQL_UPDATE_1_0 = src/sql/update/1.0--$(EXTVERSION).sql $(SQL_STATE) $(SQL_DEFINITIONS) src/sql/update/1.0--$(EXTVERSION)-finish.sql
-sql/snowflake--1.0--$(EXTVERSION).sql: $(SQL_UPDATE_1_0) snowflake.control
-	{ echo "-- snowflake 1.0 -> $(EXTVERSION), built by make from src/sql: edit those files, not this one."; \
-	  printf '%s\n' '\echo Use "ALTER EXTENSION snowflake UPDATE" to load this file. \quit'; \
-	  for f in $(SQL_UPDATE_1_0); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
+# SQL scripts. A fresh install runs SQL_INSTALL in order. The update from 1.1 (1.0 gets there
+# through the released 1.0--1.1) runs its own conversion, src/sql/update/1.1--$(EXTVERSION).sql, then
+# every file of SQL_INSTALL except what 1.1 created once and the update keeps as it is (the state
+# tables, the type and its operators: plain CREATE, not replayable). Every other file must be
+# replayable over 1.1's objects (CREATE OR REPLACE), and anything new that is not goes into a file
+# of its own, outside SQL_KEPT_FROM_1_1. sql/update.sql proves both paths end with the same catalog.
+SQL_INSTALL = src/sql/migration/state.sql src/sql/lease_state.sql src/sql/generator.sql src/sql/type.sql \
+	src/sql/guard.sql $(addprefix src/sql/migration/,plan.sql start.sql backfill.sql cutover.sql abort.sql) \
+	src/sql/lease.sql
+SQL_KEPT_FROM_1_1 = src/sql/migration/state.sql src/sql/lease_state.sql src/sql/type.sql
+SQL_UPDATE_1_1 = src/sql/update/1.1--$(EXTVERSION).sql $(filter-out $(SQL_KEPT_FROM_1_1),$(SQL_INSTALL))
+
+# $(call assemble_sql,WHAT,HOW TO LOAD IT,FILES): one generated script from its pieces, in order.
+define assemble_sql
+{ echo "-- snowflake $(1), built by make from src/sql: edit those files, not this one."; \
+  printf '%s\n' '\echo Use "$(2)" to load this file. \quit'; \
+  for f in $(3); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
+endef
+sql/snowflake--$(EXTVERSION).sql: $(SQL_INSTALL) snowflake.control
+	$(call assemble_sql,$(EXTVERSION),CREATE EXTENSION snowflake,$(SQL_INSTALL))
+sql/snowflake--1.1--$(EXTVERSION).sql: $(SQL_UPDATE_1_1) snowflake.control
+	$(call assemble_sql,1.1 -> $(EXTVERSION),ALTER EXTENSION snowflake UPDATE,$(SQL_UPDATE_1_1))
 
 # Unit tests: the core alone, compiled without any PostgreSQL include path.
 UNIT_SRCS = $(CORE_SRCS) $(wildcard tests/unit/*.cpp)

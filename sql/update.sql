@@ -98,6 +98,65 @@ DELETE FROM snowflake_migration_step;
 DELETE FROM snowflake_migration;
 DROP EXTENSION snowflake;
 
+-- The state of every configuration table, by table name (not schema), one row per table.
+CREATE FUNCTION extension_state() RETURNS TABLE (tbl name, content text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c regclass;
+BEGIN
+    FOR c IN SELECT unnest(e.extconfig)::regclass FROM pg_extension e WHERE e.extname = 'snowflake' LOOP
+        tbl := (SELECT relname FROM pg_class WHERE oid = c);
+        EXECUTE format('SELECT coalesce(string_agg(t::text, %L ORDER BY t::text), %L) FROM %s t', ' | ', '', c)
+            INTO content;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- 1.1, as users run it: a finished migration, one under way (backfilled, not cut over), leases
+-- and a grant. The update keeps all of it, and the migration under way finishes under the new version.
+CREATE EXTENSION snowflake VERSION '1.1';
+CREATE TABLE done11 (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT '2024-06-01');
+CREATE TABLE busy11 (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT '2024-07-01');
+CREATE TABLE child11 (id bigint PRIMARY KEY DEFAULT snowflake_next(), parent uuid REFERENCES busy11);
+INSERT INTO done11 DEFAULT VALUES;
+INSERT INTO busy11 SELECT gen_random_uuid(), '2024-07-01'::timestamptz + i * interval '1 minute' FROM generate_series(1, 5) i;
+INSERT INTO child11 (parent) SELECT id FROM busy11;
+SELECT snowflake_migration_start('done11');
+CALL snowflake_migration_backfill('done11', time_column => 'created_at');
+SELECT statement FROM snowflake_migration_plan('done11') WHERE phase = 'index' \gexec
+CALL snowflake_migration_cutover('done11');
+SELECT snowflake_migration_start('busy11');
+CALL snowflake_migration_backfill('busy11', time_column => 'created_at');
+INSERT INTO snowflake_lease_grant VALUES ('postgres', '[10,19]');
+INSERT INTO snowflake_lease_settings VALUES (true, '1 hour');
+SELECT status, machine_id FROM snowflake_lease_claim('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
+                                                     10, 19, 0, 30000, 'node-a');
+CREATE TABLE state11 AS SELECT * FROM extension_state();
+ALTER EXTENSION snowflake UPDATE;
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'snowflake') AS at_newest
+FROM pg_extension WHERE extname = 'snowflake';
+SELECT count(*) > 0 AS state_rows_before,
+       count(*) FILTER (WHERE content <> '') AS tables_with_rows
+FROM state11;
+SELECT 'lost by the update' AS side, * FROM (SELECT * FROM state11 EXCEPT ALL SELECT * FROM extension_state()) a
+UNION ALL
+SELECT 'changed by the update', * FROM (SELECT * FROM extension_state() EXCEPT ALL SELECT * FROM state11) b
+ORDER BY 1, 2;
+SELECT statement FROM snowflake_migration_plan('busy11') WHERE phase = 'index' \gexec
+CALL snowflake_migration_cutover('busy11');
+SELECT format_type(atttypid, atttypmod) AS busy11_id FROM pg_attribute WHERE attrelid = 'busy11'::regclass AND attname = 'id';
+SELECT count(*) AS children, count(*) FILTER (WHERE c.parent = b.id) AS joined
+FROM child11 c LEFT JOIN busy11 b ON b.id = c.parent;
+CREATE TABLE updated11 AS SELECT * FROM extension_catalog();
+DROP TABLE done11, child11, busy11, state11;
+DELETE FROM snowflake_migration_step;
+DELETE FROM snowflake_migration;
+DELETE FROM snowflake_lease;
+DELETE FROM snowflake_lease_grant;
+DELETE FROM snowflake_lease_settings;
+DROP EXTENSION snowflake;
+
 -- The oldest released version, in use: its generator issues IDs before and after each update.
 CREATE EXTENSION snowflake VERSION '1.0';
 CREATE TABLE keyed (id bigint PRIMARY KEY DEFAULT snowflake_next(), version text);
@@ -119,9 +178,13 @@ CREATE TABLE fresh AS SELECT * FROM extension_catalog();
 -- Non-trivial (every kind of object is described), and the same fact for fact.
 SELECT count(*) > 40 AS described, count(*) FILTER (WHERE fact LIKE 'CREATE OR REPLACE FUNCTION%') > 10 AS functions
 FROM fresh;
-SELECT 'only after update' AS side, * FROM (SELECT * FROM updated EXCEPT ALL SELECT * FROM fresh) a
+SELECT 'only after update from 1.0' AS side, * FROM (SELECT * FROM updated EXCEPT ALL SELECT * FROM fresh) a
 UNION ALL
-SELECT 'only in fresh install', * FROM (SELECT * FROM fresh EXCEPT ALL SELECT * FROM updated) b
+SELECT 'only in fresh install (vs 1.0)', * FROM (SELECT * FROM fresh EXCEPT ALL SELECT * FROM updated) b
+UNION ALL
+SELECT 'only after update from 1.1', * FROM (SELECT * FROM updated11 EXCEPT ALL SELECT * FROM fresh) c
+UNION ALL
+SELECT 'only in fresh install (vs 1.1)', * FROM (SELECT * FROM fresh EXCEPT ALL SELECT * FROM updated11) d
 ORDER BY 1, 2, 3;
 
 \c contrib_regression

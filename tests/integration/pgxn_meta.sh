@@ -37,7 +37,7 @@ refused "an unknown top-level key" "unknown key 'homepage'" 'meta["homepage"] = 
 refused "a prereq version that is no range" "'15' is not a version range" 'meta["prereqs"]["runtime"]["requires"]["PostgreSQL"] = "15"'
 refused "an unknown prereq phase" "unknown phase 'install'" 'meta["prereqs"]["install"] = {"requires": {"PostgreSQL": 0}}'
 refused "meta-spec 2.0.0" "meta-spec.version '2.0.0' is not 1.0.x" 'meta["meta-spec"]["version"] = "2.0.0"'
-refused "default_version moved on without META.json" "META.json version '1.1.0' is not default_version '9.9'" \
+refused "default_version moved on without META.json" "META.json version '[0-9.]+' is not default_version '9.9'" \
   'pass' "sed -i \"s/^default_version = .*/default_version = '9.9'/\" snowflake.control"
 refused "provides.snowflake.version behind META.json's" "provides.snowflake.version '1.0.0'" \
   'meta["provides"]["snowflake"]["version"] = "1.0.0"'

@@ -1,0 +1,3 @@
+-- What updating from 1.1 to 1.2 must do before the replayable definitions of src/sql run over
+-- 1.1's objects (see the Makefile's "SQL scripts"): drop what 1.2 no longer has or defines with
+-- another signature or result, and convert 1.1's state to 1.2's. Nothing yet.
