@@ -189,5 +189,20 @@ UNION ALL
 SELECT 'only in fresh install (vs 1.1)', * FROM (SELECT * FROM fresh EXCEPT ALL SELECT * FROM updated11) d
 ORDER BY 1, 2, 3;
 
+-- A coordination database of 1.1 whose nodes relied on an empty snowflake_lease_grant (any role
+-- granted the functions leased any id): the update gives each such role every id, with a
+-- WARNING, so that its nodes keep renewing; 1.2 leases a role only the ids of its rows.
+DROP EXTENSION snowflake;
+CREATE EXTENSION snowflake VERSION '1.1';
+CREATE ROLE regress_sfu_node LOGIN;
+GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text),
+                          snowflake_lease_renew(integer, uuid, uuid, bigint) TO regress_sfu_node;
+SET client_min_messages = warning;
+ALTER EXTENSION snowflake UPDATE;
+SELECT holder_role, machine_ids FROM snowflake_lease_grant;
+DELETE FROM snowflake_lease_grant;
+DROP EXTENSION snowflake;
+DROP ROLE regress_sfu_node;
+
 \c contrib_regression
 DROP DATABASE snowflake_update;
