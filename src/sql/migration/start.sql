@@ -22,6 +22,11 @@ DECLARE
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_start(tbl);
+        RETURN;
+    END IF;
     SELECT x.phase, @extschema@._snowflake_migration_live(x.relation, x.key_column, x.new_column, x.phase) AS live INTO s
     FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     IF FOUND AND NOT s.live THEN
