@@ -407,6 +407,11 @@ DECLARE
     done boolean;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        RETURN QUERY SELECT * FROM @extschema@._snowflake_integer_plan(tbl);
+        RETURN;
+    END IF;
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     done := FOUND AND m.phase = 'done';
     IF done THEN
