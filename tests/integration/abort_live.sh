@@ -32,22 +32,31 @@ cat >"$SF_WORK/app.sql" <<'SQL'
 WITH a AS (INSERT INTO accounts DEFAULT VALUES RETURNING id) INSERT INTO orders (account_id, amount) SELECT id, 2 FROM a;
 SQL
 chmod 644 "$SF_WORK/app.sql"
-(cd "$SF_WORK" && sf_as_pg pgbench -n -h "$SF_WORK/node" -U postgres -c 3 -j 1 -T 12 -l --log-prefix="$SF_WORK/lat" -f "$SF_WORK/app.sql" postgres \
+(cd "$SF_WORK" && sf_as_pg pgbench -n -h "$SF_WORK/node" -U postgres -c 3 -j 1 -T ${ABORT_BENCH_SECONDS:-15} -l --log-prefix="$SF_WORK/lat" -f "$SF_WORK/app.sql" postgres \
   >"$SF_WORK/pgbench.log" 2>&1) &
 bench=$!
 sleep 1
 # A report that reads accounts in a long transaction: a lock holder the abort must not queue writers behind.
-sf_psql node -c "BEGIN; SELECT count(*) FROM accounts; SELECT pg_sleep(4); COMMIT;" >/dev/null 2>&1 &
+PGAPPNAME=holder sf_psql node -c "BEGIN; SELECT count(*) FROM accounts; SELECT pg_sleep(600); COMMIT;" >/dev/null 2>&1 &
 holder=$!
-sleep 0.5
+for i in $(seq 1 100); do
+  [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'holder' AND query LIKE '%pg_sleep(600)%'")" = 1 ] && break
+  sleep 0.1
+done
 out=$(q "SELECT snowflake_migration_abort('accounts', lock_wait => '50 ms', give_up_after => '1 s')" 2>&1) || true
 sf_check_match "the abort gives up behind the lock holder (55P03)" "could not take the locks of public.accounts within 00:00:01" "$out"
 sf_check "having changed nothing: the map and the twins are there" "$rows|t" \
   "$(q "SELECT (SELECT count(*) FROM snowflake_migration_map), EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id_snowflake' AND NOT attisdropped)")"
-out=$(q "SELECT snowflake_migration_abort('accounts', lock_wait => '50 ms', give_up_after => '1 min')" 2>&1) \
-  && sf_pass "the abort went through once the holder was gone" || sf_fail "abort: $out"
+# Again, with time to wait: it gives way while the holder is there and goes through once it is gone.
+(q "SELECT snowflake_migration_abort('accounts', lock_wait => '50 ms', give_up_after => '2 min')" >"$SF_WORK/abort.out" 2>&1; echo $? >"$SF_WORK/abort.rc") &
+aborter=$!
+for i in $(seq 1 600); do grep -q "gave way" "$SF_WORK/abort.out" 2>/dev/null && break; sleep 0.1; done
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'holder'" >/dev/null
+wait "$aborter"
+wait "$holder" 2>/dev/null || true
+out=$(cat "$SF_WORK/abort.out")
+[ "$(cat "$SF_WORK/abort.rc")" = 0 ] && sf_pass "the abort went through once the holder was gone" || sf_fail "abort: $out"
 sf_check_match "it gave way to the holder meanwhile" "gave way to other transactions" "$out"
-wait "$holder"
 wait "$bench" || true
 sf_check "no writer failed" "0" "$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.log" || true)"
 sf_check "the schema is as before" "$before" "$(schema)"
