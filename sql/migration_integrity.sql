@@ -83,3 +83,45 @@ SELECT snowflake_migration_abort(t) FROM unnest(ARRAY['shop_a', 'shop_b', 'shop_
 SELECT count(*) AS lanes_kept FROM snowflake_migration_lane WHERE relation LIKE 'public.shop%';
 DROP TABLE shop_a, shop_b, shop_c, items, accts;
 RESET client_min_messages;
+
+-- ---- Code over the key: the dry run lists it, the start refuses what would break ----
+-- The tables' owner is no superuser here: another role's view is not hers to drop and create.
+CREATE ROLE shopkeeper;
+GRANT CREATE ON SCHEMA public TO shopkeeper, clerk;
+SET ROLE shopkeeper;
+CREATE TABLE members (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL);
+CREATE TABLE visits (vid bigserial PRIMARY KEY, member_id uuid REFERENCES members, at timestamptz DEFAULT now());
+CREATE TABLE legacy_refs (member_ref uuid);   -- no foreign key: stays uuid
+GRANT SELECT ON members TO clerk;
+-- a function taking the key as uuid; one whose body compares it with a uuid column; a PL/pgSQL
+-- trigger over a referencing column; a policy comparing the key with a uuid; another role's view.
+CREATE FUNCTION member_name(p_id uuid) RETURNS text LANGUAGE sql AS $$ SELECT name FROM members WHERE id = p_id $$;
+CREATE FUNCTION legacy_names() RETURNS SETOF text LANGUAGE sql AS $$ SELECT m.name FROM members m JOIN legacy_refs r ON r.member_ref = m.id $$;
+CREATE FUNCTION visit_stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RAISE DEBUG 'visit of %', NEW.member_id; RETURN NEW; END $$;
+CREATE TRIGGER visit_stamp BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION visit_stamp();
+ALTER TABLE members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_member ON members USING (id = current_setting('app.member', true)::uuid);
+SET ROLE clerk;
+CREATE VIEW clerk_members AS SELECT id, name FROM members;
+SET ROLE shopkeeper;
+SELECT target, status FROM snowflake_migration_plan('members') WHERE phase = 'dependent' ORDER BY target;
+SELECT snowflake_migration_start('members');
+\echo :LAST_ERROR_SQLSTATE
+-- Those taken away (the view by its owner), the start tries the rest on the bigint columns:
+-- the SQL function comparing the key with a uuid column does not parse there.
+DROP FUNCTION member_name(uuid);
+DROP POLICY own_member ON members;
+SET ROLE clerk;
+DROP VIEW clerk_members;
+SET ROLE shopkeeper;
+SELECT snowflake_migration_start('members');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS twins_left FROM pg_attribute WHERE attname LIKE '%\_snowflake' AND attrelid IN ('members'::regclass, 'visits'::regclass) AND NOT attisdropped;
+DROP FUNCTION legacy_names();
+SELECT snowflake_migration_start('members');
+SELECT snowflake_migration_abort('members');
+DROP TABLE visits, members, legacy_refs;
+DROP FUNCTION visit_stamp();
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM shopkeeper, clerk;
+DROP ROLE shopkeeper;
