@@ -9,20 +9,22 @@
 -- tables and its event triggers are gone.)
 
 -- _snowflake_refuse_drop_check() RETURNS void: raises 55006, with the aborts to run first, while
--- snowflake_migration has a migration before its cut-over. Locks nothing.
+-- snowflake_migration has a live migration (migration/stale.sql) before its cut-over. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_refuse_drop_check() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     busy text;
+    aborts text;
 BEGIN
-    SELECT string_agg(m.relation, ', ' ORDER BY m.relation) INTO busy
-    FROM @extschema@.snowflake_migration m WHERE m.phase <> 'done';
+    SELECT string_agg(m.relation, ', ' ORDER BY m.relation),
+           string_agg(format('SELECT snowflake_migration_abort(%L);', m.relation), ' ' ORDER BY m.relation) INTO busy, aborts
+    FROM @extschema@.snowflake_migration m
+    WHERE m.phase <> 'done' AND @extschema@._snowflake_migration_live(m.relation, m.key_column, m.new_column, m.phase);
     IF busy IS NOT NULL THEN
         RAISE EXCEPTION 'cannot drop extension snowflake while a migration is under way: %', busy
             USING ERRCODE = 'object_in_use',
             DETAIL = 'Its tables carry columns, triggers and constraints that only snowflake_migration_abort() or the cut-over removes; without them inserts would fail.',
-            HINT = format('Abort each first: %s', (SELECT string_agg(format('SELECT snowflake_migration_abort(%L);', m.relation), ' ' ORDER BY m.relation)
-                                                  FROM @extschema@.snowflake_migration m WHERE m.phase <> 'done'));
+            HINT = format('Abort each first: %s', aborts);
     END IF;
 END
 $$;
