@@ -11,8 +11,9 @@
 #
 # RATE is the writers' total transactions per second (pgbench -R; latencies include the time a
 # transaction waited for its turn, which is what an application sees). Builds and installs the
-# extension into $PG_BIN's PostgreSQL (scripts/lib.sh) and runs a throwaway server as postgres.
-source "$(dirname "$0")/../scripts/lib.sh"
+# extension into $PG_BIN's PostgreSQL (scripts/env.sh) and runs a throwaway server as postgres.
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
 PARENT_ROWS=${PARENT_ROWS:-200000}
 ORDERS_ROWS=${ORDERS_ROWS:-400000}
 EVENTS_ROWS=${EVENTS_ROWS:-800000}

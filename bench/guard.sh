@@ -4,8 +4,10 @@
 # table without the guard, with it (C, since 1.1), and with the PL/pgSQL guard of 1.0
 # (bench/guard_plpgsql_1.0.sql). Medians of REPS runs; writes bench/guard.md. Not a test.
 #
-#   bash bench/guard.sh            # PG_CONFIG=... for another or a private PostgreSQL (README, Development)
-source "$(dirname "$0")/../scripts/lib.sh"
+#   bash bench/guard.sh            # PG_CONFIG=... for another or a private PostgreSQL (docs/development.md)
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
+source "$(dirname "$0")/../tests/lib/checks.sh"
 BENCH=$SF_ROOT/bench
 REPS=${REPS:-5}
 NARROW_ROWS=${NARROW_ROWS:-200000}

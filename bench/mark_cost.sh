@@ -4,9 +4,10 @@
 #
 #   BUILDS="before=/tmp/pg-a/usr/lib/postgresql/15/bin after=/tmp/pg-b/usr/lib/postgresql/15/bin" bash bench/mark_cost.sh
 #
-# Each bin directory is a relocated PostgreSQL (README, Development) with one build of snowflake installed
+# Each bin directory is a relocated PostgreSQL (docs/development.md) with one build of snowflake installed
 # (e.g. main's and this branch's). REPS=N repetitions (5), PGBENCH_SECONDS=N (10). Not a test.
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
 REPS=${REPS:-5} PGBENCH_SECONDS=${PGBENCH_SECONDS:-10} SESSION_IDS=4000000 CLIENTS=8
 read -r -a builds <<<"${BUILDS:?BUILDS=\"name=bin_dir name=bin_dir\"}"
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }

@@ -18,7 +18,8 @@
 
 # The PostgreSQL to measure: PG_CONFIG if given, else PG_MAJOR's from scripts/postgres.sh (else 15).
 want_pg_config=${PG_CONFIG:-} want_major=${PG_MAJOR:-15}
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
 BENCH=$SF_ROOT/bench
 if [ -n "$want_pg_config" ]; then
   orig_pg_config=$want_pg_config
@@ -34,7 +35,7 @@ PG_MAJOR=$("$orig_pg_config" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p
 how="PG_MAJOR=$PG_MAJOR"; [ -z "$want_pg_config" ] || how="PG_CONFIG=$want_pg_config"
 COMMAND="$how ${QUICK:+QUICK=$QUICK }${REPS:+REPS=$REPS }${LARGE_ROWS:+LARGE_ROWS=$LARGE_ROWS }bash bench/run.sh"
 # Results by version: results-pg15.md, results-pg18.md (bench/results.md is the quiet run of
-# 2026-11-22 on 15 that README's targets quote, from before there was more than one version).
+# 2026-11-22 on 15 that docs/benchmarks.md's targets quote, from before there was more than one version).
 SUFFIX=-pg$PG_MAJOR
 
 if [ "${QUICK:-0}" = 1 ]; then

@@ -6,7 +6,8 @@
 #
 #   bash bench/type_vs_bigint.sh                 # 5 runs of 2,000,000 rows
 #   REPS=3 ROWS=500000 bash bench/type_vs_bigint.sh
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
 BENCH=$SF_ROOT/bench
 REPS=${REPS:-5} ROWS=${ROWS:-2000000}
 COMMAND="${REPS:+REPS=$REPS }${ROWS:+ROWS=$ROWS }bash bench/type_vs_bigint.sh"

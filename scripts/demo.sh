@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shows snowflake at work: builds and installs it, starts a throwaway server, makes and decodes IDs.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/../tests/lib/servers.sh"
 # PostgreSQL's programs run as postgres and fail in a directory that user cannot enter (a checkout
 # under /root, say): work from /tmp; every path below is absolute.
 cd /tmp

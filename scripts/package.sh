@@ -10,7 +10,7 @@
 # system's) is packaged: pg_buildext builds against /usr/lib/postgresql/MAJOR, and 17/18 exist
 # here only as source builds in a private prefix, not as Debian's postgresql-MAJOR packages a
 # package could depend on.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/env.sh"
 
 # Build dependencies: debhelper, pg_buildext and its debhelper sequences (postgresql-common,
 # postgresql-server-dev-all), dpkg-dev, and the compilers (g++; clang for the LLVM bitcode that

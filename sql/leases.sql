@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS snowflake;
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
--- The node role of README: nothing but EXECUTE on the three functions and SELECT on the view.
+-- The node role of docs/many-nodes.md: nothing but EXECUTE on the three functions and SELECT on the view.
 CREATE ROLE regress_sf_node_a LOGIN;
 CREATE ROLE regress_sf_node_b LOGIN;
 CREATE ROLE regress_sf_outsider LOGIN;

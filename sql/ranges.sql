@@ -36,7 +36,7 @@ SELECT count(*) AS last_hour FROM events WHERE id >= snowflake_compose(now() - i
 DROP TABLE events;
 
 -- Time zones: a timestamptz is an instant, but a literal without an offset is read in the
--- session's TimeZone, so the same text gives another ID in another zone (README, "Time zones").
+-- session's TimeZone, so the same text gives another ID in another zone (docs/applications.md, "Time zones").
 SET timezone = 'America/New_York';
 SELECT snowflake_compose('2025-03-01') = snowflake_compose('2025-03-01 05:00:00+00') AS literal_read_in_new_york,
        snowflake_compose('2025-03-01 00:00:00+00') = snowflake_compose('2025-03-01'::timestamp AT TIME ZONE 'UTC') AS offset_or_at_time_zone,

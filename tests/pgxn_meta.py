@@ -199,9 +199,35 @@ def semver_of(control_version):
     return ".".join(str(int(p)) for p in parts + ["0"] * (3 - len(parts)))
 
 
-def check_project(root, meta):
-    """The project's own rules: one version (the control file's), files that exist."""
+# The project's one license as each file names it: META.json (a name of the spec's list), the title
+# line of LICENSE, and debian/copyright's short name (Debian's copyright format) for Files: *.
+LICENSE_META, LICENSE_TITLE, LICENSE_DEBIAN = "postgresql", "PostgreSQL License", "PostgreSQL"
+
+
+def check_license(root, meta):
     errs = []
+    if meta.get("license") != LICENSE_META:
+        errs.append(f"META.json license {meta.get('license')!r} is not the project's {LICENSE_META!r}")
+    try:
+        with open(os.path.join(root, "LICENSE")) as f:
+            title = f.readline().strip()
+        if title != LICENSE_TITLE:
+            errs.append(f"LICENSE starts with {title!r}, not {LICENSE_TITLE!r}")
+    except OSError as e:
+        errs.append(f"LICENSE: {e.strerror}")
+    copyright_file = os.path.join(root, "debian", "copyright")
+    if os.path.exists(copyright_file):
+        with open(copyright_file) as f:
+            stanza = re.search(r"^Files: \*\n(?:[^\n]+\n)*?License: (\S+)", f.read(), re.M)
+        name = stanza.group(1) if stanza else None
+        if name != LICENSE_DEBIAN:
+            errs.append(f"debian/copyright licenses Files: * under {name!r}, not {LICENSE_DEBIAN!r}")
+    return errs
+
+
+def check_project(root, meta):
+    """The project's own rules: one version (the control file's), one license, files that exist."""
+    errs = check_license(root, meta)
     with open(os.path.join(root, "snowflake.control")) as f:
         m = re.search(r"^default_version\s*=\s*'([^']*)'", f.read(), re.M)
     if not m:

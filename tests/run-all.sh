@@ -30,7 +30,8 @@ if [ -n "${PG_MAJORS:-}" ]; then
   [ "$all_failed" = 0 ] && [ "$all_passed" -gt 0 ]
   exit
 fi
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/lib/servers.sh"
 # PostgreSQL's programs run as postgres and fail in a directory that user cannot enter (a checkout
 # under /root, say): work from /tmp; every path below is absolute.
 cd /tmp

@@ -2,7 +2,8 @@
 # pg_upgrade runs both servers in binary-upgrade mode: the extension must start there without a
 # generator, without touching the durable mark and without warnings that mislead. A real pg_upgrade
 # (PostgreSQL 15 to 15, a new data directory) of a cluster with the extension, IDs and a mark.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init old "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 14"
 sf_start old
@@ -40,7 +41,7 @@ sf_check_match "snowflake_status() too" "ERROR: +55000: snowflake_status\(\) is 
 sf_stop new
 sf_check "still no mark in the new data directory" "absent" "$([ -e "$SF_WORK/new/pg_snowflake" ] && echo present || echo absent)"
 
-echo "-- after the upgrade, as README says: the mark copied, the machine id set"
+echo "-- after the upgrade, as docs/upgrading.md says: the mark copied, the machine id set"
 sf_as_pg mkdir -m 700 "$SF_WORK/new/pg_snowflake"
 sf_as_pg cp "$SF_WORK/old/pg_snowflake/mark" "$SF_WORK/new/pg_snowflake/mark"
 echo "snowflake.machine_id = 14" | sf_as_pg tee -a "$SF_WORK/new/postgresql.conf" >/dev/null

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The no-duplicate promise under faults: clock steps, restarts and crashes with the clock behind,
 # a frozen clock, a rollback tolerance, an unwritable mark. The server's clock is libfaketime's.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 9"
 clock_env=$(sf_faketime_env node)

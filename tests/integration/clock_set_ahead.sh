@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# README "Recovering from a clock that was set ahead", followed step by step under libfaketime: IDs
+# docs/durability.md, "Recovering from a clock that was set ahead", followed step by step under libfaketime: IDs
 # issued while the clock was 30 days ahead, the clock corrected, a restart refused with SF005, and
 # the way out (a machine id never used, the mark removed with the server stopped).
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 9"
 clock_env=$(sf_faketime_env node)
@@ -49,7 +50,7 @@ start
 sf_check_match "the clock corrected again: SF005 again" "ERROR: +SF005" "$(sf_error node "SELECT snowflake_next()")"
 
 echo "-- step 2: the clock is right now, so IDs with future times exist under machine id 9"
-sf_check "the README query finds them" "1001|9" \
+sf_check "the query of docs/durability.md finds them" "1001|9" \
   "$(sf_psql node -c "SELECT count(*), min(snowflake_machine_id(id)) FROM ids WHERE id >= snowflake_compose(now() + interval '1 minute')")"
 
 echo "-- step 3: a machine id never used, the mark removed with the server stopped"
@@ -67,7 +68,7 @@ sf_check "their times are the corrected clock's" "t" \
   "$(sf_psql node -c "SELECT bool_and(snowflake_timestamp(id) BETWEEN now() - interval '1 minute' AND now() + interval '1 minute') FROM ids WHERE made = 'after'")"
 sf_check "the mark is near the clock again" "t" \
   "$(sf_psql node -c "SELECT durable_mark < now() + interval '1 minute' FROM snowflake_status()")"
-# The cost README states: the rows made ahead keep IDs above every new one until their time comes.
+# The cost docs/durability.md states: the rows made ahead keep IDs above every new one until their time comes.
 sf_check "the cost: rows made while ahead still sort after every new row" "t" \
   "$(sf_psql node -c "SELECT max(id) FILTER (WHERE made = 'after') < min(id) FILTER (WHERE made = 'ahead') FROM ids")"
 sf_check "restarts keep working" "10" "$(sf_stop node && start && sf_psql node -c "SELECT snowflake_machine_id(snowflake_next())")"

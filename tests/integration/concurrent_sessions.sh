@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Eight sessions insert into one primary-key table at once: no duplicate, no error, per-session order kept.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
 sf_start node

@@ -4,7 +4,8 @@
 # locks the referencing table before the referenced one does not stall the cut-over into a
 # deadlock; a view and a row-level security policy over the key follow it to the bigint column; a
 # UNIQUE constraint stays a constraint with its name; lookups by the old uuid stay index scans.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
 sf_start node
@@ -104,7 +105,7 @@ out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_a
 sf_psql node >/dev/null <<'SQL'
 SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL
-# README's step 4a again: nothing left to run, no error.
+# Step 4a of docs/migration.md again: nothing left to run, no error.
 out=$(sf_psql node 2>&1 <<'SQL'
 SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL

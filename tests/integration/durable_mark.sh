@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The durable mark file as an operator meets it: hand-written marks, things at its path that are not a
 # file, marks past the layout or far ahead of the clock (SF005), and a file edited while the server runs.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 12"
 mark=$SF_WORK/node/pg_snowflake/mark

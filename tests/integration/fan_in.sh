@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fan-in: three primaries (machine ids 1-3) and a subscriber (4) that also writes, joined by logical
 # replication: snowflake keys all arrive, bigserial keys collide, and the guard stops a second machine id 4.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 
 common=("shared_preload_libraries = 'snowflake'" "shared_buffers = 16MB" "max_connections = 20"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A hot standby shares its primary's machine id: snowflake_next() there is an error, decode works,
 # and after promotion it issues IDs above everything the primary had issued before the backup.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init primary "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 11" "wal_level = replica"
 sf_start primary

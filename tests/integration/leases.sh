@@ -2,7 +2,8 @@
 # Machine ids from leases: a coordination server, nodes that lease ids 100-103 and write, a restart,
 # a clone of a data directory, a node with a clock 5 s behind taking a freed id, the coordination
 # server stopped and restarted under writes; every row meets in one hub over logical replication.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 
 # Short leases keep the test short: renewed every 0.5 s, so a lease outlives its last renewal by 1 s.

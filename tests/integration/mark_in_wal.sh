@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The durable mark travels in the WAL: a promoted standby, a point-in-time restore and crash recovery
 # without the mark file issue only IDs above every ID the primary issued, though their clocks are behind.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 base_conf=("shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 31" "max_connections = 10"
   "shared_buffers = 16MB")
@@ -132,7 +133,7 @@ last=$(sf_psql node -c "SELECT max(id) FROM events")
 sf_psql node -c "CHECKPOINT"
 redo=$(sf_psql node -c "SELECT redo_lsn FROM pg_control_checkpoint()")
 # No ID follows the checkpoint: the mark keeper logs the mark again after its redo point (it looks
-# every 100 ms); until it has, this case is not covered (README, Guarantees). The clock is 30 s behind:
+# every 100 ms); until it has, this case is not covered (docs/durability.md, "What is not promised"). The clock is 30 s behind:
 # without that record this wait alone (up to 10 s) must not bring the clock past the last ID.
 if wait_until node 10 "SELECT count(*) > 0 FROM pg_get_wal_records_info('$redo', pg_current_wal_flush_lsn())
   WHERE resource_manager = 'snowflake' AND record_type = 'MARK'"; then

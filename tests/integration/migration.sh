@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Migrates a uuid-keyed schema to snowflake keys while pgbench keeps inserting and updating through
 # the backfill and the cut-over: no row lost, no reference dangling or changed, no ID duplicated.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
 sf_start node

@@ -8,13 +8,14 @@
 # so that only the package's files can answer CREATE EXTENSION, and moved back at exit, checksums
 # compared. Two runs of this test at once wait for each other (flock); a run interrupted with the
 # package installed is cleaned up by the next. Other tests running at the same moment against the
-# system's PostgreSQL 15 (not a private copy, see README "Development") can miss snowflake's files
+# system's PostgreSQL 15 (not a private copy, see docs/development.md) can miss snowflake's files
 # for the few seconds between the removal and the restore.
 suite_pg_config=${PG_CONFIG:-${PG_BIN:-/usr/lib/postgresql/15/bin}/pg_config}
 # The package is for Debian's PostgreSQL 15, whatever the suite runs on.
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_CONFIG=$PG_BIN/pg_config
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 cd /tmp
 PKG=postgresql-15-snowflake
 

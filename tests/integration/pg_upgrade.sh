@@ -2,15 +2,16 @@
 # pg_upgrade from the PostgreSQL under test through every later supported major (15 -> 17 -> 18) on a
 # database that uses the extension: a snowflake-keyed table with the collision guard as a replica
 # trigger, and a uuid-key migration backfilled but not yet cut over. After each upgrade, with
-# pg_snowflake/ copied over as README says: a clock set behind is refused (SF001) instead of issuing
+# pg_snowflake/ copied over as docs/upgrading.md says: a clock set behind is refused (SF001) instead of issuing
 # lower IDs, new IDs continue above every earlier one, old IDs decode the same, the guard still
 # fires, and the migration goes on to its cut-over on the newest major.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 cd "$SF_WORK"  # pg_upgrade, run as postgres, writes in its working directory
 
 # Through the later majors of the matrix run (tests/run-all.sh sets SF_MATRIX_MAJORS from PG_MAJORS):
-# README's quick test command, on the installed 15 alone, builds no other PostgreSQL for this.
+# The quick test command of README, on the installed 15 alone, builds no other PostgreSQL for this.
 majors=()
 for m in 15 17 18; do
   [ "$m" -ge "$PG_MAJOR" ] && [[ " $PG_MAJOR ${SF_MATRIX_MAJORS:-} " == *" $m "* ]] && majors+=("$m")
@@ -125,7 +126,7 @@ for new in "${majors[@]:1}"; do
     "$(echo "$logs" | grep -E 'issuing IDs|resuming above|WARNING: .*snowflake' || true)"
   sf_check "the old cluster's mark untouched by pg_upgrade" "$mark_before" "$(cat "pg$old/pg_snowflake/mark"; stat -c %Y "pg$old/pg_snowflake/mark")"
   sf_check "pg_upgrade does not carry pg_snowflake/ over" "absent" "$([ -e "pg$new/pg_snowflake" ] && echo present || echo absent)"
-  # README, Upgrading PostgreSQL: copy it before the new server first starts.
+  # docs/upgrading.md, "Upgrading PostgreSQL (pg_upgrade)": copy it before the new server first starts.
   cp -a "pg$old/pg_snowflake" "pg$new/"
 
   # The new machine's clock ten minutes behind the last ID: refused, never a lower ID.

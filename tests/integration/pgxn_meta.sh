@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # META.json is valid PGXN metadata (Meta Spec v1.0.0) and carries snowflake.control's default_version,
-# as debian/changelog does (tests/pgxn_meta.py); and the checker rejects documents that break the spec.
+# as debian/changelog does, and names the license of LICENSE and debian/copyright (tests/pgxn_meta.py);
+# and the checker rejects documents that break the spec or the project's rules.
 # No server.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/checks.sh"
+SF_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CHECK=$SF_ROOT/tests/pgxn_meta.py
 
 out=$(python3 "$CHECK" "$SF_ROOT" 2>&1) && status=0 || status=$?
@@ -11,10 +13,16 @@ sf_check "META.json of the checkout passes (version $(python3 -c 'import json,sy
 # Each broken copy must be refused, for the stated reason.
 tmp=$(mktemp -d /tmp/snowflake-meta.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-refused() {  # refused DESCRIPTION EXPECTED-MESSAGE-REGEX PYTHON-EDIT-OF-meta [SHELL-EDIT-IN-THE-COPY]
+copy() {  # a copy of the files the checker reads, in $tmp/t
   rm -rf "$tmp/t" && mkdir -p "$tmp/t/debian"
-  cp "$SF_ROOT/META.json" "$SF_ROOT/snowflake.control" "$SF_ROOT/README.md" "$tmp/t/"
-  cp "$SF_ROOT/debian/changelog" "$tmp/t/debian/"
+  cp "$SF_ROOT/META.json" "$SF_ROOT/snowflake.control" "$SF_ROOT/README.md" "$SF_ROOT/LICENSE" "$tmp/t/"
+  cp "$SF_ROOT/debian/changelog" "$SF_ROOT/debian/copyright" "$tmp/t/debian/"
+}
+copy
+out=$(python3 "$CHECK" "$tmp/t" 2>&1) && status=0 || status=$?
+sf_check "an unchanged copy passes (so each refusal below is the edit's)" "0:" "$status:$out"
+refused() {  # refused DESCRIPTION EXPECTED-MESSAGE-REGEX PYTHON-EDIT-OF-meta [SHELL-EDIT-IN-THE-COPY]
+  copy
   python3 - "$tmp/t/META.json" "$3" <<'EOF'
 import json, sys
 meta = json.load(open(sys.argv[1]))
@@ -43,4 +51,10 @@ refused "provides.snowflake.version behind META.json's" "provides.snowflake.vers
   'meta["provides"]["snowflake"]["version"] = "1.0.0"'
 refused "debian/changelog behind default_version" "debian/changelog's newest version '1.0-1'" \
   'pass' "sed -i '1s/([^)]*)/(1.0-1)/' debian/changelog"
+refused "META.json naming another license than LICENSE" "META.json license 'mit' is not the project's 'postgresql'" \
+  'meta["license"] = "mit"'
+refused "no LICENSE" "LICENSE: No such file" 'pass' "rm LICENSE"
+refused "a LICENSE of another license" "LICENSE starts with 'MIT License'" 'pass' "sed -i '1s/.*/MIT License/' LICENSE"
+refused "debian/copyright under another license" "debian/copyright licenses Files: \\* under 'unknown'" \
+  'pass' "sed -i 's/^License: PostgreSQL$/License: unknown/' debian/copyright"
 sf_summary

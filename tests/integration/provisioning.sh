@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where a machine id can come from: postgresql.conf, ALTER SYSTEM, the command line, a container's
 # environment (examples/docker-entrypoint.sh) and a StatefulSet's pod ordinal (examples/kubernetes-statefulset.yaml).
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 
 # The setting as the server reports it: value, source, and the file it came from.

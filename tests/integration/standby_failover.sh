@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies of a data directory: a physical standby keeps its primary's machine id through promotion;
 # a restored backup carries the old id in its postgresql.conf and must be given a new one.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 
 sf_init primary "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 21" "max_connections = 10" \

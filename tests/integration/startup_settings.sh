@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start-up cases of snowflake.machine_id and shared_preload_libraries, against real servers.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The column type snowflake through binary COPY (to and from bigint tables) and pg_dump/pg_restore
 # into a fresh database: values, keys, foreign keys, partitions, defaults and JSON survive.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
 
 sf_init p "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 15" "max_connections = 20"

@@ -81,13 +81,13 @@ BEGIN
     END IF;
 
     -- The packed rows must stay below every live ID, which are all younger than the migration.
-    IF npacked > 0 AND (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at) >> 22 THEN
+    IF npacked > 0 AND (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at, 0, 0) >> 22 THEN
         RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, mig, m.started_at
             USING ERRCODE = 'program_limit_exceeded', HINT = 'Reserve more machine ids for the backfill.';
     END IF;
 
     SELECT g.ms, g.cnt + o.occ AS cnt, count(*) OVER () AS crowded INTO ov
-    FROM (SELECT @extschema@.snowflake_compose(s.t) >> 22 AS ms, count(*) AS cnt
+    FROM (SELECT @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms, count(*) AS cnt
           FROM _snowflake_src s WHERE s.t >= epoch GROUP BY 1) g,
          LATERAL (SELECT greatest(0, least(cap, npacked - g.ms * cap)) AS occ) o
     WHERE g.cnt + o.occ > cap
@@ -111,7 +111,7 @@ BEGIN
         UNION ALL
         SELECT y.key, y.ms * 4194304 + lo * 4096 + y.r + greatest(0, least(cap, npacked - y.ms * cap))
         FROM (SELECT x.key, x.ms, row_number() OVER (PARTITION BY x.ms ORDER BY x.t, x.key) - 1 AS r
-              FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t) >> 22 AS ms
+              FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms
                     FROM _snowflake_src s WHERE s.t >= epoch) x) y
     ) z;
     GET DIAGNOSTICS n = ROW_COUNT;

@@ -1125,7 +1125,7 @@ BEGIN
         ORDER BY g.step;
     ELSE
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
-                     FROM @extschema@._snowflake_migration_steps(tbl) g ORDER BY g.step;
+                     FROM @extschema@._snowflake_migration_steps(tbl, false) g ORDER BY g.step;
     END IF;
     -- The objects that use the key or a referencing column, and what the cut-over does to each.
     IF NOT done THEN

@@ -45,7 +45,7 @@ BEGIN
 
     INSERT INTO @extschema@.snowflake_migration_step (relation, step, phase, kind, target, object)
     SELECT mig, g.step, g.phase, g.kind, g.target, g.object
-    FROM @extschema@._snowflake_migration_steps(tbl) g;
+    FROM @extschema@._snowflake_migration_steps(tbl, false) g;
     SELECT a.attname INTO key_col
     FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
     WHERE c.conrelid = tbl AND c.contype = 'p';
@@ -58,11 +58,11 @@ BEGIN
     LOOP
         BEGIN
             PERFORM @extschema@._snowflake_lock_all(
-                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl) g
+                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, false) g
                       WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
                 'ACCESS EXCLUSIVE', lock_wait);
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl) g
+            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, false) g
                      WHERE g.phase = 'start' ORDER BY g.step
             LOOP
                 EXECUTE s.statement;

@@ -1,0 +1,21 @@
+# Test reporting for integration tests: each check is one line, counted for the summary that
+# tests/run-all.sh reads. Source it; it sets `set -euo pipefail`.
+set -euo pipefail
+
+SF_PASSED=0
+SF_FAILED=0
+sf_pass() { SF_PASSED=$((SF_PASSED + 1)); echo "  ok   $*"; }
+sf_fail() { SF_FAILED=$((SF_FAILED + 1)); echo "  FAIL $*"; }
+# sf_check DESCRIPTION EXPECTED ACTUAL
+sf_check() {
+  if [ "$2" = "$3" ]; then sf_pass "$1"; else sf_fail "$1: expected [$2], got [$3]"; fi
+}
+# sf_check_match DESCRIPTION REGEX TEXT
+sf_check_match() {
+  if [[ "$3" =~ $2 ]]; then sf_pass "$1"; else sf_fail "$1: [$3] does not match /$2/"; fi
+}
+# Integration tests end with this; tests/run-all reads the line.
+sf_summary() {
+  echo "$(basename "$0"): $SF_PASSED passed, $SF_FAILED failed"
+  [ "$SF_FAILED" = 0 ]
+}
