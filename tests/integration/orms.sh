@@ -6,7 +6,8 @@
 # (pinned below) into SF_ORM_NODE_DIR (default /var/cache/snowflake/node-orms), reused across runs.
 # Heavy (packages, a dozen Node and Python processes): in a matrix run (tests/run-all.sh with
 # PG_MAJORS) it runs on the first major only; the ORMs see nothing that differs between majors.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 
 first_major=${SF_MATRIX_MAJORS:-}
 first_major=${first_major%% *}

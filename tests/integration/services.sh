@@ -7,7 +7,8 @@
 # all the IDs any of them made, each machine id's runs in order.
 # Installs what it lacks: Debian's python3-psycopg; pg, flake-idgen and @sapphire/snowflake from npm
 # into SF_SERVICES_NODE_DIR (default /var/cache/snowflake/node-services), reused across runs.
-source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
 
 PY=/usr/bin/python3
 need=()
@@ -295,5 +296,35 @@ sf_check_match "b, restarted 3 s behind, waited for its clock to pass its old en
   "^stopped at [0-9]+, [0-9]+ refused$" "$(tail -1 "$SF_WORK/svc-b.log")"
 sf_check "the clean stops released their leases; the killed d's is still held" \
   "$(lease_of d 1):held" "$(sf_psql coord -c "SELECT string_agg(machine_id || ':' || state, ',') FROM snowflake_leases WHERE holder_role <> 'nodes' AND state <> 'released'")"
+
+echo "-- the page's snippets: a role and range for a kind of service, and the clients' usage"
+snippets=$SF_WORK/snippets
+mkdir -p "$snippets"
+awk -v dir="$snippets" '
+  /^## / { section = $0 }
+  /^<!-- test: .* -->$/ { name = $3; next }
+  /^```/ && !inside { inside = 1
+                      if (section == "## Generating IDs in the application") {
+                        if (name != "") { file = dir "/" name; print name } else print "UNTESTED block at line " NR }
+                      next }
+  /^```/ && inside { inside = 0; file = ""; name = ""; next }
+  inside && file != "" { print > file }
+' "$SF_ROOT/docs/applications.md" >"$snippets/list"
+sf_check "every code block of \"Generating IDs in the application\" is run here" "" "$(grep UNTESTED "$snippets/list" || true)"
+sf_check "the snippets" "services-coord.sql services-usage.js services-usage.py" "$(tr '\n' ' ' <"$snippets/list" | sed 's/ $//')"
+cp "$CLIENTS/snowflake-lease.js" "$snippets/"
+chmod -R a+rX "$snippets"
+out=$(sf_psql coord -f "$snippets/services-coord.sql" 2>&1) && status=0 || status=$?
+sf_check "services-coord.sql runs on the coordination database" 0 "$status"
+for s in js py; do
+  if [ $s = js ]; then cmd=(node services-usage.js); else cmd=("$PY" services-usage.py); fi
+  out=$(cd "$snippets" && sf_as_pg env NODE_PATH="$NODE_PATH" PYTHONPATH="$PYTHONPATH" COORD_HOST="$SF_WORK/coord" \
+          SNOWFLAKE_HOLDER="$(holder 2$([ $s = js ] && echo 1 || echo 2))" "${cmd[@]}" 2>&1) && status=0 || status=$?
+  sf_check "services-usage.$s runs" 0 "$status"
+  read -r m first second <<<"$(echo "$out" | tr -d "n'")"
+  sf_check "services-usage.$s: an id of svc_api's range, two IDs of it in order, the lease released" "t|t|released" \
+    "$(sf_psql coord -c "SELECT ${m:-0} BETWEEN 512 AND 575 AND snowflake_machine_id(${first:-0}) = ${m:-0} AND snowflake_machine_id(${second:-0}) = ${m:-0},
+                                ${second:-0} > ${first:-0}, (SELECT state FROM snowflake_leases WHERE machine_id = ${m:-0} AND holder_role = 'svc_api')")"
+done
 
 sf_summary
