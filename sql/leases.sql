@@ -15,6 +15,8 @@ GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bi
                           snowflake_lease_release(integer, uuid, uuid, bigint)
       TO regress_sf_node_a, regress_sf_node_b;
 GRANT SELECT ON snowflake_leases TO regress_sf_node_a, regress_sf_node_b;
+-- ... and the ids each may lease (from 1.2, none without a row here).
+INSERT INTO snowflake_lease_grant VALUES ('regress_sf_node_a', '[0,1023]'), ('regress_sf_node_b', '[0,1023]');
 RESET client_min_messages;
 
 -- Holders: a = node A, b = node B, c = a second node that logs in with node B's role.
@@ -139,9 +141,10 @@ SELECT snowflake_lease_claim(:a, NULL, 100, 101, 1300000, 30000);
 SELECT snowflake_lease_renew(100, :a, :a2, -1);
 \echo :LAST_ERROR_SQLSTATE
 
--- Per-role ranges: with rows in snowflake_lease_grant, a role leases only inside its own.
+-- Per-role ranges: a role leases only inside its own.
 RESET SESSION AUTHORIZATION;
 DELETE FROM snowflake_lease;
+DELETE FROM snowflake_lease_grant;
 INSERT INTO snowflake_lease_grant VALUES ('regress_sf_node_a', '[100,101]'), ('regress_sf_node_b', '[102,102]');
 SET SESSION AUTHORIZATION regress_sf_node_b;
 SELECT status, machine_id FROM snowflake_lease_claim(:b, :b1, 100, 103, 1000, 30000);

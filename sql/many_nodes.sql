@@ -118,3 +118,6 @@ SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b', 'a'], ARRAY[1, 2, 1])
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', 'b', 'a'], ARRAY[1, 2, 3]);
 \echo :LAST_ERROR_SQLSTATE
+-- A node without a name (twice, it used to be reported as node "<NULL>"): refused.
+SELECT * FROM snowflake_shared_machine_ids(ARRAY['a', NULL, NULL], ARRAY[1, 2, 2]);
+\echo :LAST_ERROR_SQLSTATE

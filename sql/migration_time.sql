@@ -94,7 +94,8 @@ SELECT name FROM legacy ORDER BY id_snowflake DESC LIMIT 1;
 SELECT snowflake_migration_abort('legacy');
 DROP TABLE legacy;
 
--- ---- Random v4 uuids, no time: an order the user chooses, from the epoch, below every live ID ----
+-- ---- Random v4 uuids, no time: an order the user chooses, from the epoch (after the packed rows of legacy,
+-- whose IDs stay taken), below every live ID ----
 CREATE TABLE tags (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), label text NOT NULL, rank int NOT NULL);
 -- (v4 uuids made from md5 so that the output is the same at every run; ranks are 0..4999 shuffled.)
 INSERT INTO tags (id, label, rank)

@@ -42,7 +42,7 @@ SELECT p.oid::regprocedure AS function, p.prokind, p.provolatile, p.proparallel,
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'snowflake'
 WHERE p.proname ~ '^_snowflake|_migration_|_uuid_time$'
-ORDER BY p.proname;
+ORDER BY p.proname, p.oid::regprocedure::text;
 -- The state tables are dumped with the data (a dump taken mid-migration resumes after restore).
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) t(oid) JOIN pg_class c ON c.oid = t.oid
 WHERE e.extname = 'snowflake' ORDER BY 1;

@@ -73,9 +73,10 @@ CREATE OR REPLACE FUNCTION snowflake_migration_start(tbl text, lock_wait interva
                                                      give_up_after interval DEFAULT '10 min') RETURNS void
     LANGUAGE sql VOLATILE
 AS $$ SELECT @extschema@.snowflake_migration_start(CAST($1 AS pg_catalog.regclass), $2, $3) $$;
-CREATE OR REPLACE FUNCTION snowflake_migration_abort(tbl text) RETURNS void
+CREATE OR REPLACE FUNCTION snowflake_migration_abort(tbl text, lock_wait interval DEFAULT '100 ms',
+                                                     give_up_after interval DEFAULT '10 min') RETURNS void
     LANGUAGE sql VOLATILE
-AS $$ SELECT @extschema@.snowflake_migration_abort(CAST($1 AS pg_catalog.regclass)) $$;
+AS $$ SELECT @extschema@.snowflake_migration_abort(CAST($1 AS pg_catalog.regclass), $2, $3) $$;
 CREATE OR REPLACE PROCEDURE snowflake_migration_backfill(
     tbl text,
     time_column name DEFAULT NULL,
@@ -111,6 +112,6 @@ COMMENT ON FUNCTION snowflake_compose(text, integer, integer) IS 'snowflake_comp
 COMMENT ON FUNCTION snowflake_uuid_time(text) IS 'snowflake_uuid_time of a uuid written as text';
 COMMENT ON FUNCTION snowflake_migration_plan(text) IS 'snowflake_migration_plan of a table named by text (on the caller''s search_path)';
 COMMENT ON FUNCTION snowflake_migration_start(text, interval, interval) IS 'snowflake_migration_start of a table named by text (on the caller''s search_path)';
-COMMENT ON FUNCTION snowflake_migration_abort(text) IS 'snowflake_migration_abort of a table named by text (on the caller''s search_path)';
+COMMENT ON FUNCTION snowflake_migration_abort(text, interval, interval) IS 'snowflake_migration_abort of a table named by text (on the caller''s search_path)';
 COMMENT ON PROCEDURE snowflake_migration_backfill(text, name, boolean, text, int4range, text, integer) IS 'snowflake_migration_backfill of a table named by text (on the caller''s search_path)';
 COMMENT ON PROCEDURE snowflake_migration_cutover(text, interval, interval) IS 'snowflake_migration_cutover of a table named by text (on the caller''s search_path)';

@@ -25,8 +25,8 @@ CREATE OR REPLACE FUNCTION snowflake_guard_replicated() RETURNS trigger
 -- order given), by machine id. The caller collects each node's current_setting('snowflake.machine_id')
 -- (psql, dblink, a config-management inventory); the function only compares. A NULL or -1 (unset)
 -- id is left out: such a node issues no IDs. Errors: 22023 if the arrays differ in length or a
--- node is named twice (it would be reported as sharing an id with itself); 22003 for an id outside
--- -1..1023. Locks nothing.
+-- node is named twice (it would be reported as sharing an id with itself); 22004 for a NULL node
+-- name; 22003 for an id outside -1..1023. Locks nothing.
 CREATE OR REPLACE FUNCTION snowflake_shared_machine_ids(node_names text[], machine_ids integer[])
     RETURNS TABLE (machine_id integer, nodes text[])
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
@@ -38,6 +38,11 @@ BEGIN
     IF cardinality(node_names) <> cardinality(machine_ids) THEN
         RAISE EXCEPTION 'node_names has % elements but machine_ids has %', cardinality(node_names), cardinality(machine_ids)
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF array_position(node_names, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'node_names has a NULL at position %', array_position(node_names, NULL)
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Name every node; a node without a machine id is given NULL or -1 in machine_ids.';
     END IF;
     SELECT n INTO twice FROM unnest(node_names) AS n GROUP BY n HAVING count(*) > 1 ORDER BY n LIMIT 1;
     IF FOUND THEN

@@ -36,9 +36,9 @@ CREATE TABLE snowflake_lease_settings (
     reclaim_after interval NOT NULL CHECK (reclaim_after >= interval '0')
 );
 
--- Optional: the ids each node role may lease. Empty (the default): a role granted the functions
--- may lease any id of the range it asks for. With rows: a role claims and renews only ids inside
--- its own ranges (a range withdrawn makes its holder's next renewal answer 'lost').
+-- The ids each node role may lease: a role claims and renews only ids inside its own ranges (a
+-- range withdrawn makes its holder's next renewal answer 'lost'). Under 1.1 an empty table let
+-- every role granted the functions lease any id; from 1.2 a role without a row leases nothing.
 CREATE TABLE snowflake_lease_grant (
     holder_role name NOT NULL,
     machine_ids int4range NOT NULL CHECK (NOT isempty(machine_ids) AND machine_ids <@ int4range(0, 1023, '[]')),

@@ -56,7 +56,8 @@ for role in node1 node2 node3 node4; do
   sf_psql coord -c "CREATE ROLE $role LOGIN" -c "
     GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text),
                               snowflake_lease_renew(integer, uuid, uuid, bigint),
-                              snowflake_lease_release(integer, uuid, uuid, bigint) TO $role"
+                              snowflake_lease_release(integer, uuid, uuid, bigint) TO $role" \
+    -c "INSERT INTO snowflake_lease_grant VALUES ('$role', '[0,1023]')"
 done
 
 echo "-- concurrent claims, under READ COMMITTED and SERIALIZABLE: one holder per id, whatever the race"
@@ -88,6 +89,36 @@ for isolation in "read committed" serializable; do
   else sf_fail "$isolation: no id granted"; fi
   sf_psql coord -c "DELETE FROM snowflake_lease WHERE machine_id BETWEEN 900 AND 903"
 done
+
+echo "-- a transaction held open around lease calls delays no other node for long"
+# node1 holds id 950 and, in a transaction it keeps open for 20 s, renews it (a row lock) and
+# claims id 952 for another holder (not committed). node2's claim of 952-953 skips 952 at once;
+# another run of node1 asking for its id 950 waits at most lock_timeout (1 s) and is told why.
+h1=00000000-0000-4000-8000-000000000950
+h2=00000000-0000-4000-8000-000000000952
+sf_as_pg psql -h "$SF_WORK/coord" -U node1 -d postgres -X -q -A -t \
+  -c "SELECT status FROM snowflake_lease_claim('$h1', '$h1', 950, 950, 1000, 60000)" >/dev/null
+sf_as_pg psql -h "$SF_WORK/coord" -U node1 -d postgres -X -q -A -t -c "BEGIN" \
+  -c "SELECT status FROM snowflake_lease_renew(950, '$h1', '$h1', 2000)" \
+  -c "SELECT status, machine_id FROM snowflake_lease_claim('$h2', '$h2', 952, 952, 1000, 60000)" \
+  -c "SELECT pg_sleep(20)" -c "COMMIT" >"$SF_WORK/open-tx.out" 2>&1 &
+open_tx=$!
+sleep 1
+started=$SECONDS
+out=$(sf_as_pg timeout 15 psql -h "$SF_WORK/coord" -U node2 -d postgres -X -q -A -t \
+  -c "SELECT status, machine_id FROM snowflake_lease_claim('00000000-0000-4000-8000-000000000953', gen_random_uuid(), 952, 953, 1000, 60000)" 2>&1 || true)
+sf_check "node2's claim beside an open transaction claiming id 952: id 953 at once" "granted|953 yes" \
+  "$out $([ $((SECONDS - started)) -le 3 ] && echo yes || echo "no ($((SECONDS - started)) s)")"
+started=$SECONDS
+out=$(sf_as_pg timeout 15 psql -h "$SF_WORK/coord" -U node1 -d postgres -X -q -A -t -v VERBOSITY=verbose \
+  -c "SELECT status FROM snowflake_lease_claim('$h1', gen_random_uuid(), 950, 950, 1000, 60000)" 2>&1 || true)
+sf_check_match "another run of node1 asking for its id 950: 55P03 within seconds, naming the open transaction" \
+  "ERROR: +55P03: a lease of role node1 is locked by another transaction.*yes" \
+  "$(echo $out) $([ $((SECONDS - started)) -le 4 ] && echo yes || echo "no ($((SECONDS - started)) s)")"
+kill "$open_tx" 2>/dev/null || true
+wait "$open_tx" 2>/dev/null || true
+sf_psql coord -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'node1'" >/dev/null
+sf_psql coord -c "DELETE FROM snowflake_lease WHERE machine_id BETWEEN 950 AND 953"
 
 echo "-- a node pointed at a database without the extension says so"
 sf_init noext "shared_preload_libraries = 'snowflake'" "snowflake.lease_machine_ids = '100-103'" \

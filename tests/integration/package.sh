@@ -73,6 +73,10 @@ sf_check "$PKG is installed" "installed" "$(dpkg-query -W -f='${db:Status-Status
 for f in "$libdir/snowflake.so" "$extdir/snowflake.control" "$extdir/snowflake--$version.sql" "$extdir/snowflake--1.0.sql"; do
   sf_check "dpkg -S $f" "$PKG" "$(dpkg -S "$f" 2>&1 | cut -d: -f1)"
 done
+# README links into docs/: the package carries both, side by side.
+sf_check "the package's documentation: README.md and every docs/ page" \
+  "$(cd "$SF_ROOT" && printf '%s\n' README.md docs/*.md | sort | tr '\n' ' ')" \
+  "$(dpkg -L "$PKG" | sed -n "s|^/usr/share/doc/$PKG/||p" | grep -E '^(README\.md|docs/.*\.md)(\.gz)?$' | sed 's/\.gz$//' | sort | tr '\n' ' ')"
 
 sf_init pkg "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7"
 if sf_start pkg; then sf_pass "a server with shared_preload_libraries = 'snowflake' starts"; else

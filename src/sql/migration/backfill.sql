@@ -1,5 +1,71 @@
 -- The migration toolkit, phases 2-3: the ID map, then the existing rows and their references, in batches.
 
+-- _snowflake_spans(ms bigint[]) -> int8range[]: milliseconds as spans, a new span wherever
+-- two used milliseconds are more than a day apart (the rectangles of snowflake_migration_lane).
+CREATE OR REPLACE FUNCTION _snowflake_spans(ms bigint[]) RETURNS int8range[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(array_agg(c.r ORDER BY c.r), '{}')
+    FROM (SELECT int8range(min(b.ms), max(b.ms), '[]') AS r
+          FROM (SELECT a.ms, sum(a.brk) OVER (ORDER BY a.ms) AS span
+                FROM (SELECT u.ms, CASE WHEN u.ms - lag(u.ms) OVER (ORDER BY u.ms) > 86400000 THEN 1 ELSE 0 END AS brk
+                      FROM (SELECT DISTINCT x AS ms FROM unnest(ms) x) u) a) b
+          GROUP BY b.span) c
+$$;
+
+-- _snowflake_backfill_lane(mig, machine_ids, npacked) -> (lo, cap, p0): where the map of mig
+-- puts its IDs so that they overlap no other backfill's (snowflake_migration_lane): its rows
+-- use slots lo .. lo + cap - 1 of each millisecond, within the reserved machine ids, free of every
+-- other backfill's in the milliseconds this one uses; its npacked rows without a usable time
+-- start at millisecond p0, where the other backfills' rows without a time end (they continue
+-- where the others left off). Reads pg_temp._snowflake_src (the rows to number). Raises 54000
+-- when every slot is taken. Locks nothing (the lane rows the map adds are proved disjoint by
+-- their constraint).
+CREATE OR REPLACE FUNCTION _snowflake_backfill_lane(mig text, machine_ids int4range, npacked bigint,
+                                                    OUT lo bigint, OUT cap bigint, OUT p0 bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    win int8range := int8range(lower(machine_ids)::bigint * 4096, upper(machine_ids)::bigint * 4096);
+    need bigint;
+    spans int8range[];
+    p bigint;
+    gap record;
+BEGIN
+    SELECT coalesce(max(g.cnt), 0), @extschema@._snowflake_spans(array_agg(g.ms)) INTO need, spans
+    FROM (SELECT @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms, count(*) AS cnt
+          FROM pg_temp._snowflake_src s WHERE s.t >= '2024-01-01 00:00:00+00' GROUP BY 1) g;
+    -- Rows without a time go after the chain of other backfills' IDs that starts at the epoch.
+    p0 := 0;
+    LOOP
+        SELECT max(upper(l.ms)) INTO p FROM @extschema@.snowflake_migration_lane l
+        WHERE l.slots && win AND lower(l.ms) <= p0 AND upper(l.ms) > p0;
+        EXIT WHEN p IS NULL;
+        p0 := p;
+    END LOOP;
+    IF npacked > 0 THEN
+        spans := spans || int8range(p0, p0 + npacked - 1, '[]');
+    END IF;
+    -- The free stretches of slots in those milliseconds: the first wide enough for the most
+    -- crowded millisecond, else the widest (the caller then says how many rows do not fit).
+    WITH busy AS (SELECT greatest(lower(l.slots), lower(win)) AS b_lo, least(upper(l.slots), upper(win)) AS b_hi
+                  FROM @extschema@.snowflake_migration_lane l WHERE l.ms && ANY (spans) AND l.slots && win),
+    starts AS (SELECT lower(win) AS s UNION SELECT b.b_hi FROM busy b),
+    gaps AS (SELECT st.s AS g_lo, coalesce((SELECT min(b.b_lo) FROM busy b WHERE b.b_lo >= st.s), upper(win)) AS g_hi
+             FROM starts st
+             WHERE st.s < upper(win) AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.b_lo <= st.s AND b.b_hi > st.s))
+    SELECT g.g_lo, g.g_hi - g.g_lo AS width INTO gap FROM gaps g WHERE g.g_hi > g.g_lo
+    ORDER BY g.g_hi - g.g_lo >= need DESC, CASE WHEN g.g_hi - g.g_lo >= need THEN g.g_lo ELSE g.g_lo - g.g_hi END
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the machine ids % reserved for the backfill of % are taken in its milliseconds by other backfills', machine_ids, mig
+            USING ERRCODE = 'program_limit_exceeded',
+            DETAIL = (SELECT 'Taken by the backfills of: ' || string_agg(DISTINCT l.relation, ', ')
+                      FROM @extschema@.snowflake_migration_lane l WHERE l.ms && ANY (spans) AND l.slots && win),
+            HINT = 'Call it again with other backfill_machine_ids that no server issues IDs with, e.g. backfill_machine_ids => ''[1022,1022]''.';
+    END IF;
+    lo := gap.g_lo; cap := gap.width;
+END
+$fn$;
+
 -- _snowflake_migration_build_map(tbl regclass) -> bigint: numbers the rows of the table that
 -- have no snowflake ID yet and records the ID each will get; returns how many. Runs in the first
 -- backfill transaction (one scan of the table under ACCESS SHARE). Every check happens before
@@ -19,8 +85,9 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
-    lo bigint;
-    cap bigint;
+    lo bigint;                  -- the first slot (machine id * 4096 + sequence) of the backfill
+    cap bigint;                 -- slots per millisecond from lo
+    p0 bigint := 0;             -- the first millisecond of the rows without a time
     epoch constant timestamptz := '2024-01-01 00:00:00+00';
     last_ms constant timestamptz := '2093-09-06 15:47:35.551+00';
     st record;
@@ -30,8 +97,6 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    lo := lower(m.machine_ids);
-    cap := 4096 * (upper(m.machine_ids) - lower(m.machine_ids));
 
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL AND @extschema@.snowflake_machine_id(%I) <@ $1',
                    mig, m.new_column, m.new_column) INTO n USING m.machine_ids;
@@ -80,8 +145,10 @@ BEGIN
         npacked := st.early;
     END IF;
 
+    SELECT l.lo, l.cap, l.p0 INTO lo, cap, p0
+    FROM @extschema@._snowflake_backfill_lane(mig, m.machine_ids, npacked) l;
     -- The packed rows must stay below every live ID, which are all younger than the migration.
-    IF npacked > 0 AND (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at, 0, 0) >> 22 THEN
+    IF npacked > 0 AND p0 + (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at, 0, 0) >> 22 THEN
         RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, mig, m.started_at
             USING ERRCODE = 'program_limit_exceeded', HINT = 'Reserve more machine ids for the backfill.';
     END IF;
@@ -89,33 +156,48 @@ BEGIN
     SELECT g.ms, g.cnt + o.occ AS cnt, count(*) OVER () AS crowded INTO ov
     FROM (SELECT @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms, count(*) AS cnt
           FROM _snowflake_src s WHERE s.t >= epoch GROUP BY 1) g,
-         LATERAL (SELECT greatest(0, least(cap, npacked - g.ms * cap)) AS occ) o
+         LATERAL (SELECT CASE WHEN g.ms < p0 THEN 0 ELSE greatest(0, least(cap, npacked - (g.ms - p0) * cap)) END AS occ) o
     WHERE g.cnt + o.occ > cap
     ORDER BY g.ms LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION '% rows of % fall in the millisecond %, more than the machine ids % reserved for the backfill can number',
             ov.cnt, mig, (@extschema@.snowflake_decode(ov.ms << 22)).ts, m.machine_ids
             USING ERRCODE = 'program_limit_exceeded',
-            DETAIL = format('%s milliseconds are that crowded; each reserved machine id numbers 4096 rows per millisecond.', ov.crowded),
-            HINT = format('Call it again with %s machine ids reserved, e.g. backfill_machine_ids => ''[%s,%s]''.',
-                          (ov.cnt + 4095) / 4096, greatest(0, upper(m.machine_ids) - (ov.cnt + 4095) / 4096), upper(m.machine_ids) - 1);
+            DETAIL = format('%s milliseconds are that crowded; each reserved machine id numbers 4096 rows per millisecond, and %s of those slots are free of the IDs other backfills numbered (snowflake_migration_lane).', ov.crowded, cap),
+            HINT = CASE WHEN cap >= 4096 * (upper(m.machine_ids) - lower(m.machine_ids)) THEN
+                       format('Call it again with %s machine ids reserved, e.g. backfill_machine_ids => ''[%s,%s]''.',
+                              (ov.cnt + 4095) / 4096, greatest(0, upper(m.machine_ids) - (ov.cnt + 4095) / 4096), upper(m.machine_ids) - 1)
+                   ELSE format('Other backfills took slots of these milliseconds: call it again with %s machine ids they did not use (and no server issues IDs with), e.g. backfill_machine_ids => ''[%s,%s]''.',
+                              (ov.cnt + 4095) / 4096, greatest(0, lower(m.machine_ids) - (ov.cnt + 4095) / 4096), lower(m.machine_ids) - 1) END;
     END IF;
 
     INSERT INTO @extschema@.snowflake_migration_map (relation, n, key, new_id)
     SELECT mig, row_number() OVER (ORDER BY z.new_id), z.key, z.new_id
     FROM (
-        SELECT p.key, (p.k / cap) * 4194304 + lo * 4096 + p.k % cap AS new_id
+        SELECT p.key, (p0 + p.k / cap) * 4194304 + lo + p.k % cap AS new_id
         FROM (SELECT s.key, CASE WHEN m.source = 'order' THEN s.k
                                  ELSE row_number() OVER (ORDER BY s.t, s.key) - 1 END AS k
               FROM _snowflake_src s WHERE m.source = 'order' OR s.t < epoch) p
         UNION ALL
-        SELECT y.key, y.ms * 4194304 + lo * 4096 + y.r + greatest(0, least(cap, npacked - y.ms * cap))
+        SELECT y.key, y.ms * 4194304 + lo + y.r + CASE WHEN y.ms < p0 THEN 0 ELSE greatest(0, least(cap, npacked - (y.ms - p0) * cap)) END
         FROM (SELECT x.key, x.ms, row_number() OVER (PARTITION BY x.ms ORDER BY x.t, x.key) - 1 AS r
               FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms
                     FROM _snowflake_src s WHERE s.t >= epoch) x) y
     ) z;
     GET DIAGNOSTICS n = ROW_COUNT;
     DROP TABLE _snowflake_src;
+    -- The IDs the map gives out are taken for good. The exclusion constraint proves that no other
+    -- backfill took any of them; one that chose at the same time and committed first wins.
+    BEGIN
+        INSERT INTO @extschema@.snowflake_migration_lane (relation, ms, slots)
+        SELECT mig, sp.r, int8range(min(x.new_id & 4194303), max(x.new_id & 4194303), '[]')
+        FROM unnest(@extschema@._snowflake_spans(ARRAY(SELECT y.new_id >> 22 FROM @extschema@.snowflake_migration_map y WHERE y.relation = mig))) sp(r)
+        JOIN @extschema@.snowflake_migration_map x ON x.relation = mig AND (x.new_id >> 22) <@ sp.r
+        GROUP BY sp.r;
+    EXCEPTION WHEN exclusion_violation THEN
+        RAISE EXCEPTION 'another backfill numbered IDs in the same milliseconds and slots as % at the same time', mig
+            USING ERRCODE = 'serialization_failure', HINT = format('Nothing was written. CALL snowflake_migration_backfill(%L) again.', mig);
+    END;
     -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
     IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = '@extschema@.snowflake_migration_map'::regclass), 'USAGE') THEN
         ANALYZE @extschema@.snowflake_migration_map;

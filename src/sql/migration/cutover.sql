@@ -14,7 +14,8 @@
 -- back (nothing changed) and retried with back-off until give_up_after has passed, then 55P03
 -- (nothing changed by the swap: call it again). The ID map is deleted after the swap commits.
 -- Raises 42501 for a table the caller does not own, 55000 before the backfill is done, while an
--- index it needs is missing or invalid, or when the schema changed since the start; 0A000 for an
+-- index it needs is missing or invalid, or when the schema changed since the start; 23000 for a
+-- twin that is not the new id of its parent (_snowflake_cutover_check_twins); 0A000 for an
 -- object over the key it cannot carry; 25001 inside a transaction block.
 -- _snowflake_cutover_prepare(tbl regclass) -> boolean: the checks before a cut-over: the
 -- caller, the phase, the plan, the indexes. False when it is cut over already.
@@ -58,6 +59,44 @@ BEGIN
             HINT = format('Run them outside a transaction block (drop an invalid one first): SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' AND status <> ''done'' \gexec', mig);
     END IF;
     RETURN true;
+END
+$fn$;
+
+-- _snowflake_cutover_check_twins(tbl regclass): proves, for every referencing column, that each
+-- row's twin is the new id of the parent its uuid names (NULL where the uuid is NULL or names no
+-- row), before the swap makes the twins the references. One scan of each referencing table,
+-- under ACCESS SHARE; rows written meanwhile pass through the fill trigger, which computes the
+-- twin from the uuid. A twin written past the trigger (session_replication_role = replica, a
+-- disabled trigger) would move its row to another parent: raises 23000 naming the first rows
+-- and the statement that computes them again. Nothing is changed.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_check_twins(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ctx record;
+    c @extschema@._snowflake_migrated_column;
+    n bigint;
+    examples text;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, true);
+    FOREACH c IN ARRAY ctx.cols LOOP
+        CONTINUE WHEN c.is_key;
+        EXECUTE format($q$SELECT count(*), string_agg(format('%%s = %%s: %%s = %%s, the new id of that parent is %%s', %1$L, coalesce(w.k::text, 'NULL'),
+                                                      %2$L, coalesce(w.t::text, 'NULL'), coalesce(w.p::text, 'none')), E'\n') FILTER (WHERE w.i <= 5)
+                          FROM (SELECT c.%1$I AS k, c.%2$I AS t, p.%3$I AS p, row_number() OVER () AS i
+                                FROM %4$s c LEFT JOIN %5$s p ON p.%6$I OPERATOR(pg_catalog.=) c.%1$I
+                                WHERE c.%2$I IS DISTINCT FROM p.%3$I) w$q$,
+                       c.col, c.twin, ctx.new_col, c.qname, ctx.parent_q, ctx.key_col)
+        INTO n, examples;
+        IF n > 0 THEN
+            RAISE EXCEPTION '% rows of % carry in % another id than the new id of the parent % names', n, c.qname, c.twin, c.col
+                USING ERRCODE = 'integrity_constraint_violation',
+                DETAIL = examples || CASE WHEN n > 5 THEN format(E'\n... and %s more', n - 5) ELSE '' END,
+                HINT = format('The fill trigger computes the twin from the uuid at every write (unless bypassed, e.g. with session_replication_role = replica): %s; then call the cut-over again.',
+                              format('UPDATE %1$s c SET %2$I = NULL WHERE c.%2$I IS DISTINCT FROM (SELECT p.%3$I FROM %4$s p WHERE p.%5$I = c.%6$I)',
+                                     c.qname, c.twin, ctx.new_col, ctx.parent_q, ctx.key_col, c.col));
+        END IF;
+    END LOOP;
 END
 $fn$;
 
@@ -258,6 +297,8 @@ BEGIN
         EXIT WHEN NOT @extschema@._snowflake_cutover_constrain_next(tbl, lock_wait, give_up_after, since);
         COMMIT;
     END LOOP;
+    COMMIT;
+    PERFORM @extschema@._snowflake_cutover_check_twins(tbl);
     COMMIT;
     PERFORM @extschema@._snowflake_cutover_swap(tbl, lock_wait, give_up_after, since);
     COMMIT;

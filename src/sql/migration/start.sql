@@ -2,7 +2,8 @@
 
 -- snowflake_migration_start(tbl regclass): phase 1, one short transaction. Adds the bigint twin
 -- of the key (nullable, no default: no rewrite) and sets its default to snowflake_next(); adds a
--- twin to every referencing column with a trigger that fills it. Takes ACCESS EXCLUSIVE locks on
+-- twin to every referencing column with a trigger that fills it; grants on each twin the column
+-- privileges of its uuid column. Takes ACCESS EXCLUSIVE locks on
 -- the table and the referencing tables for catalog changes only, the way the cut-over does: one
 -- order, referenced table first, each attempt waiting at most lock_wait, retried with back-off
 -- until give_up_after (then 55P03, nothing changed). Raises 42501
@@ -64,6 +65,14 @@ BEGIN
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
             FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, false) g
                      WHERE g.phase = 'start' ORDER BY g.step
+            LOOP
+                EXECUTE s.statement;
+            END LOOP;
+            -- Column privileges of each migrated column reach its twin at once: a role that may
+            -- SELECT * (every column granted) or INSERT still may while the twins exist.
+            FOR s IN SELECT g.statement
+                     FROM unnest((SELECT x.cols FROM @extschema@._snowflake_migration_context(tbl, true) x)) c,
+                          @extschema@._snowflake_column_grants(c.rel, c.att, c.twin) g
             LOOP
                 EXECUTE s.statement;
             END LOOP;

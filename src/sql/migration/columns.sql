@@ -1,0 +1,122 @@
+-- The migration toolkit: one description of the columns a migration changes, built from the
+-- catalog once per phase call (_snowflake_migration_context), which every step builder reads.
+
+-- One migrated column: the key of the migrated table, or a column of a foreign key that
+-- references it. A composite type, not a table: nothing of it is stored.
+CREATE TYPE _snowflake_migrated_column AS (
+    is_key    boolean,  -- the primary-key column of the migrated table itself
+    rel       oid,      -- its table
+    qname     text,     -- the table's schema-qualified, quoted name
+    att       int2,     -- its attnum
+    col       text,     -- its name (uuid)
+    twin      text,     -- <col>_snowflake, its bigint twin while the migration runs
+    not_null  boolean,  -- declared NOT NULL
+    unchecked text,     -- the condition under which its foreign key checks nothing (MATCH SIMPLE, a NULL column)
+    fill      text,     -- the name of its fill trigger and trigger function
+    nsp       text,     -- the schema of its table (where the fill function lives)
+    owner     text      -- the owner of its table (who owns the fill function)
+);
+
+-- _snowflake_migration_context(tbl regclass, started boolean) -> one row: what every phase of
+-- the plan needs, from the catalog: the table (parent_q), its key (key_att, key_col) and its
+-- twin (new_col), its owner, the tables the migration changes (rels, the migrated table first),
+-- the foreign keys that reference the key (fks), and the migrated columns (cols: the key first,
+-- then one per referencing table and column). Raises the plan's errors about the shape of the
+-- tables and the names it needs. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_context(tbl regclass, started boolean)
+RETURNS TABLE (parent_q text, key_att int2, key_col text, new_col text, parent_owner name, rels oid[], fks oid[],
+               cols @extschema@._snowflake_migrated_column[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    pk record;
+    fk record;
+    c @extschema@._snowflake_migrated_column;
+    a int2;
+    nm text;
+BEGIN
+    SELECT k.oid, k.relkind, k.relname, n.nspname, pg_get_userbyid(k.relowner) AS owner INTO rel
+    FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
+    IF rel.relkind <> 'r' THEN
+        RAISE EXCEPTION '%.% is not an ordinary table', quote_ident(rel.nspname), quote_ident(rel.relname) USING ERRCODE = 'feature_not_supported',
+            HINT = 'Partitioned tables, views and foreign tables cannot be migrated by snowflake_migration_start().';
+    END IF;
+    parent_q := format('%I.%I', rel.nspname, rel.relname);
+    parent_owner := rel.owner;
+    SELECT con.conname, con.conkey, con.conindid INTO pk
+    FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % has no primary key', parent_q USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF cardinality(pk.conkey) <> 1 THEN
+        RAISE EXCEPTION 'the primary key of % has % columns; only a single uuid column can be migrated',
+            parent_q, cardinality(pk.conkey) USING ERRCODE = 'feature_not_supported';
+    END IF;
+    key_att := pk.conkey[1];
+    SELECT att.attname INTO key_col FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att;
+    IF (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'primary key column % of % is of type %, not uuid', key_col, parent_q,
+            (SELECT format_type(att.atttypid, att.atttypmod) FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att)
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+
+    -- The parent key first, then one column per (referencing table, referencing column).
+    fks := '{}';
+    cols := ARRAY[ROW(true, tbl::oid, parent_q, key_att, key_col, NULL, true, NULL, NULL, NULL, NULL)::@extschema@._snowflake_migrated_column];
+    FOR fk IN
+        SELECT con.oid, con.conname, con.conrelid, con.conkey, con.confkey, cc.relkind,
+               format('%I.%I', cn.nspname, cc.relname) AS child_q
+        FROM pg_constraint con
+        JOIN pg_class cc ON cc.oid = con.conrelid
+        JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+        WHERE con.contype = 'f' AND con.confrelid = tbl AND key_att = ANY (con.confkey)
+          AND con.conparentid = 0
+        ORDER BY con.conrelid <> tbl, format('%I.%I', cn.nspname, cc.relname), con.conname
+    LOOP
+        IF fk.relkind <> 'r' THEN
+            RAISE EXCEPTION 'foreign key % on % references %, but % is not an ordinary table',
+                fk.conname, fk.child_q, parent_q, fk.child_q USING ERRCODE = 'feature_not_supported';
+        END IF;
+        fks := fks || fk.oid;
+        a := fk.conkey[array_position(fk.confkey, key_att)];
+        CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(cols) u WHERE u.rel = fk.conrelid AND u.att = a);  -- one twin per column
+        c := ROW(false, fk.conrelid, fk.child_q, a, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        SELECT att.attname, att.attnotnull INTO c.col, c.not_null FROM pg_attribute att WHERE att.attrelid = fk.conrelid AND att.attnum = a;
+        -- Every row must get the twin once its parent exists; a row the foreign key does not
+        -- check (MATCH SIMPLE, some referencing column NULL) need not.
+        SELECT string_agg(format('%I IS NULL', att.attname), ' OR ' ORDER BY att.attnum) INTO c.unchecked
+        FROM pg_attribute att
+        WHERE att.attrelid = fk.conrelid AND att.attnum = ANY (fk.conkey) AND NOT att.attnotnull;
+        cols := cols || c;
+    END LOOP;
+
+    FOR i IN 1 .. cardinality(cols) LOOP
+        c := cols[i];
+        c.twin := c.col || '_snowflake';
+        c.fill := 'snowflake_fill_' || left(md5(c.qname || '.' || c.col), 12);
+        SELECT n.nspname::text, pg_get_userbyid(k.relowner)::text INTO c.nsp, c.owner
+        FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = c.rel;
+        -- The fill function of a referencing table runs as that table's owner and reads the parent.
+        IF NOT c.is_key AND c.owner <> parent_owner AND NOT has_table_privilege(c.owner, tbl, 'SELECT') THEN
+            RAISE EXCEPTION 'role % (owner of %) cannot read %, which its trigger must do during the migration',
+                c.owner, c.qname, parent_q USING ERRCODE = 'insufficient_privilege',
+                HINT = format('GRANT SELECT ON %s TO %I, or give both tables one owner.', parent_q, c.owner);
+        END IF;
+        IF octet_length(c.twin) > 63 THEN
+            RAISE EXCEPTION 'column name % is too long', c.twin USING ERRCODE = 'name_too_long',
+                HINT = 'Rename the column to at most 53 bytes first.';
+        END IF;
+        FOREACH nm IN ARRAY CASE WHEN started THEN ARRAY[c.col || '_uuid'] ELSE ARRAY[c.twin, c.col || '_uuid'] END LOOP
+            IF EXISTS (SELECT 1 FROM pg_attribute att WHERE att.attrelid = c.rel AND att.attname = nm AND NOT att.attisdropped) THEN
+                RAISE EXCEPTION 'column % of % already exists', nm, c.qname
+                    USING ERRCODE = 'duplicate_column',
+                    HINT = 'The migration needs this name (<column>_snowflake while it runs, <column>_uuid after the cut-over); a migration may already be under way: SELECT * FROM snowflake_migration_plan(...).';
+            END IF;
+        END LOOP;
+        cols[i] := c;
+    END LOOP;
+    new_col := cols[1].twin;
+    rels := ARRAY(SELECT u.rel FROM unnest(cols) WITH ORDINALITY u GROUP BY u.rel ORDER BY min(u.ordinality));
+    RETURN NEXT;
+END
+$fn$;

@@ -1,0 +1,443 @@
+-- The migration toolkit: the plan's statements, phase by phase, each builder a function over the
+-- description of the migrated columns (_snowflake_migration_context, built once per call).
+
+-- _snowflake_migration_steps_start(tbl, started): phase 1's statements (see _snowflake_migration_steps).
+-- Each referencing column gets a fill trigger that computes its twin from the uuid column at
+-- every write, whatever the writer put into the twin (a twin set to another parent's new id
+-- would move the row to that parent at the cut-over).
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_start(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ctx record;
+    c @extschema@._snowflake_migrated_column;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    phase := 'start'; kind := 'ddl'; object := NULL;
+    FOREACH c IN ARRAY ctx.cols LOOP
+        target := c.qname;
+        -- Nullable, no default: ADD COLUMN is then a catalog change, not a table rewrite.
+        step := step + 1;
+        statement := format('ALTER TABLE %s ADD COLUMN %I bigint', target, c.twin);
+        undo := format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', target, c.twin);
+        RETURN NEXT;
+        IF c.is_key THEN
+            step := step + 1;
+            statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, ctx.new_col);
+            undo := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        -- The writer may have no right to read the parent (INSERT on the referencing table was
+        -- enough before): the function runs as the owner of the table it is attached to
+        -- (SECURITY DEFINER, lookups pinned). EXECUTE is revoked from PUBLIC once the trigger is
+        -- made, so no other role can attach it elsewhere. An UPDATE that changes neither the
+        -- uuid nor the twin keeps the twin the trigger wrote before (no lookup).
+        step := step + 1;
+        statement := format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+  IF NEW.%3$I IS NULL THEN
+    NEW.%4$I := NULL;%8$s
+  ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.%3$I OPERATOR(pg_catalog.=) OLD.%3$I AND NEW.%4$I OPERATOR(pg_catalog.=) OLD.%4$I THEN
+    NULL;
+  ELSE
+    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I);
+  END IF;
+  RETURN NEW;
+END $body$$f$, c.nsp, c.fill, c.col, c.twin, ctx.new_col, ctx.parent_q, ctx.key_col,
+            CASE WHEN c.rel = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', c.col, ctx.key_col, c.twin, ctx.new_col) ELSE '' END);
+        undo := format('DROP FUNCTION IF EXISTS %I.%I()', c.nsp, c.fill);
+        RETURN NEXT;
+        step := step + 1;
+        statement := format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %I.%I()',
+                            c.fill, target, c.nsp, c.fill);
+        undo := format('DROP TRIGGER IF EXISTS %I ON %s', c.fill, target);
+        RETURN NEXT;
+        step := step + 1; undo := NULL;
+        statement := format('REVOKE ALL ON FUNCTION %I.%I() FROM PUBLIC', c.nsp, c.fill);
+        RETURN NEXT;
+        step := step + 1;
+        statement := format('ALTER FUNCTION %I.%I() OWNER TO %I', c.nsp, c.fill, c.owner);
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_migration_steps_backfill(tbl, started): phases 2-3's statements: batches and CHECKs.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_backfill(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ctx record;
+    c @extschema@._snowflake_migrated_column;
+    nm text;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    phase := 'backfill';
+    FOREACH c IN ARRAY ctx.cols LOOP
+        target := c.qname;
+        nm := left(c.twin, 53) || '_filled';
+        IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = c.rel AND con.conname = nm) THEN
+            RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
+        END IF;
+        IF c.is_key THEN
+            step := step + 1; kind := 'parent_batches'; undo := NULL; object := c.twin;
+            statement := format('UPDATE %s p SET %I = m.new_id FROM @extschema@.snowflake_migration_map m WHERE m.relation = $1 AND m.n >= $2 AND m.n < $3 AND p.%I = m.key AND p.%I IS NULL',
+                                target, c.twin, c.col, c.twin);
+            RETURN NEXT;
+            -- Added once the batches are done: before, old rows without an ID could not be updated.
+            step := step + 1; kind := 'ddl'; object := NULL;
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL) NOT VALID', target, nm, c.twin);
+            undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+            RETURN NEXT;
+        ELSE
+            -- Added before the pass: from then on every write must carry the twin (the trigger
+            -- fills it), so rows the application moves during the pass need no second sweep.
+            step := step + 1; kind := 'ddl'; object := NULL;
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s%I IS NOT NULL) NOT VALID', target, nm,
+                                coalesce(c.unchecked || ' OR ', ''), c.twin);
+            undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+            RETURN NEXT;
+            step := step + 1; kind := 'child_batches'; undo := NULL; object := c.twin;
+            statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I',
+                                target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col);
+            RETURN NEXT;
+            object := NULL;
+        END IF;
+        step := step + 1; kind := 'ddl'; undo := NULL;
+        statement := format('ALTER TABLE %s VALIDATE CONSTRAINT %I', target, nm);
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_index_columns(ix, cols) -> (keys, included): the column list of a twin of index ix
+-- (pg_index row fields indrelid, indkey, indoption, indnkeyatts, amname): each migrated column
+-- replaced by its twin, with the ordering options of a btree.
+CREATE OR REPLACE FUNCTION _snowflake_index_columns(indrelid oid, indkey int2[], indoption int2[], indnkeyatts int2, amname name,
+                                                    cols @extschema@._snowflake_migrated_column[], OUT keys text, OUT included text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(quote_ident(coalesce(u.twin, att.attname::text))
+                      || CASE WHEN amname = 'btree' AND o & 1 = 1 THEN ' DESC' ELSE '' END
+                      || CASE WHEN amname = 'btree' AND o & 2 = 2 AND o & 1 = 0 THEN ' NULLS FIRST'
+                              WHEN amname = 'btree' AND o & 2 = 0 AND o & 1 = 1 THEN ' NULLS LAST' ELSE '' END, ', ' ORDER BY k.j)
+               FILTER (WHERE k.j <= indnkeyatts),
+           string_agg(quote_ident(coalesce(u.twin, att.attname::text)), ', ' ORDER BY k.j) FILTER (WHERE k.j > indnkeyatts)
+    FROM unnest(indkey) WITH ORDINALITY k(a, j)
+    CROSS JOIN LATERAL (SELECT indoption[k.j] AS o) opt
+    JOIN pg_attribute att ON att.attrelid = indrelid AND att.attnum = k.a
+    LEFT JOIN unnest(cols) u ON u.rel = att.attrelid AND u.att = att.attnum
+$$;
+
+-- _snowflake_migration_steps_index(tbl, started, moves): the twins of the indexes over migrated
+-- columns and the unique index on the old primary-key columns; with moves, instead, what the cut-over
+-- does with them (kinds pk, rename, unique), for _snowflake_migration_steps_cutover().
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_index(tbl regclass, started boolean, moves boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ctx record;
+    ix record;
+    tc record;
+    uq record;
+    nm text;
+    -- what the cut-over does, (kind, target, object, statement), returned after the index steps
+    moved text[] := '{}';
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    phase := 'index'; kind := 'index';
+    FOR ix IN
+        SELECT x.indexrelid, x.indrelid, x.indisunique, x.indisprimary, x.indnullsnotdistinct, x.indnkeyatts,
+               ARRAY(SELECT unnest(x.indkey::int2[])) AS indkey, ARRAY(SELECT unnest(x.indoption::int2[])) AS indoption,
+               x.indexprs IS NOT NULL AS has_exprs, x.indpred IS NOT NULL AS partial,
+               am.amname, ic.relname, n.nspname
+        FROM pg_index x
+        JOIN pg_class ic ON ic.oid = x.indexrelid
+        JOIN pg_namespace n ON n.oid = ic.relnamespace
+        JOIN pg_am am ON am.oid = ic.relam
+        WHERE x.indrelid = ANY (ctx.rels)
+          AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+          -- not the lookup index on the uuids that the migration builds beside the primary key
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint pc JOIN pg_class pi ON pi.oid = pc.conindid
+                          WHERE pc.conrelid = x.indrelid AND pc.contype = 'p' AND left(pi.relname, 58) || '_uuid' = ic.relname)
+        ORDER BY array_position(ctx.rels, x.indrelid), NOT x.indisprimary, ic.relname
+    LOOP
+        target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+        IF ix.has_exprs OR ix.partial OR ix.amname NOT IN ('btree', 'hash') THEN
+            IF ix.indisunique OR ix.indisprimary THEN
+                RAISE EXCEPTION 'unique index %.% on a migrated column has expressions, a predicate or access method %',
+                    ix.nspname, ix.relname, ix.amname USING ERRCODE = 'feature_not_supported';
+            END IF;
+            CONTINUE WHEN moves;
+            RAISE NOTICE 'index %.% is not copied to the bigint key: it %; recreate it after the cut-over',
+                ix.nspname, ix.relname,
+                concat_ws(' and ', CASE WHEN ix.has_exprs THEN 'has expressions' END,
+                                   CASE WHEN ix.partial THEN 'is partial (has a WHERE clause)' END,
+                                   CASE WHEN ix.amname NOT IN ('btree', 'hash') THEN format('uses access method %s', ix.amname) END);
+            CONTINUE;
+        END IF;
+        SELECT * INTO tc FROM @extschema@._snowflake_index_columns(ix.indrelid, ix.indkey, ix.indoption, ix.indnkeyatts::int2, ix.amname, ctx.cols);
+        nm := left(ix.relname, 53) || '_snowflake';
+        IF NOT started AND to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
+            RAISE EXCEPTION 'relation %.% already exists', ix.nspname, nm USING ERRCODE = 'duplicate_table';
+        END IF;
+        step := step + 1;
+        object := format('%I.%I', ix.nspname, nm);
+        statement := format('CREATE %sINDEX CONCURRENTLY %I ON %s USING %s (%s)%s%s',
+                            CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END, nm, target, ix.amname, tc.keys,
+                            CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
+                            CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
+        undo := format('DROP INDEX IF EXISTS %s', object);
+        IF NOT moves THEN RETURN NEXT; END IF;
+        IF ix.indisprimary THEN
+            IF ix.indrelid <> tbl::oid AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.contype = 'f' AND con.conindid = ix.indexrelid) THEN
+                RAISE EXCEPTION 'the primary key of % contains a migrated column and is referenced by foreign keys', target
+                    USING ERRCODE = 'feature_not_supported', HINT = 'Migrate that table''s own key first.';
+            END IF;
+            moved := moved || ARRAY['pk', target,
+                (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), quote_ident(nm)];
+            -- The primary key's index goes with the constraint at the cut-over: a unique index on
+            -- the old columns, built now, keeps lookups by the uuids (<column>_uuid) fast.
+            nm := left(ix.relname, 58) || '_uuid';
+            IF NOT started AND to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
+                RAISE EXCEPTION 'relation %.% already exists', ix.nspname, nm USING ERRCODE = 'duplicate_table';
+            END IF;
+            step := step + 1;
+            object := format('%I.%I', ix.nspname, nm);
+            statement := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s USING btree (%s)', nm, target,
+                                (SELECT string_agg(quote_ident(att.attname), ', ' ORDER BY k.o)
+                                 FROM unnest(ix.indkey) WITH ORDINALITY k(a, o)
+                                 JOIN pg_attribute att ON att.attrelid = ix.indrelid AND att.attnum = k.a));
+            undo := format('DROP INDEX IF EXISTS %s', object);
+            IF NOT moves THEN RETURN NEXT; END IF;
+        ELSIF EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid) THEN
+            -- A UNIQUE constraint stays a constraint with its name and options on the new
+            -- columns; the old one is kept, renamed <name>_uuid, for lookups by the uuids.
+            SELECT con.conname, con.condeferrable, con.condeferred INTO uq
+            FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid;
+            IF octet_length(uq.conname) > 58 OR (NOT started AND EXISTS (
+                    SELECT 1 FROM pg_constraint con WHERE con.conrelid = ix.indrelid AND con.conname = uq.conname || '_uuid'))
+               OR to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
+                RAISE EXCEPTION 'constraint % of % cannot be renamed to %_uuid at the cut-over', uq.conname, target, uq.conname
+                    USING ERRCODE = 'duplicate_object';
+            END IF;
+            moved := moved || ARRAY['unique', target, NULL, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')]
+                           || ARRAY['unique', target, NULL, format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I%s', target, uq.conname, left(ix.relname, 53) || '_snowflake',
+                                    CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END)];
+        ELSE
+            IF octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL THEN
+                RAISE EXCEPTION 'index %.% cannot be renamed to %_uuid at the cut-over', ix.nspname, ix.relname, ix.relname
+                    USING ERRCODE = 'duplicate_table';
+            END IF;
+            moved := moved || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, ix.relname, ix.relname || '_uuid')]
+                           || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, nm, ix.relname)];
+        END IF;
+    END LOOP;
+    object := NULL;
+    -- What the cut-over does with these indexes, for _snowflake_migration_steps_cutover(): the
+    -- primary keys, then the renamed indexes, then the UNIQUE constraints.
+    IF moves THEN
+        FOR ix IN SELECT moved[i] AS k, moved[i + 1] AS t, moved[i + 2] AS o, moved[i + 3] AS s
+                  FROM generate_series(1, cardinality(moved), 4) i
+                  ORDER BY array_position(ARRAY['pk', 'rename', 'unique'], moved[i]), i
+        LOOP
+            step := step + 1; kind := ix.k; target := ix.t; object := ix.o; statement := ix.s;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END
+$fn$;
+
+-- _snowflake_twin_list(rel, atts, cols) -> text: the columns atts of rel, quoted, each migrated
+-- one replaced by its twin, in the order given.
+CREATE OR REPLACE FUNCTION _snowflake_twin_list(rel oid, atts int2[], cols @extschema@._snowflake_migrated_column[]) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(quote_ident(coalesce(u.twin, att.attname::text)), ', ' ORDER BY k.o)
+    FROM unnest(atts) WITH ORDINALITY k(a, o)
+    JOIN pg_attribute att ON att.attrelid = rel AND att.attnum = k.a
+    LEFT JOIN unnest(cols) u ON u.rel = att.attrelid AND u.att = att.attnum
+$$;
+
+-- _snowflake_migration_steps_constrain(tbl, started): the foreign keys on the twins.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_constrain(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ctx record;
+    fk record;
+    nm text;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    -- ---- constrain: the foreign keys again, on the bigint twins; NOT VALID, then VALIDATE ----
+    phase := 'constrain'; kind := 'ddl';
+    FOR fk IN
+        SELECT con.*, format('%I.%I', cn.nspname, cc.relname) AS child_q
+        FROM pg_constraint con
+        JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+        WHERE con.oid = ANY (ctx.fks)
+        ORDER BY array_position(ctx.fks, con.oid)
+    LOOP
+        target := fk.child_q;
+        nm := left(fk.conname, 53) || '_snowflake';
+        IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = fk.conrelid AND con.conname = nm) THEN
+            RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
+        END IF;
+        step := step + 1;
+        statement := format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s ON UPDATE %s ON DELETE %s%s%s NOT VALID',
+            target, nm,
+            @extschema@._snowflake_twin_list(fk.conrelid, fk.conkey, ctx.cols),
+            ctx.parent_q,
+            @extschema@._snowflake_twin_list(tbl, fk.confkey, ctx.cols),
+            CASE fk.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END,
+            CASE fk.confupdtype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END,
+            CASE fk.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END,
+            CASE WHEN fk.confdelsetcols IS NOT NULL AND cardinality(fk.confdelsetcols) > 0 THEN
+                format(' (%s)', @extschema@._snowflake_twin_list(fk.conrelid, fk.confdelsetcols, ctx.cols)) ELSE '' END,
+            CASE WHEN fk.condeferrable THEN ' DEFERRABLE' || CASE WHEN fk.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END);
+        undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+        RETURN NEXT;
+        step := step + 1;
+        statement := format('ALTER TABLE %s VALIDATE CONSTRAINT %I', target, nm);
+        undo := NULL;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_migration_steps_cutover(tbl, started): the swap's statements.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(tbl regclass, started boolean)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ctx record;
+    c @extschema@._snowflake_migrated_column;
+    r record;
+BEGIN
+    step := 0;
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    -- ---- cutover: one transaction of catalog changes; no statement scans a table ----
+    phase := 'cutover'; kind := 'ddl'; undo := NULL; target := ctx.parent_q;
+    step := step + 1;
+    statement := format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE',
+                        (SELECT string_agg(@extschema@._snowflake_qname(u.r::regclass), ', ' ORDER BY u.o) FROM unnest(ctx.rels) WITH ORDINALITY u(r, o)));
+    RETURN NEXT;
+    -- Views over the key: dropped now, created again at the end over the bigint columns.
+    FOR r IN SELECT dd.object, dd.before_sql FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) dd
+             WHERE dd.before_sql IS NOT NULL AND NOT dd.refused ORDER BY dd.object
+    LOOP
+        step := step + 1; target := r.object; statement := r.before_sql;
+        RETURN NEXT;
+    END LOOP;
+    FOR r IN SELECT con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
+             FROM pg_constraint con JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+             WHERE con.oid = ANY (ctx.fks) ORDER BY array_position(ctx.fks, con.oid)
+    LOOP
+        step := step + 1; target := r.child_q;
+        statement := format('ALTER TABLE %s DROP CONSTRAINT %I', target, r.conname);
+        RETURN NEXT;
+    END LOOP;
+    -- Primary keys over a migrated column move to their twins; SET NOT NULL is proved by the
+    -- validated CHECK, so it does not scan.
+    FOREACH c IN ARRAY ctx.cols LOOP
+        CONTINUE WHEN NOT (c.is_key OR (c.not_null AND c.unchecked IS NULL));
+        step := step + 1; target := c.qname;
+        statement := format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', target, c.twin);
+        RETURN NEXT;
+    END LOOP;
+    FOR r IN SELECT x.target, x.object, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
+             WHERE x.kind = 'pk' ORDER BY x.step
+    LOOP
+        step := step + 1; target := r.target;
+        statement := format('ALTER TABLE %s DROP CONSTRAINT %s', r.target, r.object);
+        RETURN NEXT;
+        step := step + 1;
+        statement := format('ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s', r.target, r.object, r.statement);
+        RETURN NEXT;
+    END LOOP;
+    FOREACH c IN ARRAY ctx.cols LOOP
+        target := c.qname;
+        -- New rows will not fill the old column: it must accept NULL.
+        IF c.not_null THEN
+            step := step + 1;
+            statement := format('ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL', target, c.col);
+            RETURN NEXT;
+        END IF;
+        step := step + 1;
+        statement := format('ALTER TABLE %s RENAME COLUMN %I TO %I', target, c.col, c.col || '_uuid');
+        RETURN NEXT;
+        step := step + 1;
+        statement := format('ALTER TABLE %s RENAME COLUMN %I TO %I', target, c.twin, c.col);
+        RETURN NEXT;
+        -- The column's comment goes with its name.
+        IF col_description(c.rel, c.att) IS NOT NULL THEN
+            step := step + 1;
+            statement := format('COMMENT ON COLUMN %s.%I IS %L', target, c.col, col_description(c.rel, c.att));
+            RETURN NEXT;
+            step := step + 1;
+            statement := format('COMMENT ON COLUMN %s.%I IS NULL', target, c.col || '_uuid');
+            RETURN NEXT;
+        END IF;
+        step := step + 1;
+        statement := format('ALTER TABLE %s DROP CONSTRAINT %I', target, left(c.twin, 53) || '_filled');
+        RETURN NEXT;
+        IF NOT c.is_key THEN
+            step := step + 1;
+            statement := format('DROP TRIGGER %I ON %s', c.fill, target);
+            RETURN NEXT;
+            step := step + 1;
+            statement := format('DROP FUNCTION %I.%I()', c.nsp, c.fill);
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    FOR r IN SELECT con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
+             FROM pg_constraint con JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+             WHERE con.oid = ANY (ctx.fks) ORDER BY array_position(ctx.fks, con.oid)
+    LOOP
+        step := step + 1; target := r.child_q;
+        statement := format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, left(r.conname, 53) || '_snowflake', r.conname);
+        RETURN NEXT;
+    END LOOP;
+    FOR r IN SELECT x.target, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
+             WHERE x.kind IN ('rename', 'unique') ORDER BY x.step
+    LOOP
+        step := step + 1; target := r.target; statement := r.statement;
+        RETURN NEXT;
+    END LOOP;
+    -- Column privileges go with the name: whoever could insert, update, select or reference the
+    -- uuid column by name can do the same with the bigint column that takes its name. Last, and
+    -- of their own kind: grants made during the migration are carried as they are at the cut-over.
+    kind := 'grant';
+    FOREACH c IN ARRAY ctx.cols LOOP
+        target := c.qname;
+        FOR r IN SELECT * FROM @extschema@._snowflake_column_grants(c.rel, c.att, c.col) g LOOP
+            step := step + 1; statement := r.statement;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+    -- Views created again and policies altered, now that the old names are the bigint columns.
+    kind := 'carry';
+    FOR r IN SELECT dd.object, a.sql FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) dd,
+                    unnest(dd.after_sql) WITH ORDINALITY a(sql, o)
+             WHERE NOT dd.refused ORDER BY dd.object, a.o
+    LOOP
+        step := step + 1; target := r.object; statement := r.sql;
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
+-- _snowflake_column_grants(rel, att, onto) -> setof statement: the column privileges of column
+-- att of rel, as GRANT statements on column onto of the same table (grantor aside).
+CREATE OR REPLACE FUNCTION _snowflake_column_grants(rel oid, att int2, onto text) RETURNS TABLE (statement text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, onto, @extschema@._snowflake_qname(rel::regclass),
+                  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+                  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+    FROM pg_attribute a, aclexplode(a.attacl) g
+    WHERE a.attrelid = rel AND a.attnum = att
+    ORDER BY CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.privilege_type
+$$;
