@@ -103,6 +103,9 @@ class LeasedSnowflake {
            this.durationMs, this.host]));
       } catch (e) {
         this.lastError = e.message;
+        // No grant for this role (42501), or a duration or end the database refuses (22023):
+        // asking again changes nothing.
+        if (e.code === '42501' || e.code === '22023') throw new SnowflakeUnavailable(`could not claim a machine id: ${e.message}`, 'refused');
         if (Date.now() > deadline) throw new SnowflakeUnavailable(`could not claim a machine id: ${e.message}`, 'no_lease');
         await sleep(Math.min(1000, this.durationMs / 3));
         continue;

@@ -114,6 +114,10 @@ class LeasedSnowflake:
                      now_ms() + self.duration_ms, self.duration_ms, self.host, None])
             except psycopg.Error as e:
                 self.last_error = str(e).strip()
+                # No grant for this role (42501), or a duration or end the database refuses (22023):
+                # asking again changes nothing.
+                if e.sqlstate in ("42501", "22023"):
+                    raise SnowflakeUnavailable(f"could not claim a machine id: {self.last_error}", "refused") from e
                 if time.monotonic() > deadline:
                     raise SnowflakeUnavailable(f"could not claim a machine id: {self.last_error}", "no_lease") from e
                 time.sleep(min(1.0, self.duration_ms / 3000))

@@ -327,4 +327,18 @@ for s in js py; do
                                 ${second:-0} > ${first:-0}, (SELECT state FROM snowflake_leases WHERE machine_id = ${m:-0} AND holder_role = 'svc_api')")"
 done
 
+echo "-- a role without rows in snowflake_lease_grant: both clients give up at once"
+sf_psql coord -c "CREATE ROLE nogrant LOGIN" -c "GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text) TO nogrant"
+started=$SECONDS
+out=$(sf_as_pg env NODE_PATH="$NODE_PATH" node -e "
+  require('$CLIENTS/snowflake-lease.js').LeasedSnowflake.start({ connection: { host: '$SF_WORK/coord', database: 'postgres', user: 'nogrant' },
+    firstId: 600, lastId: 601, maxWaitMs: 60000 }).then(() => console.log('granted'), (e) => console.log(e.code))" 2>&1)
+out="$out $(sf_as_pg env PYTHONPATH="$PYTHONPATH" "$PY" -c "
+from snowflake_lease import LeasedSnowflake, SnowflakeUnavailable
+try:
+    LeasedSnowflake.start('host=$SF_WORK/coord dbname=postgres user=nogrant', 600, 601, max_wait_ms=60000); print('granted')
+except SnowflakeUnavailable as e:
+    print(e.code)" 2>&1)"
+sf_check "Node and Python: refused, within 20 s (not after their 60 s of retries)" "refused refused t" "$out $([ $((SECONDS - started)) -lt 20 ] && echo t || echo f)"
+
 sf_summary
