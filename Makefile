@@ -1,7 +1,9 @@
 # PGXS build of snowflake.so, plus the GoogleTest unit tests of src/core (built without PostgreSQL headers).
 MODULE_big = snowflake
 CORE_SRCS = $(wildcard src/core/*.cpp)
-OBJS = $(CORE_SRCS:.cpp=.o) $(patsubst %.cpp,%.o,$(wildcard src/pg/*.cpp))
+# src/pg is one folder per concern (mark/, lease/): its objects come from every level below it.
+PG_SRCS = $(wildcard src/pg/*.cpp src/pg/*/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 EXTENSION = snowflake
 # Released scripts (1.0, 1.1 and the update between them) are kept as they were built; the newest
 # version's install script and the update to it are built from src/sql (see "SQL scripts" below).
@@ -27,7 +29,7 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies: every object depends on every header of ours, so a changed
 # struct (shared memory is one) never leaves an object compiled against its old layout.
-$(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp)
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp src/pg/*/*.hpp)
 
 # SQL scripts. A fresh install runs SQL_INSTALL in order. The update from 1.1 (1.0 gets there
 # through the released 1.0--1.1) runs its own conversion, src/sql/update/1.1--$(EXTVERSION).sql, then
@@ -36,7 +38,7 @@ $(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp)
 # replayable over 1.1's objects (CREATE OR REPLACE), and anything new that is not goes into a file
 # of its own, outside SQL_KEPT_FROM_1_1. sql/update.sql proves both paths end with the same catalog.
 SQL_INSTALL = src/sql/preflight.sql src/sql/migration/state.sql src/sql/lease_state.sql src/sql/generator.sql src/sql/type.sql \
-	src/sql/operators.sql src/sql/guard.sql $(addprefix src/sql/migration/,lane.sql columns.sql plan.sql steps.sql start.sql backfill.sql cutover.sql abort.sql) \
+	src/sql/operators.sql src/sql/guard.sql $(addprefix src/sql/migration/,lane.sql columns.sql plan.sql steps.sql start.sql backfill.sql cutover.sql abort.sql integer.sql stale.sql) \
 	src/sql/lease.sql src/sql/call_forms.sql src/sql/schema_check.sql
 SQL_KEPT_FROM_1_1 = src/sql/migration/state.sql src/sql/lease_state.sql src/sql/type.sql
 SQL_UPDATE_1_1 = src/sql/update/1.1--$(EXTVERSION).sql $(filter-out $(SQL_KEPT_FROM_1_1),$(SQL_INSTALL))
@@ -55,7 +57,7 @@ sql/snowflake--1.1--$(EXTVERSION).sql: $(SQL_UPDATE_1_1) snowflake.control
 # Unit tests: the core alone, compiled without any PostgreSQL include path.
 UNIT_SRCS = $(CORE_SRCS) $(wildcard tests/unit/*.cpp)
 tests/unit/snowflake_unit_tests: $(UNIT_SRCS) $(wildcard src/core/*.hpp)
-	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(UNIT_SRCS) -lgtest_main -lgtest
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(UNIT_SRCS) -lgtest_main -lgtest
 
 .PHONY: unittest
 unittest: tests/unit/snowflake_unit_tests
@@ -64,4 +66,4 @@ unittest: tests/unit/snowflake_unit_tests
 # Benchmarks (bench/run.sh; not tests): the core alone under Google Benchmark, without PostgreSQL headers.
 bench/build/core_bench: $(CORE_SRCS) bench/core_bench.cpp $(wildcard src/core/*.hpp)
 	mkdir -p bench/build
-	g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(CORE_SRCS) bench/core_bench.cpp -lbenchmark -pthread
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -o $@ $(CORE_SRCS) bench/core_bench.cpp -lbenchmark -pthread

@@ -23,7 +23,7 @@ using snowflake::StepResult;
 using snowflake::StepStatus;
 
 constexpr int32_t kMachineId = 1;
-constexpr snowflake::Policy kPolicy = snowflake::kDefaultPolicy;  // the server's lease and tolerance
+constexpr snowflake::Policy kPolicy = snowflake::kDefaultPolicy;  // the server's mark look-ahead and tolerance
 
 // A generator whose durable mark is already far ahead: the benchmarks measure the step, and the
 // server writes a mark about twice a second, outside the lock (README, Guarantees).

@@ -83,3 +83,76 @@ SELECT snowflake_migration_abort(t) FROM unnest(ARRAY['shop_a', 'shop_b', 'shop_
 SELECT count(*) AS lanes_kept FROM snowflake_migration_lane WHERE relation LIKE 'public.shop%';
 DROP TABLE shop_a, shop_b, shop_c, items, accts;
 RESET client_min_messages;
+
+-- ---- Code over the key: the dry run lists it, the start refuses what would break ----
+-- The tables' owner is no superuser here: another role's view is not hers to drop and create.
+CREATE ROLE shopkeeper;
+GRANT CREATE ON SCHEMA public TO shopkeeper, clerk;
+SET ROLE shopkeeper;
+CREATE TABLE members (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL);
+CREATE TABLE visits (vid bigserial PRIMARY KEY, member_id uuid REFERENCES members, at timestamptz DEFAULT now());
+CREATE TABLE legacy_refs (member_ref uuid);   -- no foreign key: stays uuid
+GRANT SELECT ON members TO clerk;
+-- a function taking the key as uuid; one whose body compares it with a uuid column; a PL/pgSQL
+-- trigger over a referencing column; a policy comparing the key with a uuid; another role's view.
+CREATE FUNCTION member_name(p_id uuid) RETURNS text LANGUAGE sql AS $$ SELECT name FROM members WHERE id = p_id $$;
+CREATE FUNCTION legacy_names() RETURNS SETOF text LANGUAGE sql AS $$ SELECT m.name FROM members m JOIN legacy_refs r ON r.member_ref = m.id $$;
+CREATE FUNCTION visit_stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RAISE DEBUG 'visit of %', NEW.member_id; RETURN NEW; END $$;
+CREATE TRIGGER visit_stamp BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION visit_stamp();
+ALTER TABLE members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_member ON members USING (id = current_setting('app.member', true)::uuid);
+SET ROLE clerk;
+CREATE VIEW clerk_members AS SELECT id, name FROM members;
+SET ROLE shopkeeper;
+SELECT target, status FROM snowflake_migration_plan('members') WHERE phase = 'dependent' ORDER BY target;
+SELECT snowflake_migration_start('members');
+\echo :LAST_ERROR_SQLSTATE
+-- Those taken away (the view by its owner), the start tries the rest on the bigint columns:
+-- the SQL function comparing the key with a uuid column does not parse there.
+DROP FUNCTION member_name(uuid);
+DROP POLICY own_member ON members;
+SET ROLE clerk;
+DROP VIEW clerk_members;
+SET ROLE shopkeeper;
+SELECT snowflake_migration_start('members');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS twins_left FROM pg_attribute WHERE attname LIKE '%\_snowflake' AND attrelid IN ('members'::regclass, 'visits'::regclass) AND NOT attisdropped;
+DROP FUNCTION legacy_names();
+SELECT snowflake_migration_start('members');
+SELECT snowflake_migration_abort('members');
+DROP TABLE visits, members, legacy_refs;
+DROP FUNCTION visit_stamp();
+-- ---- State planted by another role blocks nobody ----
+-- The clerk records a migration of a table of its own, then drops the table.
+SET ROLE clerk;
+CREATE TABLE future_orders (id uuid PRIMARY KEY);
+INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.future_orders', 'id', 'id_snowflake', 'started');
+DROP TABLE future_orders;
+-- The shopkeeper's table of that name later migrates as if nothing was recorded.
+SET ROLE shopkeeper;
+CREATE TABLE future_orders (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), placed timestamptz NOT NULL DEFAULT '2024-09-01');
+SELECT snowflake_migration_start('future_orders');
+SELECT snowflake_migration_abort('future_orders');
+DROP TABLE future_orders;
+RESET ROLE;
+-- A row left behind by a dropped table does not hold DROP EXTENSION (the migration guard passes;
+-- the drop is rolled back).
+SET ROLE clerk;
+CREATE TABLE gone (id uuid PRIMARY KEY);
+INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.gone', 'id', 'id_snowflake', 'started');
+DROP TABLE gone;
+RESET ROLE;
+SELECT count(*) AS rows_left_behind FROM snowflake_migration WHERE relation = 'public.gone';
+SET client_min_messages = warning;
+DO $$
+BEGIN
+    DROP EXTENSION snowflake CASCADE;
+    RAISE EXCEPTION USING ERRCODE = 'SFDRP', MESSAGE = 'dropped';
+EXCEPTION WHEN SQLSTATE 'SFDRP' THEN RAISE WARNING 'DROP EXTENSION not refused (rolled back)';
+          WHEN object_in_use THEN RAISE WARNING 'refused: %', SQLERRM;
+END $$;
+RESET client_min_messages;
+DELETE FROM snowflake_migration WHERE relation = 'public.gone';
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM shopkeeper, clerk;
+DROP ROLE shopkeeper;

@@ -25,4 +25,7 @@ inline int64_t MonotonicMicros() noexcept {
   return int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
 }
 
+// The same clock in milliseconds, for deadlines measured in milliseconds.
+inline int64_t MonotonicMillis() noexcept { return MonotonicMicros() / 1000; }
+
 }  // namespace snowflake

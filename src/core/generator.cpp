@@ -32,10 +32,10 @@ StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, c
 
   if (now_millis < state.last_millis) {
     const int64_t behind = state.last_millis - now_millis;
-    // After a restart the mark may be up to a lease ahead of any ID really issued: that gap is
-    // the lease, not the clock, and passes by itself.
+    // After a restart the mark may be up to the look-ahead past any ID really issued: that gap is
+    // the look-ahead, not the clock, and passes by itself.
     const bool waitable =
-        behind <= policy.rollback_tolerance_millis || (state.restored && behind <= policy.lease_millis);
+        behind <= policy.rollback_tolerance_millis || (state.restored && behind <= policy.mark_lookahead_millis);
     if (!waitable) {
       ++state.counters.rollback_errors;
       StepResult result = Result(StepStatus::kClockBehind);
@@ -51,8 +51,8 @@ StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, c
     state.renewing = true;
     StepResult result = Result(StepStatus::kWriteMark);
     // A stale mark is written again no lower than it is: IDs up to it may have been issued.
-    const int64_t lease_ahead = now_millis + policy.lease_millis;
-    result.mark = lease_ahead > state.mark_millis ? lease_ahead : state.mark_millis;
+    const int64_t look_ahead = now_millis + policy.mark_lookahead_millis;
+    result.mark = look_ahead > state.mark_millis ? look_ahead : state.mark_millis;
     return result;
   }
 
@@ -72,17 +72,17 @@ StepResult Step(GeneratorState& state, int32_t machine_id, int64_t now_millis, c
 
   StepResult result = Result(StepStatus::kIssued);
   result.id = Compose(Parts{now_millis, machine_id, state.sequence});
-  // Renew while half the lease is left, so that busy callers never wait for the disk.
-  if (!state.renewing && state.mark_millis - now_millis < policy.lease_millis / 2) {
+  // Renew while half the look-ahead is left, so that busy callers never wait for the disk.
+  if (!state.renewing && state.mark_millis - now_millis < policy.mark_lookahead_millis / 2) {
     state.renewing = true;
-    result.mark = now_millis + policy.lease_millis;
+    result.mark = now_millis + policy.mark_lookahead_millis;
   }
   return result;
 }
 
 void RaiseMark(GeneratorState& state, int64_t mark) noexcept {
   if (mark > state.last_millis) {
-    // As Restore: an exhausted millisecond at the mark, possibly a lease ahead of any real ID.
+    // As Restore: an exhausted millisecond at the mark, possibly the look-ahead past any real ID.
     state.last_millis = mark;
     state.sequence = kMaxSequence;
     state.restored = true;

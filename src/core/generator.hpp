@@ -21,7 +21,7 @@ struct GeneratorState {
   int64_t last_millis;  // millisecond of the last ID issued (or the restored mark); -1 before any
   int32_t sequence;     // sequence of the last ID issued in last_millis
   int64_t mark_millis;  // durable high-water mark: no ID past it until a higher one is on disk; -1: none
-  bool restored;        // last_millis is the mark read at start-up, possibly a lease ahead of any real ID
+  bool restored;        // last_millis is the mark read at start-up, possibly the look-ahead past any real ID
   bool renewing;        // one caller is writing a new mark outside the lock
   // The mark's durable copies must be written again before the next ID, though it has not run out (the
   // server sets it when its WAL record of the mark precedes the last checkpoint's redo point).
@@ -30,7 +30,7 @@ struct GeneratorState {
 };
 
 struct Policy {
-  int64_t lease_millis;               // how far ahead of the clock a new mark is set
+  int64_t mark_lookahead_millis;      // how far ahead of the clock a new durable mark is set
   int64_t rollback_tolerance_millis;  // a backward step up to this is waited out; beyond it, an error
 };
 
@@ -39,14 +39,14 @@ struct Policy {
 GeneratorState Restore(int64_t durable_mark) noexcept;
 
 enum class StepStatus {
-  kIssued,           // id holds the new ID; if mark >= 0, also renew the mark (write it, then MarkWritten)
-  kWriteMark,        // write `mark` durably, then MarkWritten (or MarkFailed), then step again (also when
-                     // mark_stale: then `mark` is at least the current one)
-  kWait,             // step again once the clock reads at least wait_until (-1: after a short pause)
-  kClockBehind,      // the clock is behind_millis behind the last millisecond used: no ID
-  kClockOutOfRange,  // the clock is before 2024-01-01Z or past the 41-bit range: no ID
-  kLeaseNotStarted,  // (lease.hpp) the clock is at or before the previous holder's end: wait until wait_until
-  kLeaseEnded,       // (lease.hpp) the clock is past the leased machine id's end: no ID until it is renewed
+  kIssued,             // id holds the new ID; if mark >= 0, also renew the mark (write it, then MarkWritten)
+  kWriteMark,          // write `mark` durably, then MarkWritten (or MarkFailed), then step again (also when
+                       // mark_stale: then `mark` is at least the current one)
+  kWait,               // step again once the clock reads at least wait_until (-1: after a short pause)
+  kClockBehind,        // the clock is behind_millis behind the last millisecond used: no ID
+  kClockOutOfRange,    // the clock is before 2024-01-01Z or past the 41-bit range: no ID
+  kIdLeaseNotStarted,  // (id_lease.hpp) the clock is at or before the previous holder's end: wait until wait_until
+  kIdLeaseEnded,       // (id_lease.hpp) the clock is past the leased machine id's end: no ID until it is renewed
 };
 
 struct StepResult {

@@ -9,42 +9,15 @@
 #include <cstdio>
 #include <cstring>
 
+#include "durable_file.hpp"
 #include "policy.hpp"
 
 namespace snowflake {
 namespace {
 
-constexpr size_t kPathSize = 1024;
 constexpr size_t kMaxMarkFileSize = 64;  // digits and generous white space; anything longer is no mark
 
 bool IsSpace(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// dir + "/" + name into path; false if it does not fit.
-bool JoinPath(char* path, const char* dir, const char* name) noexcept {
-  const int length = snprintf(path, kPathSize, "%s/%s", dir, name);
-  return length > 0 && static_cast<size_t>(length) < kPathSize;
-}
-
-int FsyncPath(const char* path, int flags) noexcept {
-  const int fd = open(path, flags | O_CLOEXEC);
-  if (fd < 0) return errno;
-  const int error = fsync(fd) == 0 ? 0 : errno;
-  close(fd);
-  return error;
-}
-
-int WriteAll(int fd, const char* text, size_t length) noexcept {
-  while (length > 0) {
-    const ssize_t written = write(fd, text, length);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    text += written;
-    length -= static_cast<size_t>(written);
-  }
-  return 0;
-}
 
 MarkReadResult Result(MarkRead status) noexcept { return MarkReadResult{status, -1, 0, 0}; }
 
@@ -148,20 +121,9 @@ const char* MarkReadProblem(const MarkReadResult& result) noexcept {
 }
 
 int WriteMarkFile(const char* dir, int64_t millis) noexcept {
-  char path[kPathSize];
-  char temp_path[kPathSize];
-  if (!JoinPath(path, dir, "mark") || !JoinPath(temp_path, dir, "mark.tmp")) return ENAMETOOLONG;
-  if (mkdir(dir, S_IRWXU) != 0 && errno != EEXIST) return errno;
   char text[32];
   const int length = snprintf(text, sizeof(text), "%lld\n", static_cast<long long>(millis));
-  const int fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR);
-  if (fd < 0) return errno;
-  int error = WriteAll(fd, text, static_cast<size_t>(length));
-  if (error == 0 && fsync(fd) != 0) error = errno;
-  if (close(fd) != 0 && error == 0) error = errno;
-  if (error == 0 && rename(temp_path, path) != 0) error = errno;
-  if (error == 0) error = FsyncPath(dir, O_RDONLY | O_DIRECTORY);  // makes the rename durable
-  return error;
+  return WriteFileDurably(dir, "mark", text, static_cast<size_t>(length));
 }
 
 MarkCheck CheckRestoredMark(int64_t mark, int64_t now_millis) noexcept {

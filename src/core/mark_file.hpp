@@ -4,12 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "durable_file.hpp"
 #include "layout.hpp"
 
 namespace snowflake {
 
-// Relative paths: servers run in the data directory.
-constexpr const char* kMarkDir = "pg_snowflake";
+constexpr const char* kMarkDir = kSnowflakeDir;
 constexpr const char* kMarkPath = "pg_snowflake/mark";
 
 enum class MarkRead {
@@ -42,9 +42,8 @@ inline MarkReadResult ReadMarkFile() noexcept { return ReadMarkFile(kMarkDir); }
 // Why a read did not find a mark, in words for a message ("Permission denied", "a directory", ...).
 const char* MarkReadProblem(const MarkReadResult& result) noexcept;
 
-// Writes dir/mark durably (temporary file, fsync, rename, fsync of the directory, which it creates if
-// missing): 0, or errno. A crash at any point leaves the old or the new mark. Plain POSIX calls, no
-// ereport: callers hold state that must be put right before any error is raised.
+// Writes dir/mark through WriteFileDurably (durable_file.hpp): 0, or errno. A crash at any point
+// leaves the old or the new mark.
 int WriteMarkFile(const char* dir, int64_t millis) noexcept;
 inline int WriteMarkFile(int64_t millis) noexcept { return WriteMarkFile(kMarkDir, millis); }
 

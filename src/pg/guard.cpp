@@ -1,10 +1,11 @@
 // The collision guard: a trigger that refuses replicated rows made under this server's own machine id.
-#include "shared.hpp"
+#include "errors.hpp"
+#include "settings.hpp"
+#include "shmem.hpp"
 
 namespace snowflake {
 namespace {
 
-constexpr int kErrOwnMachineId = MAKE_SQLSTATE('S', 'F', '0', '1', '0');
 constexpr const char* kColumnsHint = "Name the ID columns (bigint) as arguments of snowflake_guard_replicated().";
 
 // The guarded columns of one trigger, looked up once per statement (the FmgrInfo lives that long,
@@ -65,17 +66,9 @@ extern "C" {
 PG_FUNCTION_INFO_V1(snowflake_guard_replicated);
 
 /*
- * snowflake_guard_replicated() RETURNS trigger, as BEFORE INSERT OR UPDATE ... FOR EACH ROW with
- * the ID columns as arguments (default "id"), enabled as a REPLICA trigger (README, "The collision
- * guard"). Refuses a row whose ID carries this server's own machine id: only another server with
- * that machine id can have made it. In lease mode the own machine id is the leased one, and a row
- * made by an earlier holder of it (a millisecond at or before the lease's previous end) passes.
- * Updates are checked only when the key changes. Reads only the key columns of the row (no
- * conversion of the whole row). Locks nothing, except the generator's LWLock (shared) in lease mode
- * to read the lease.
- * Errors: SF010 on such a row; 42703 for a named column the table lacks; 42804 for a column that is
- * not bigint (both at the first row, wherever it comes from); 39P01 if not attached as a BEFORE ROW
- * trigger for INSERT or UPDATE.
+ * snowflake_guard_replicated() RETURNS trigger: what it refuses, its errors and how it is attached
+ * are written once, with its SQL definition (src/sql/guard.sql). Here: it reads only the key columns
+ * of each row, and takes the generator's LWLock (shared) only in lease mode, to read the lease.
  */
 Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
   using namespace snowflake;
@@ -90,18 +83,15 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
                     errmsg("snowflake_guard_replicated() must be a BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger")));
   const GuardColumns* columns = Columns(fcinfo, trigdata);
   const HeapTuple row = is_update ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
-  // Unset (-1), or not preloaded: this server issues no IDs, so none can collide with its own.
-  int own = machine_id_setting;
-  // In lease mode: the leased id, and only IDs after the previous holder's end are this server's
-  // to make; an earlier holder's rows of that id (their milliseconds at or before it) pass.
-  int64 after_millis = -1;
-  if (LeaseMode() && shared_generator != nullptr) {
-    LWLockAcquire(generator_lock, LW_SHARED);
-    const SharedLease& lease = shared_generator->lease;
-    own = lease.state == LeaseState::kHeld ? lease.machine_id : kMachineIdUnset;
-    after_millis = lease.bound.after_millis;
-    LWLockRelease(generator_lock);
-  }
+  // Unset, not preloaded, or no lease held: this server issues no IDs, so none can collide with its
+  // own. In lease mode an earlier holder's rows of the leased id (at or before the previous holder's
+  // end) pass: only IDs after it are this server's to make.
+  const bool leased = LeaseMode() && shared_generator != nullptr;
+  if (leased) LWLockAcquire(generator_lock, LW_SHARED);
+  const IssuingMachineId issuing = IssuingMachineIdLocked();
+  if (leased) LWLockRelease(generator_lock);
+  const int own = issuing.machine_id;
+  const int64 after_millis = issuing.bound.after_millis;
   if (own == kMachineIdUnset) return PointerGetDatum(row);
 
   const Relation rel = trigdata->tg_relation;
@@ -124,12 +114,13 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
              errdetail("Column \"%s\" holds an ID made by another server that also uses machine id %d; its IDs and "
                        "this server's can be equal.",
                        column, own),
-             LeaseMode() ? errhint("This server leases machine id %d: check that no server whose IDs meet uses it as "
-                                   "a static snowflake.machine_id and that every node leases from the same "
-                                   "coordination database; then check the rows the other server already made.",
-                                   own)
-                         : errhint("Give every server whose IDs meet a different snowflake.machine_id; then check the "
-                                   "rows the other server already made."),
+             issuing.source == MachineIdSource::kLease
+                 ? errhint("This server leases machine id %d: check that no server whose IDs meet uses it as "
+                           "a static snowflake.machine_id and that every node leases from the same "
+                           "coordination database; then check the rows the other server already made.",
+                           own)
+                 : errhint("Give every server whose IDs meet a different snowflake.machine_id; then check the "
+                           "rows the other server already made."),
              errtablecol(rel, attnum)));
   }
   return PointerGetDatum(row);

@@ -4,9 +4,10 @@
 #include <cstdint>
 
 #include "../core/clock.hpp"
+#include "../core/durable_file.hpp"
 #include "../core/generator.hpp"
+#include "../core/id_lease.hpp"
 #include "../core/layout.hpp"
-#include "../core/lease.hpp"
 #include "../core/mark_file.hpp"
 #include "../core/policy.hpp"
 #include "../core/settings.hpp"

@@ -1,6 +1,6 @@
 -- Machine-id leases on a coordination database: claim, renew, release, and a view of every lease.
 -- The tables and the two kinds of time are described in lease_state.sql. A node's background
--- worker calls these functions over libpq (src/pg/lease_worker.cpp); no preloading is needed here.
+-- worker calls these functions over libpq (src/pg/lease/); no preloading is needed here.
 --
 -- Security: a node logs in with a role of its own that may only EXECUTE these functions (and read
 -- the view); it has no privilege on the tables. The functions run as the extension's owner

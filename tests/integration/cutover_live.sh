@@ -99,7 +99,7 @@ sf_check "dry run: the view is carried" "carried" \
 sf_check "dry run: the policy is carried" "carried" \
   "$(q "SELECT split_part(status, ':', 1) FROM snowflake_migration_plan('accounts') WHERE phase = 'dependent' AND target LIKE 'policy app_orders%'")"
 
-q "SELECT snowflake_migration_start('accounts')" >/dev/null 2>&1 || sf_fail "start"
+out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 5000)" 2>&1) \
   && sf_pass "backfill while five sessions write" || sf_fail "backfill: $out"
 sf_psql node >/dev/null <<'SQL'

@@ -195,6 +195,13 @@ sf_check "the coordination server shows three held leases" 3 \
 for node in n1 n2 n3; do setup_writer $node; subscribe $node; start_writer $node; done
 sleep 1
 
+echo "-- a node's mark records in the WAL name the machine id it leased"
+sf_psql n2 -c "CREATE EXTENSION pg_walinspect"
+sf_check "n2's mark records name machine id ${mid[n2]}, and no other" "t|0" \
+  "$(sf_psql n2 -c "SELECT count(*) > 0, count(*) FILTER (WHERE description NOT LIKE '%; machine_id ${mid[n2]}')
+    FROM pg_get_wal_records_info((SELECT redo_lsn FROM pg_control_checkpoint()), pg_current_wal_flush_lsn())
+    WHERE resource_manager = 'snowflake' AND record_type = 'MARK'")"
+
 echo "-- n1 killed and restarted: it gets its id back, and its IDs go on above the old ones"
 sf_stop n1 immediate
 wait "${writer[n1]}" || true

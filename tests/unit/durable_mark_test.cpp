@@ -12,20 +12,20 @@ namespace {
 
 constexpr int32_t kMachine = 7;
 constexpr int64_t kT = 48'000'000'000;
-constexpr int64_t kLease = kStrictPolicy.lease_millis;
+constexpr int64_t kLookahead = kStrictPolicy.mark_lookahead_millis;
 
-// No ID before a mark is on disk: the first call asks for one a lease ahead, and issues nothing.
+// No ID before a mark is on disk: the first call asks for one the look-ahead ahead, and issues nothing.
 TEST(DurableMarkTest, FirstCallAsksForAMarkBeforeAnyId) {
   GeneratorState state = Restore(-1);
   const StepResult first = Step(state, kMachine, kT, kStrictPolicy);
   EXPECT_EQ(first.status, StepStatus::kWriteMark);
-  EXPECT_EQ(first.mark, kT + kLease);
+  EXPECT_EQ(first.mark, kT + kLookahead);
   EXPECT_EQ(state.counters.ids_issued, 0u);
   MarkWritten(state, first.mark);
   const StepResult issued = Step(state, kMachine, kT, kStrictPolicy);
   ASSERT_EQ(issued.status, StepStatus::kIssued);
-  EXPECT_EQ(issued.mark, -1);  // a whole lease left: no renewal yet
-  EXPECT_EQ(state.mark_millis, kT + kLease);
+  EXPECT_EQ(issued.mark, -1);  // a whole look-ahead left: no renewal yet
+  EXPECT_EQ(state.mark_millis, kT + kLookahead);
 }
 
 // While one caller writes the mark, others wait (a short pause) instead of writing it too or issuing past it.
@@ -56,21 +56,21 @@ TEST(DurableMarkTest, NoIdPastTheMarkWithoutANewOne) {
   const int64_t mark = state.mark_millis;
   const StepResult past = Step(state, kMachine, mark + 1, kStrictPolicy);
   EXPECT_EQ(past.status, StepStatus::kWriteMark);
-  EXPECT_EQ(past.mark, mark + 1 + kLease);
+  EXPECT_EQ(past.mark, mark + 1 + kLookahead);
   MarkFailed(state);
   EXPECT_EQ(state.last_millis, kT);  // nothing issued at mark + 1
 }
 
-// Renewal starts while half the lease is left, so that busy callers never reach the mark and wait on the disk.
-TEST(DurableMarkTest, RenewsEarlyOnceWithHalfTheLeaseLeft) {
+// Renewal starts while half the look-ahead is left, so that busy callers never reach the mark and wait on the disk.
+TEST(DurableMarkTest, RenewsEarlyOnceWithHalfTheLookaheadLeft) {
   GeneratorState state = Restore(-1);
-  ASSERT_EQ(StepWithMarks(state, kMachine, kT).status, StepStatus::kIssued);  // mark kT + kLease
-  EXPECT_EQ(Step(state, kMachine, kT + kLease / 2, kStrictPolicy).mark, -1);  // exactly half left
-  const StepResult renew = Step(state, kMachine, kT + kLease / 2 + 1, kStrictPolicy);
+  ASSERT_EQ(StepWithMarks(state, kMachine, kT).status, StepStatus::kIssued);      // mark kT + kLookahead
+  EXPECT_EQ(Step(state, kMachine, kT + kLookahead / 2, kStrictPolicy).mark, -1);  // exactly half left
+  const StepResult renew = Step(state, kMachine, kT + kLookahead / 2 + 1, kStrictPolicy);
   ASSERT_EQ(renew.status, StepStatus::kIssued);  // the ID is under the old mark and is issued at once
-  EXPECT_EQ(renew.mark, kT + kLease / 2 + 1 + kLease);
+  EXPECT_EQ(renew.mark, kT + kLookahead / 2 + 1 + kLookahead);
   // Only one renewal at a time.
-  EXPECT_EQ(Step(state, kMachine, kT + kLease / 2 + 2, kStrictPolicy).mark, -1);
+  EXPECT_EQ(Step(state, kMachine, kT + kLookahead / 2 + 2, kStrictPolicy).mark, -1);
   MarkWritten(state, renew.mark);
   EXPECT_EQ(state.mark_millis, renew.mark);
   EXPECT_EQ(state.counters.mark_writes, 2u);
@@ -78,7 +78,7 @@ TEST(DurableMarkTest, RenewsEarlyOnceWithHalfTheLeaseLeft) {
 
 // After a restart nothing is issued at or below the mark, which bounds every ID issued before it.
 TEST(DurableMarkTest, RestoredGeneratorIssuesOnlyAboveTheMark) {
-  const int64_t mark = kT + kLease;
+  const int64_t mark = kT + kLookahead;
   GeneratorState state = Restore(mark);
   const StepResult at_mark = Step(state, kMachine, mark, kStrictPolicy);
   EXPECT_EQ(at_mark.status, StepStatus::kWait);
@@ -89,29 +89,29 @@ TEST(DurableMarkTest, RestoredGeneratorIssuesOnlyAboveTheMark) {
   EXPECT_GT(above.id, Compose(Parts{mark, kMaxMachineId, kMaxSequence}));
 }
 
-// The mark after a crash may be up to a lease ahead of the last real ID: that gap is waited out, not an error.
-TEST(DurableMarkTest, RestoredGapWithinALeaseIsWaitedOut) {
-  const int64_t mark = kT + kLease;
+// The mark after a crash may be up to the look-ahead ahead of the last real ID: that gap is waited out, not an error.
+TEST(DurableMarkTest, RestoredGapWithinTheLookaheadIsWaitedOut) {
+  const int64_t mark = kT + kLookahead;
   GeneratorState state = Restore(mark);
-  const StepResult gap = Step(state, kMachine, mark - kLease, kStrictPolicy);
+  const StepResult gap = Step(state, kMachine, mark - kLookahead, kStrictPolicy);
   EXPECT_EQ(gap.status, StepStatus::kWait);
   EXPECT_EQ(gap.wait_until, mark);
-  EXPECT_EQ(gap.behind_millis, kLease);
+  EXPECT_EQ(gap.behind_millis, kLookahead);
   EXPECT_EQ(state.counters.rollback_errors, 0u);
 }
 
-// More than a lease behind the restored mark is a clock behind the IDs before the restart: an error.
-TEST(DurableMarkTest, RestoredGapBeyondALeaseIsAClockRollback) {
-  const int64_t mark = kT + kLease;
+// More than the look-ahead behind the restored mark is a clock behind the IDs before the restart: an error.
+TEST(DurableMarkTest, RestoredGapBeyondTheLookaheadIsAClockRollback) {
+  const int64_t mark = kT + kLookahead;
   GeneratorState state = Restore(mark);
-  const StepResult behind = Step(state, kMachine, mark - kLease - 1, kStrictPolicy);
+  const StepResult behind = Step(state, kMachine, mark - kLookahead - 1, kStrictPolicy);
   EXPECT_EQ(behind.status, StepStatus::kClockBehind);
-  EXPECT_EQ(behind.behind_millis, kLease + 1);
+  EXPECT_EQ(behind.behind_millis, kLookahead + 1);
   EXPECT_EQ(state.counters.rollback_errors, 1u);
 }
 
-// Once an ID is issued after the restart, the lease gap no longer applies: a backward step is an error.
-TEST(DurableMarkTest, LeaseGapEndsWithTheFirstIdAfterRestart) {
+// Once an ID is issued after the restart, the look-ahead gap no longer applies: a backward step is an error.
+TEST(DurableMarkTest, LookaheadGapEndsWithTheFirstIdAfterRestart) {
   GeneratorState state = Restore(kT);
   ASSERT_EQ(StepWithMarks(state, kMachine, kT + 10).status, StepStatus::kIssued);
   EXPECT_EQ(Step(state, kMachine, kT + 9, kStrictPolicy).status, StepStatus::kClockBehind);
@@ -119,7 +119,7 @@ TEST(DurableMarkTest, LeaseGapEndsWithTheFirstIdAfterRestart) {
 
 // With a tolerance, a step back within it is waited out until the last millisecond used; beyond it, an error.
 TEST(DurableMarkTest, RollbackToleranceWaitsShortStepsOnly) {
-  const Policy tolerant{kLease, 50};
+  const Policy tolerant{kLookahead, 50};
   GeneratorState state = Restore(-1);
   ASSERT_EQ(StepWithMarks(state, kMachine, kT, tolerant).status, StepStatus::kIssued);
   const StepResult short_step = Step(state, kMachine, kT - 50, tolerant);

@@ -193,10 +193,10 @@ TEST_F(MarkDirTest, WriteReportsErrno) {
 TEST(MarkCheckTest, BoundsAheadOfTheClockAndPastTheLayout) {
   constexpr int64_t kNow = 90'000'000'000;
   EXPECT_EQ(CheckRestoredMark(kNow - 5000, kNow), MarkCheck::kUsable);
-  EXPECT_EQ(CheckRestoredMark(kNow + kLeaseMillis, kNow), MarkCheck::kUsable);  // a crash's lease
+  EXPECT_EQ(CheckRestoredMark(kNow + kMarkLookaheadMillis, kNow), MarkCheck::kUsable);  // a crash's look-ahead
   EXPECT_EQ(CheckRestoredMark(kNow + kMaxMarkAheadMillis, kNow), MarkCheck::kUsable);
   EXPECT_EQ(CheckRestoredMark(kNow + kMaxMarkAheadMillis + 1, kNow), MarkCheck::kTooFarAhead);
-  EXPECT_EQ(CheckRestoredMark(kMaxWrittenMark, kMaxMillis), MarkCheck::kUsable);  // the last lease there is
+  EXPECT_EQ(CheckRestoredMark(kMaxWrittenMark, kMaxMillis), MarkCheck::kUsable);  // the last look-ahead there is
   EXPECT_EQ(CheckRestoredMark(kMaxWrittenMark + 1, kMaxMillis), MarkCheck::kPastRange);
   EXPECT_EQ(CheckRestoredMark(INT64_MAX, kNow), MarkCheck::kPastRange);
   EXPECT_EQ(CheckRestoredMark(2399999999999, kNow), MarkCheck::kPastRange);

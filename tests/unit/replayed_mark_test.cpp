@@ -12,7 +12,7 @@ namespace {
 
 constexpr int32_t kMachine = 5;
 constexpr int64_t kT = 48'000'000'000;
-constexpr int64_t kLease = kStrictPolicy.lease_millis;
+constexpr int64_t kLookahead = kStrictPolicy.mark_lookahead_millis;
 
 // A promoted standby with no mark file of its own: the replayed mark bounds its first ID, whatever its clock.
 TEST(ReplayedMarkTest, FreshGeneratorIssuesOnlyAboveAReplayedMark) {
@@ -22,8 +22,8 @@ TEST(ReplayedMarkTest, FreshGeneratorIssuesOnlyAboveAReplayedMark) {
   const StepResult behind = Step(state, kMachine, kT - 5000, kStrictPolicy);
   EXPECT_EQ(behind.status, StepStatus::kClockBehind);
   EXPECT_EQ(behind.behind_millis, 5000);
-  const StepResult within_lease = Step(state, kMachine, kT - kLease, kStrictPolicy);
-  EXPECT_EQ(within_lease.status, StepStatus::kWait);
+  const StepResult within_lookahead = Step(state, kMachine, kT - kLookahead, kStrictPolicy);
+  EXPECT_EQ(within_lookahead.status, StepStatus::kWait);
   const StepResult at = Step(state, kMachine, kT, kStrictPolicy);
   EXPECT_EQ(at.status, StepStatus::kWait);  // the mark's millisecond may be used up
   const StepResult next = StepWithMarks(state, kMachine, kT + 1);
@@ -54,7 +54,7 @@ TEST(ReplayedMarkTest, AHigherMarkRaisesTheFloor) {
 }
 
 // A stale mark (its WAL record precedes a checkpoint) is written again before the next ID, never lower
-// than it was, though the lease has not run out; callers meanwhile wait.
+// than it was, though the look-ahead has not run out; callers meanwhile wait.
 TEST(ReplayedMarkTest, StaleMarkIsWrittenAgainBeforeTheNextId) {
   GeneratorState state = Restore(-1);
   ASSERT_EQ(StepWithMarks(state, kMachine, kT).status, StepStatus::kIssued);
@@ -71,13 +71,13 @@ TEST(ReplayedMarkTest, StaleMarkIsWrittenAgainBeforeTheNextId) {
   EXPECT_EQ(Step(state, kMachine, kT + 1, kStrictPolicy).status, StepStatus::kIssued);
 }
 
-// After a restart, a restored mark ahead of the clock is written again as it is, not a lease past the clock.
+// After a restart, a restored mark ahead of the clock is written again as it is, not a look-ahead past the clock.
 TEST(ReplayedMarkTest, StaleRestoredMarkIsWrittenAgainAsItIs) {
   GeneratorState state = Restore(kT + 5000);
   state.mark_stale = true;
   const StepResult rewrite = Step(state, kMachine, kT + 5001, kStrictPolicy);
   ASSERT_EQ(rewrite.status, StepStatus::kWriteMark);
-  EXPECT_EQ(rewrite.mark, kT + 5001 + kLease);
+  EXPECT_EQ(rewrite.mark, kT + 5001 + kLookahead);
   GeneratorState ahead = Restore(kT + 5000);
   ahead.last_millis = kT;  // an ID issued, the mark still far ahead (a replayed one)
   ahead.restored = false;

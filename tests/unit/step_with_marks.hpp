@@ -6,7 +6,7 @@
 
 namespace snowflake {
 
-// The server's default policy: its lease, every backward step an error.
+// The server's default policy: its mark look-ahead, every backward step an error.
 constexpr Policy kStrictPolicy = kDefaultPolicy;
 static_assert(kDefaultPolicy.rollback_tolerance_millis == 0, "these tests expect the strict default");
 

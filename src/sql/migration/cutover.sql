@@ -289,6 +289,12 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_outside_block('snowflake_migration_cutover', tbl);
     COMMIT;
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_cutover(tbl, lock_wait, give_up_after, since);
+        COMMIT;
+        RETURN;
+    END IF;
     IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
         RETURN;
     END IF;

@@ -1,5 +1,5 @@
 -- The migration toolkit, phase 0: the plan, computed from the catalog whenever it is needed, the checks
--- every phase makes first, and the dry run (README: "Migrating from UUID keys", "Security").
+-- every phase makes first, and the dry run (docs/migration.md, docs/security.md).
 
 -- snowflake_uuid_time(u uuid) -> timestamptz: the creation time inside a time-based uuid:
 -- version 7 (48-bit Unix milliseconds), version 1 and version 6 (60-bit count of 100 ns since
@@ -95,17 +95,25 @@ BEGIN
                    pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk INTO p
             FROM pg_policy pol WHERE pol.oid = d.objid;
             kind := 'policy'; refused := false;
-            action := format('carried: altered at the cut-over to use the bigint column that takes the name of %s, with the same expressions', col);
+            action := format('carried: altered at the cut-over to use the bigint column that takes the name of %s, with the same expressions (the start tries them on the bigint columns first)', col);
+            IF concat(p.qual, ' ', p.chk) ~* '::uuid\M|\muuid\s*\(' THEN
+                refused := true;
+                action := format('refused: its expressions use %s and compare with a uuid, which the key stops being at the cut-over; compare with a value of the key''s own column instead (or drop it and create it again after the cut-over)', col);
+            END IF;
             after_sql := ARRAY[format('ALTER POLICY %I ON %s%s%s', p.polname, @extschema@._snowflake_qname(p.polrelid::regclass),
                                       ' USING (' || p.qual || ')', ' WITH CHECK (' || p.chk || ')')];
         ELSIF d.classid = 'pg_rewrite'::regclass THEN
             SELECT r.ev_class, r.rulename, c.relkind, c.relname, c.reloptions, c.relacl, pg_get_userbyid(c.relowner) AS owner,
+                   pg_has_role(c.relowner, 'USAGE') AS ours,
                    @extschema@._snowflake_qname(r.ev_class::regclass) AS q INTO v
             FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid;
             CONTINUE WHEN v.ev_class = ANY (rels) AND v.rulename = '_RETURN';
             object := CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'rule ' || quote_ident(v.rulename) || ' on ' END || v.q;
             kind := CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'rule' END;
-            IF v.relkind = 'v' AND v.rulename = '_RETURN'
+            IF v.relkind IN ('v', 'm') AND NOT v.ours THEN
+                action := format('refused: owned by role %s, which the migration cannot drop and create again over the bigint column that takes the name of %s; %s or a superuser drops it before the start (and creates it after the cut-over)',
+                                 quote_ident(v.owner), col, quote_ident(v.owner));
+            ELSIF v.relkind = 'v' AND v.rulename = '_RETURN'
                AND NOT EXISTS (SELECT 1 FROM pg_depend d2 JOIN pg_rewrite r2 ON r2.oid = d2.objid
                                WHERE d2.classid = 'pg_rewrite'::regclass AND d2.refclassid = 'pg_class'::regclass
                                  AND d2.refobjid = v.ev_class AND r2.ev_class <> v.ev_class)
@@ -152,20 +160,34 @@ BEGIN
         action := 'review: subscribers get the new columns only if their tables get them too (migrate the subscriber''s copy first, or add the columns there); the cut-over renames columns under the publication';
         RETURN NEXT;
     END LOOP;
-    -- Not in pg_depend: PL/pgSQL variables declared with a migrated column's type.
+    -- Not in pg_depend: the SQL and PL/pgSQL functions, procedures and trigger functions whose
+    -- source mentions a migrated column (its name, and its table's name or a trigger on its table).
     FOR p IN
-        SELECT pr.oid, u.r, att.attname, c.relname
+        SELECT pr.oid, l.lanname, pr.prokind,
+               string_agg(DISTINCT format('%I.%I', c.relname, att.attname), ', ') AS cols,
+               bool_or(pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')) AS typed,
+               'uuid'::regtype = ANY (pr.proargtypes::oid[]) OR pr.prorettype = 'uuid'::regtype OR pr.prosrc ~* '\muuid\M' AS uuid_typed
         FROM unnest(rels, atts) u(r, a)
         JOIN pg_class c ON c.oid = u.r
         JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
-        JOIN pg_proc pr ON pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')
-        JOIN pg_language l ON l.oid = pr.prolang AND l.lanname = 'plpgsql'
+        JOIN pg_proc pr ON pr.prosrc ~* ('\m' || att.attname || '\M')
+                       AND (pr.prosrc ~* ('\m' || c.relname || '\M')
+                            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = u.r AND t.tgfoid = pr.oid))
+        JOIN pg_language l ON l.oid = pr.prolang AND l.lanname IN ('plpgsql', 'sql')
+        WHERE pr.proname NOT LIKE 'snowflake\_fill\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
+        GROUP BY pr.oid, l.lanname, pr.prokind
         ORDER BY pr.oid
     LOOP
-        kind := 'function'; object := 'function ' || p.oid::regprocedure::text; refused := false;
-        action := format('review: declares a variable of type %s.%s%%TYPE, which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it',
-                         quote_ident(p.relname), quote_ident(p.attname));
+        kind := CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END;
+        object := kind || ' ' || p.oid::regprocedure::text;
         before_sql := NULL; after_sql := NULL;
+        refused := p.uuid_typed;
+        action := CASE
+            WHEN p.uuid_typed THEN format('refused: its source mentions %s and takes, returns or names the type uuid, which the key stops being at the cut-over (e.g. id = p_id with p_id uuid fails with 42883); make it independent of the key''s type (text, or the kept <column>_uuid after the cut-over) before the start, or drop it and create it again after the cut-over', p.cols)
+            WHEN p.typed THEN format('review: declares a variable of a migrated column''s %%TYPE (%s), which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it', p.cols)
+            WHEN p.lanname = 'sql' THEN format('checked by the start: its source mentions %s; the start parses it again against the bigint columns and refuses the migration if it does not parse', p.cols)
+            ELSE format('review: its source mentions %s; PL/pgSQL is checked only when it runs: after the cut-over these are bigint (a value of them written into a uuid column or compared with a uuid fails)', p.cols) END;
         RETURN NEXT;
     END LOOP;
 END
@@ -385,6 +407,11 @@ DECLARE
     done boolean;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        RETURN QUERY SELECT * FROM @extschema@._snowflake_integer_plan(tbl);
+        RETURN;
+    END IF;
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     done := FOUND AND m.phase = 'done';
     IF done THEN

@@ -22,8 +22,20 @@ DECLARE
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT x.phase INTO s FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF FOUND AND s.phase = 'done' THEN
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_start(tbl);
+        RETURN;
+    END IF;
+    SELECT x.phase, @extschema@._snowflake_migration_live(x.relation, x.key_column, x.new_column, x.phase) AS live INTO s
+    FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    IF FOUND AND NOT s.live THEN
+        -- Left by a table of that name that was dropped (or recorded by hand): not this table's.
+        DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
+        DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
+        DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+        RAISE NOTICE 'snowflake: forgot the state of a migration of % (phase %), which does not describe this table', mig, s.phase;
+    ELSIF FOUND AND s.phase = 'done' THEN
         RAISE EXCEPTION '% was migrated already: its key is a snowflake bigint', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'Its record stays in snowflake_migration; nothing is left to do.';
@@ -76,6 +88,13 @@ BEGIN
             LOOP
                 EXECUTE s.statement;
             END LOOP;
+            -- What the cut-over will do to views, policies and SQL bodies over the key, tried now.
+            touched := @extschema@._snowflake_migration_probe(tbl);
+            IF touched IS NOT NULL THEN
+                RAISE EXCEPTION 'objects that use the key of % or its references would not work over the bigint columns', mig
+                    USING ERRCODE = 'feature_not_supported', DETAIL = touched,
+                    HINT = 'Nothing changed. Change them so that they do not depend on the key''s type (or drop them and create them again after the cut-over), then start again.';
+            END IF;
             EXIT;
         EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
             attempt := attempt + 1;
@@ -94,3 +113,79 @@ END
 $fn$;
 
 COMMENT ON FUNCTION snowflake_migration_start(regclass, interval, interval) IS 'migration phase 1: new rows get snowflake keys in a bigint twin of the uuid key';
+
+-- _snowflake_migration_probe(tbl regclass) -> text: what the cut-over would do to the objects over
+-- the migrated columns, tried now against the twins (which the start has just added): the columns
+-- are renamed as the cut-over renames them, every view carried is dropped and created again,
+-- every policy altered, every SQL function or procedure whose source mentions a migrated column
+-- (and that the caller may replace) created again with its body checked; then all of it is rolled
+-- back. Returns the objects that failed, each with PostgreSQL's error, or NULL. Runs inside the
+-- start, under its ACCESS EXCLUSIVE locks (lock_timeout as the start set it).
+CREATE OR REPLACE FUNCTION _snowflake_migration_probe(tbl regclass) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET check_function_bodies = on AS $fn$
+DECLARE
+    ctx record;
+    c @extschema@._snowflake_migrated_column;
+    d record;
+    failed text[] := '{}';
+    st text;
+    deps jsonb;
+BEGIN
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, true);
+    -- Computed before the renames: the definitions as they read the uuid columns' names now.
+    deps := (SELECT jsonb_agg(jsonb_build_object('o', x.object, 'b', x.before_sql, 'a', coalesce(to_jsonb(x.after_sql), '[]')) ORDER BY x.object)
+             FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) x
+             WHERE NOT x.refused AND (x.before_sql IS NOT NULL OR x.after_sql IS NOT NULL));
+    BEGIN
+        FOREACH c IN ARRAY ctx.cols LOOP
+            EXECUTE format('ALTER TABLE %s RENAME COLUMN %I TO %I', c.qname, c.col, c.col || '_uuid');
+            EXECUTE format('ALTER TABLE %s RENAME COLUMN %I TO %I', c.qname, c.twin, c.col);
+        END LOOP;
+        FOR d IN SELECT e.value ->> 'o' AS object, e.value ->> 'b' AS before_sql, e.value -> 'a' AS after_sql
+                 FROM jsonb_array_elements(coalesce(deps, '[]')) e
+        LOOP
+            BEGIN
+                IF d.before_sql IS NOT NULL THEN EXECUTE d.before_sql; END IF;
+                FOR st IN SELECT a.value FROM jsonb_array_elements_text(d.after_sql) WITH ORDINALITY a ORDER BY a.ordinality LOOP
+                    EXECUTE st;
+                END LOOP;
+            EXCEPTION WHEN lock_not_available OR deadlock_detected OR query_canceled THEN RAISE;
+            WHEN grouping_error THEN
+                -- A view grouped by the key relies on its primary key, which moves to the twin only
+                -- at the cut-over (it needs the index built later): not provable now; the cut-over
+                -- creates such a view after moving the primary key.
+                NULL;
+            WHEN OTHERS THEN
+                failed := failed || format('%s: %s (%s)', d.object, SQLERRM, SQLSTATE);
+            END;
+        END LOOP;
+        -- SQL bodies are parsed when they are created: create them again over the bigint columns.
+        FOR d IN SELECT pr.oid FROM pg_proc pr JOIN pg_language l ON l.oid = pr.prolang AND l.lanname = 'sql'
+                 WHERE pg_has_role(pr.proowner, 'USAGE')
+                   AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u JOIN pg_class k ON k.oid = u.rel
+                               WHERE pr.prosrc ~* ('\m' || u.col || '\M') AND pr.prosrc ~* ('\m' || k.relname || '\M'))
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
+                 ORDER BY pr.oid
+        LOOP
+            BEGIN
+                -- Names in the body resolve as they would for its owner: on its own search_path if
+                -- it pins one, else its schema and the default path.
+                PERFORM set_config('search_path', coalesce(
+                    (SELECT substr(cfg, 13) FROM pg_proc pr, unnest(pr.proconfig) cfg WHERE pr.oid = d.oid AND cfg LIKE 'search\_path=%'),
+                    (SELECT format('%I, "$user", public', n.nspname) FROM pg_proc pr JOIN pg_namespace n ON n.oid = pr.pronamespace WHERE pr.oid = d.oid)), true);
+                EXECUTE pg_get_functiondef(d.oid);
+                PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+            EXCEPTION WHEN lock_not_available OR deadlock_detected OR query_canceled THEN RAISE;
+            WHEN OTHERS THEN
+                PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+                failed := failed || format('%s %s: %s (%s)', CASE WHEN (SELECT prokind FROM pg_proc WHERE oid = d.oid) = 'p' THEN 'procedure' ELSE 'function' END,
+                                           d.oid::regprocedure, SQLERRM, SQLSTATE);
+            END;
+        END LOOP;
+        RAISE EXCEPTION USING ERRCODE = 'SFPRB', MESSAGE = 'probe done';
+    EXCEPTION WHEN SQLSTATE 'SFPRB' THEN
+        NULL;  -- everything above is rolled back
+    END;
+    RETURN nullif(array_to_string(failed, E'\n'), '');
+END
+$fn$;

@@ -1,4 +1,4 @@
-// The server-wide generator in shared memory and the settings, as the SQL functions see them.
+// The generator's shared memory: one struct per server, made by the postmaster, and its LWLock.
 #pragma once
 
 #include "postgres.hpp"
@@ -18,14 +18,14 @@ struct SharedLease {
   LeaseState state;
   int32 machine_id;        // -1 unless kHeld
   int32 last_machine_id;   // the machine id last published; -1 before any
-  LeaseBound bound;        // kHeld: IDs of machine_id carry a millisecond inside it
+  IdLeaseBound bound;      // kHeld: IDs of machine_id carry a millisecond inside it
   TimestampTz claimed_at;  // this server's clock at the claim's answer; 0: none
   TimestampTz renewed_at;  // ... at the last claim's or renewal's answer
   bool renewal_failing;    // the last renewal attempt failed (detail says why)
   char detail[256];        // why there is no lease, or why the last renewal failed
 };
 
-// One per server, made by the postmaster; plain data (see GeneratorState).
+// One per server; plain data with no pointers, since each process maps it at its own address.
 struct SharedGenerator {
   GeneratorState state;                // under generator_lock
   SharedLease lease;                   // under generator_lock; used only in lease mode
@@ -38,28 +38,16 @@ struct SharedGenerator {
   pg_atomic_uint64 mark_write_errors;  // counted outside the lock
 };
 
-// Settings: snowflake.machine_id (kMachineIdUnset until set), snowflake.max_wait_ms,
-// snowflake.rollback_tolerance_ms.
-extern int machine_id_setting;  // read from the text of the setting by ParseMachineIdSetting
-extern int max_wait_ms_setting;
-extern int rollback_tolerance_ms_setting;
-// The lease settings (lease mode: snowflake.lease_conninfo not empty).
-extern char* lease_conninfo_setting;
-extern char* lease_machine_ids_setting;
-extern int lease_duration_ms_setting;
-extern int lease_first_id;  // snowflake.lease_machine_ids, parsed at start-up
-extern int lease_last_id;
-bool LeaseMode();
-
-// Lease mode (lease_worker.cpp): this run's identity at the coordination database, chosen in _PG_init.
-void ChooseLeaseIncarnation();
-
 // Both null unless the library was loaded by shared_preload_libraries; set in every backend by fork.
 extern SharedGenerator* shared_generator;
 extern LWLock* generator_lock;
 
-// A millisecond since 2024-01-01Z as a timestamptz; infinity past timestamptz's range (a mark
-// edited by hand can be), never an overflow.
-TimestampTz MillisToTimestamp(int64 millis);
+// From _PG_init: asks the postmaster for the memory and the lock, and sets them up (the mark
+// included) once it has them, at start and after every crash reinitialisation.
+void RequestSharedMemory();
+
+// The generator exists only when the postmaster loaded the library (and not in binary-upgrade
+// mode): raises 55000 otherwise, naming `function`.
+void RequirePreloaded(const char* function);
 
 }  // namespace snowflake

@@ -1,18 +1,17 @@
 // The durable mark in the WAL: every mark also goes into a WAL record of our own resource manager, so that
 // whatever replays the WAL (a standby, crash recovery, archive and point-in-time recovery) raises its
 // generator to the highest mark the primary had reached by the point it replayed to.
-#include "wal_mark.hpp"
-
 #include <cerrno>
 #include <cstring>
 
-#include "shared.hpp"
+#include "mark.hpp"
 
 namespace snowflake {
 namespace {
 
 // RM_EXPERIMENTAL_ID (128), the id PostgreSQL sets aside for extensions in development, until one is
-// reserved on https://wiki.postgresql.org/wiki/CustomWALResourceManagers (README, "The mark in the WAL").
+// reserved on https://wiki.postgresql.org/wiki/CustomWALResourceManagers
+// (docs/durability.md, section "The identifier: 128 for now").
 // Once records are written the id cannot change without breaking the replay of that WAL.
 constexpr RmgrId kResourceManagerId = RM_EXPERIMENTAL_ID;
 constexpr const char* kResourceManagerName = "snowflake";
@@ -82,11 +81,11 @@ void RegisterMarkResourceManager() {
   RegisterCustomRmgr(kResourceManagerId, &resource_manager);
 }
 
-XLogRecPtr LogMark(int64 mark, bool unimportant) {
+XLogRecPtr LogMark(int64 mark, int32 machine_id, bool unimportant) {
   if (!XLogInsertAllowed()) return InvalidXLogRecPtr;
   MarkRecord record{};
   record.mark_millis = mark;
-  record.machine_id = machine_id_setting;
+  record.machine_id = machine_id;
   XLogBeginInsert();
   XLogRegisterData(reinterpret_cast<char*>(&record), sizeof(record));
   if (unimportant) XLogSetRecordFlags(XLOG_MARK_UNIMPORTANT);
@@ -97,88 +96,4 @@ XLogRecPtr LogMark(int64 mark, bool unimportant) {
   return end;
 }
 
-namespace {
-
-constexpr long kKeeperIntervalMs = 100;
-
-// The mark keeper's one step: if the last checkpoint began after the current mark's record, log the mark
-// again, so that crash recovery, which replays from that checkpoint, still finds it though no ID follows.
-// The same protocol as a renewal by snowflake_next(): `renewing` under the lock, the WAL without it.
-void LogMarkAgainIfStale() {
-  const XLogRecPtr redo = GetRedoRecPtr();
-  // A torn read of mark_lsn is harmless: it only decides whether to look under the lock.
-  if (shared_generator->mark_lsn > redo) return;
-  int64 mark = -1;
-  LWLockAcquire(generator_lock, LW_EXCLUSIVE);
-  GeneratorState& state = shared_generator->state;
-  if (!state.renewing && state.mark_millis >= 0 && !shared_generator->mark_refused &&
-      shared_generator->mark_lsn <= redo) {
-    state.renewing = true;
-    mark = state.mark_millis;
-  }
-  LWLockRelease(generator_lock);
-  if (mark < 0) return;
-  HOLD_INTERRUPTS();  // as in snowflake_next(): no exit between `renewing` and its outcome
-  volatile XLogRecPtr logged = InvalidXLogRecPtr;
-  PG_TRY();
-  {
-    // Unimportant: else an idle server would checkpoint again for it, and log it again, forever.
-    logged = LogMark(mark, true);
-  }
-  PG_CATCH();
-  {
-    LWLockAcquire(generator_lock, LW_EXCLUSIVE);
-    MarkFailed(shared_generator->state);
-    LWLockRelease(generator_lock);
-    PG_RE_THROW();
-  }
-  PG_END_TRY();
-  LWLockAcquire(generator_lock, LW_EXCLUSIVE);
-  if (logged != InvalidXLogRecPtr) {
-    MarkWritten(shared_generator->state, mark);  // the file already holds it: it is only logged again
-    if (logged > shared_generator->mark_lsn) shared_generator->mark_lsn = logged;
-  } else {
-    MarkFailed(shared_generator->state);
-  }
-  LWLockRelease(generator_lock);
-  RESUME_INTERRUPTS();
-}
-
-}  // namespace
-
-void RegisterMarkKeeper() {
-  BackgroundWorker worker{};
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;  // no WAL may be written before
-  worker.bgw_restart_time = 1;
-  strlcpy(worker.bgw_library_name, "snowflake", sizeof(worker.bgw_library_name));
-  strlcpy(worker.bgw_function_name, "snowflake_mark_keeper_main", sizeof(worker.bgw_function_name));
-  strlcpy(worker.bgw_name, "snowflake mark keeper", sizeof(worker.bgw_name));
-  strlcpy(worker.bgw_type, "snowflake mark keeper", sizeof(worker.bgw_type));
-  RegisterBackgroundWorker(&worker);
-}
-
 }  // namespace snowflake
-
-extern "C" {
-
-PGDLLEXPORT void snowflake_mark_keeper_main(Datum);
-
-/*
- * The mark keeper (background worker "snowflake mark keeper"): every 100 ms, logs the mark again when
- * the last checkpoint began after its WAL record. Takes the generator's LWLock only then. Exits on
- * SIGTERM; the postmaster restarts it after a crash.
- */
-void snowflake_mark_keeper_main(Datum) {
-  pqsignal(SIGTERM, die);
-  BackgroundWorkerUnblockSignals();
-  for (;;) {
-    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, snowflake::kKeeperIntervalMs,
-                    PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-    CHECK_FOR_INTERRUPTS();
-    if (snowflake::shared_generator != nullptr) snowflake::LogMarkAgainIfStale();
-  }
-}
-
-}  // extern "C"

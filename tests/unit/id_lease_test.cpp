@@ -1,12 +1,11 @@
 // Unit tests of the lease bound: IDs of a leased machine id stay inside (previous end, lease end].
-#include "../../src/core/lease.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <set>
 
 #include "../../src/core/layout.hpp"
+#include "../../src/core/id_lease.hpp"
 
 namespace snowflake {
 namespace {
@@ -16,9 +15,9 @@ constexpr int64_t kT = 48'000'000'000;  // mid-2025
 constexpr Policy kPolicy{1000, 0};
 
 // Steps within the bound as the server does, writing every mark it asks for.
-StepResult StepLeased(GeneratorState& state, const LeaseBound& bound, int64_t now, int32_t machine_id = kMachine) {
+StepResult StepLeased(GeneratorState& state, const IdLeaseBound& bound, int64_t now, int32_t machine_id = kMachine) {
   for (;;) {
-    const StepResult result = StepWithinLease(state, bound, machine_id, now, kPolicy);
+    const StepResult result = StepWithinIdLease(state, bound, machine_id, now, kPolicy);
     if (result.status == StepStatus::kWriteMark) {
       MarkWritten(state, result.mark);
       continue;
@@ -28,22 +27,22 @@ StepResult StepLeased(GeneratorState& state, const LeaseBound& bound, int64_t no
   }
 }
 
-TEST(CheckLease, Edges) {
-  const LeaseBound bound{kT, kT + 10};
-  EXPECT_EQ(CheckLease(bound, kT - 1), LeaseCheck::kNotYet);
-  EXPECT_EQ(CheckLease(bound, kT), LeaseCheck::kNotYet);  // the previous holder may have used kT
-  EXPECT_EQ(CheckLease(bound, kT + 1), LeaseCheck::kInside);
-  EXPECT_EQ(CheckLease(bound, kT + 10), LeaseCheck::kInside);  // the end itself is this holder's
-  EXPECT_EQ(CheckLease(bound, kT + 11), LeaseCheck::kEnded);
-  EXPECT_EQ(CheckLease(kUnleased, 0), LeaseCheck::kInside);
-  EXPECT_EQ(CheckLease(kUnleased, kMaxMillis), LeaseCheck::kInside);
+TEST(CheckIdLease, Edges) {
+  const IdLeaseBound bound{kT, kT + 10};
+  EXPECT_EQ(CheckIdLease(bound, kT - 1), IdLeaseCheck::kNotYet);
+  EXPECT_EQ(CheckIdLease(bound, kT), IdLeaseCheck::kNotYet);  // the previous holder may have used kT
+  EXPECT_EQ(CheckIdLease(bound, kT + 1), IdLeaseCheck::kInside);
+  EXPECT_EQ(CheckIdLease(bound, kT + 10), IdLeaseCheck::kInside);  // the end itself is this holder's
+  EXPECT_EQ(CheckIdLease(bound, kT + 11), IdLeaseCheck::kEnded);
+  EXPECT_EQ(CheckIdLease(kUnleased, 0), IdLeaseCheck::kInside);
+  EXPECT_EQ(CheckIdLease(kUnleased, kMaxMillis), IdLeaseCheck::kInside);
 }
 
-TEST(StepWithinLease, IssuesOnlyInsideTheBound) {
+TEST(StepWithinIdLease, IssuesOnlyInsideTheBound) {
   GeneratorState state = Restore(-1);
-  const LeaseBound bound{kT, kT + 2};
+  const IdLeaseBound bound{kT, kT + 2};
   const StepResult early = StepLeased(state, bound, kT);
-  EXPECT_EQ(early.status, StepStatus::kLeaseNotStarted);
+  EXPECT_EQ(early.status, StepStatus::kIdLeaseNotStarted);
   EXPECT_EQ(early.wait_until, kT + 1);
   EXPECT_EQ(state.counters.ids_issued, 0u);  // nothing moved
   for (int64_t now = kT + 1; now <= kT + 2; ++now) {
@@ -53,27 +52,27 @@ TEST(StepWithinLease, IssuesOnlyInsideTheBound) {
     EXPECT_EQ(Decode(issued.id).machine_id, kMachine);
   }
   const StepResult late = StepLeased(state, bound, kT + 3);
-  EXPECT_EQ(late.status, StepStatus::kLeaseEnded);
+  EXPECT_EQ(late.status, StepStatus::kIdLeaseEnded);
   EXPECT_EQ(state.last_millis, kT + 2);
 }
 
-TEST(StepWithinLease, RenewalExtendsIt) {
+TEST(StepWithinIdLease, RenewalExtendsIt) {
   GeneratorState state = Restore(-1);
-  LeaseBound bound{-1, kT};
+  IdLeaseBound bound{-1, kT};
   ASSERT_EQ(StepLeased(state, bound, kT).status, StepStatus::kIssued);
-  ASSERT_EQ(StepLeased(state, bound, kT + 1).status, StepStatus::kLeaseEnded);
+  ASSERT_EQ(StepLeased(state, bound, kT + 1).status, StepStatus::kIdLeaseEnded);
   bound.until_millis = kT + 1000;
   EXPECT_EQ(StepLeased(state, bound, kT + 1).status, StepStatus::kIssued);
 }
 
 // The property leases exist for: an old holder whose clock runs ahead and a new one whose clock
 // is 5 s behind, both issuing as fast as they can, never make the same ID.
-TEST(StepWithinLease, OldAndNewHolderNeverCollideWhateverTheirClocks) {
+TEST(StepWithinIdLease, OldAndNewHolderNeverCollideWhateverTheirClocks) {
   const int64_t end = kT + 1000;  // the old holder's lease end
   GeneratorState old_state = Restore(-1);
   GeneratorState new_state = Restore(-1);
-  const LeaseBound old_bound{-1, end};
-  const LeaseBound new_bound{end, end + 30000};
+  const IdLeaseBound old_bound{-1, end};
+  const IdLeaseBound new_bound{end, end + 30000};
   std::set<int64_t> ids;
   int64_t old_issued = 0, new_issued = 0, max_old = -1, min_new = INT64_MAX;
   for (int64_t t = kT; t < kT + 12000; ++t) {
@@ -92,7 +91,7 @@ TEST(StepWithinLease, OldAndNewHolderNeverCollideWhateverTheirClocks) {
         ++new_issued;
         if (b.id < min_new) min_new = b.id;
       } else {
-        EXPECT_TRUE(b.status == StepStatus::kLeaseNotStarted || b.status == StepStatus::kWait);
+        EXPECT_TRUE(b.status == StepStatus::kIdLeaseNotStarted || b.status == StepStatus::kWait);
       }
     }
   }
@@ -118,9 +117,9 @@ TEST(ChangeMachineId, NextIdNeedsTheNextMillisecond) {
   EXPECT_EQ(StepLeased(fresh, kUnleased, kT, 100).status, StepStatus::kIssued);
 }
 
-TEST(RenewalDue, TwoThirdsBeforeTheEnd) {
-  EXPECT_EQ(RenewalDue(kT + 30000, 30000), kT + 10000);
-  EXPECT_EQ(RenewalDue(kT + 3000, 3000), kT + 1000);
+TEST(IdLeaseRenewalDue, TwoThirdsBeforeTheEnd) {
+  EXPECT_EQ(IdLeaseRenewalDue(kT + 30000, 30000), kT + 10000);
+  EXPECT_EQ(IdLeaseRenewalDue(kT + 3000, 3000), kT + 1000);
 }
 
 }  // namespace
