@@ -19,27 +19,5 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                      ORDER BY a.attname OPERATOR(pg_catalog.=) new_column DESC LIMIT 1), false)
 $$;
 
--- _snowflake_refuse_drop() (replaces the definition of the state's file, which the update keeps
--- from 1.1): only live migrations before their cut-over refuse DROP EXTENSION (55006).
-CREATE OR REPLACE FUNCTION _snowflake_refuse_drop() RETURNS event_trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    q text := lower(regexp_replace(regexp_replace(current_query(), '/\*.*?\*/', ' ', 'g'), '--[^\n]*', ' ', 'g'));
-    busy text;
-    aborts text;
-BEGIN
-    IF q !~ 'drop\s+extension(\s+if\s+exists)?\s+([^;]*[\s,])?"?snowflake"?($|[\s,;])' THEN
-        RETURN;
-    END IF;
-    SELECT string_agg(m.relation, ', ' ORDER BY m.relation),
-           string_agg(format('SELECT snowflake_migration_abort(%L);', m.relation), ' ' ORDER BY m.relation) INTO busy, aborts
-    FROM @extschema@.snowflake_migration m
-    WHERE m.phase <> 'done' AND @extschema@._snowflake_migration_live(m.relation, m.key_column, m.new_column, m.phase);
-    IF busy IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot drop extension snowflake while a migration is under way: %', busy
-            USING ERRCODE = 'object_in_use',
-            DETAIL = 'Its tables carry columns, triggers and constraints that only snowflake_migration_abort() or the cut-over removes; without them inserts would fail.',
-            HINT = format('Abort each first: %s', aborts);
-    END IF;
-END
-$$;
+-- DROP EXTENSION counts only live migrations before their cut-over: _snowflake_refuse_drop_check()
+-- in src/sql/drop_guard.sql, which the C event trigger function calls.
