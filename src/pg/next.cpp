@@ -186,7 +186,8 @@ StepResult StepLocked(const Policy& policy, int32* machine_id, LeaseReport* repo
   // is never ahead of the clock.
   int64 now = WallClockMillis();
   // Crash recovery replays the WAL from the last checkpoint's redo point on: a mark logged before it
-  // is logged again before the next ID, as nextval() does for a sequence (README, "The mark in the WAL").
+  // is logged again before the next ID, as nextval() does for a sequence
+  // (docs/durability.md, section "The mark in the WAL").
   const XLogRecPtr redo = GetRedoRecPtr();
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   shared_generator->state.mark_stale = shared_generator->mark_lsn <= redo;
