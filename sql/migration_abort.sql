@@ -152,7 +152,7 @@ DROP FUNCTION session_owner(bigint);
 -- ---- Shapes that cannot be migrated ----
 CREATE TABLE no_pk (id uuid);
 CREATE TABLE two_col_pk (a uuid, b uuid, PRIMARY KEY (a, b));
-CREATE TABLE int_pk (id bigint PRIMARY KEY);
+CREATE TABLE int_pk (id numeric PRIMARY KEY);
 CREATE TABLE parted (id uuid PRIMARY KEY) PARTITION BY HASH (id);
 CREATE TABLE parent_of_parted (id uuid PRIMARY KEY);
 CREATE TABLE parted_child (pid uuid REFERENCES parent_of_parted, k int) PARTITION BY LIST (k);

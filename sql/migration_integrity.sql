@@ -122,6 +122,63 @@ SELECT snowflake_migration_start('members');
 SELECT snowflake_migration_abort('members');
 DROP TABLE visits, members, legacy_refs;
 DROP FUNCTION visit_stamp();
+-- ---- State planted by another role blocks nobody ----
+-- The clerk records a migration of a table of its own, then drops the table.
+SET ROLE clerk;
+CREATE TABLE future_orders (id uuid PRIMARY KEY);
+INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.future_orders', 'id', 'id_snowflake', 'started');
+DROP TABLE future_orders;
+-- The shopkeeper's table of that name later migrates as if nothing was recorded.
+SET ROLE shopkeeper;
+CREATE TABLE future_orders (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), placed timestamptz NOT NULL DEFAULT '2024-09-01');
+SELECT snowflake_migration_start('future_orders');
+SELECT snowflake_migration_abort('future_orders');
+DROP TABLE future_orders;
+RESET ROLE;
+-- A row left behind by a dropped table does not hold DROP EXTENSION (the migration guard passes;
+-- the drop is rolled back).
+SET ROLE clerk;
+CREATE TABLE gone (id uuid PRIMARY KEY);
+INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.gone', 'id', 'id_snowflake', 'started');
+DROP TABLE gone;
+RESET ROLE;
+SELECT count(*) AS rows_left_behind FROM snowflake_migration WHERE relation = 'public.gone';
+SET client_min_messages = warning;
+DO $$
+BEGIN
+    DROP EXTENSION snowflake CASCADE;
+    RAISE EXCEPTION USING ERRCODE = 'SFDRP', MESSAGE = 'dropped';
+EXCEPTION WHEN SQLSTATE 'SFDRP' THEN RAISE WARNING 'DROP EXTENSION not refused (rolled back)';
+          WHEN object_in_use THEN RAISE WARNING 'refused: %', SQLERRM;
+END $$;
+RESET client_min_messages;
+DELETE FROM snowflake_migration WHERE relation = 'public.gone';
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM shopkeeper, clerk;
 DROP ROLE shopkeeper;
+
+-- ---- The new key's type: bigint (the default) or snowflake ----
+CREATE TABLE regions (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), made timestamptz NOT NULL, name text NOT NULL);
+CREATE TABLE shops (sid bigserial PRIMARY KEY, region_id uuid NOT NULL REFERENCES regions ON DELETE CASCADE);
+CREATE INDEX ON shops (region_id);
+SET snowflake_migration.target_type = 'text';
+SELECT count(*) FROM snowflake_migration_plan('regions');
+SET snowflake_migration.target_type = 'snowflake';
+INSERT INTO regions (made, name) SELECT timestamptz '2024-08-01 00:00:00+00' + n * interval '1 hour', 'region ' || n FROM generate_series(1, 20) n;
+INSERT INTO shops (region_id) SELECT id FROM regions, generate_series(1, 3);
+SELECT statement FROM snowflake_migration_plan('regions') WHERE statement LIKE '%ADD COLUMN%';
+SELECT snowflake_migration_start('regions');
+RESET snowflake_migration.target_type;   -- the started migration keeps its type
+INSERT INTO regions (made, name) VALUES ('2024-08-02', 'live region');
+INSERT INTO shops (region_id) SELECT id FROM regions WHERE name = 'live region';
+CALL snowflake_migration_backfill('regions', time_column => 'made');
+SELECT statement FROM snowflake_migration_plan('regions') WHERE phase = 'index' \gexec
+CALL snowflake_migration_cutover('regions');
+SELECT attrelid::regclass AS tbl, attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+WHERE attrelid IN ('regions'::regclass, 'shops'::regclass) AND attname IN ('id', 'region_id') ORDER BY 1, 2;
+SELECT pg_get_constraintdef(oid) AS fk FROM pg_constraint WHERE conrelid = 'shops'::regclass AND contype = 'f';
+SELECT count(*) AS shops, count(*) FILTER (WHERE s.region_id = r.id) AS joined,
+       count(*) FILTER (WHERE snowflake_timestamp(r.id) = r.made) AS at_their_time
+FROM shops s JOIN regions r ON r.id = s.region_id;
+SELECT to_json(r.id)::text ~ '^"[0-9]+"$' AS json_string FROM regions r WHERE name = 'region 1';
+DROP TABLE shops, regions;

@@ -6,7 +6,8 @@
 namespace snowflake {
 namespace {
 
-constexpr const char* kColumnsHint = "Name the ID columns (bigint) as arguments of snowflake_guard_replicated().";
+constexpr const char* kColumnsHint =
+    "Name the ID columns (bigint or snowflake) as arguments of snowflake_guard_replicated().";
 
 // The guarded columns of one trigger, looked up once per statement (the FmgrInfo lives that long,
 // and the table's columns cannot change under the statement's lock).
@@ -24,8 +25,16 @@ AttrNumber FindColumn(TupleDesc tupdesc, const char* name) {
   return InvalidAttrNumber;
 }
 
-// Every column named (or "id") must exist and be bigint: checked when the trigger first fires in a
-// statement, on any row, so a wrong attachment shows at the first row, not the first impostor.
+// The extension's type snowflake (bigint's bits): the one in the schema of this trigger function.
+Oid SnowflakeType(FunctionCallInfo fcinfo) {
+  const Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+  return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("snowflake"), ObjectIdGetDatum(nsp));
+}
+
+// Every column named (or "id") must exist and be bigint or snowflake (or a domain over either):
+// checked when the trigger first fires in a statement, on any row, so a wrong attachment shows at
+// the first row, not the first impostor. A name is echoed in an error only up to the length of a
+// column name (the argument can be any length).
 const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata) {
   const Trigger* trigger = trigdata->tg_trigger;
   auto* cached = static_cast<GuardColumns*>(fcinfo->flinfo->fn_extra);
@@ -41,16 +50,26 @@ const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata
   for (int i = 0; i < count; ++i) {
     const char* name = trigger->tgnargs > 0 ? trigger->tgargs[i] : "id";
     const AttrNumber attnum = FindColumn(tupdesc, name);
-    if (attnum == InvalidAttrNumber)
+    if (attnum == InvalidAttrNumber) {
+      const size_t length = strlen(name);
+      if (length >= NAMEDATALEN)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                        errmsg("column \"%.*s...\" of table \"%s\" does not exist", NAMEDATALEN - 1, name,
+                               RelationGetRelationName(rel)),
+                        errdetail("Argument %d of trigger \"%s\" is %zu bytes long; a column name has at most %d.",
+                                  i + 1, trigger->tgname, length, NAMEDATALEN - 1),
+                        errhint("%s", kColumnsHint)));
       ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
                       errmsg("column \"%s\" of table \"%s\" does not exist", name, RelationGetRelationName(rel)),
                       errhint("%s", kColumnsHint)));
+    }
     const Oid type = TupleDescAttr(tupdesc, attnum - 1)->atttypid;
-    if (getBaseType(type) != INT8OID)
+    const Oid base = getBaseType(type);
+    if (base != INT8OID && base != SnowflakeType(fcinfo))
       ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                      errmsg("column \"%s\" of table \"%s\" is of type %s, not bigint", name,
+                      errmsg("column \"%s\" of table \"%s\" is of type %s, not bigint or snowflake", name,
                              RelationGetRelationName(rel), format_type_be(type)),
-                      errdetail("snowflake_guard_replicated() checks snowflake IDs, which are bigint."),
+                      errdetail("snowflake_guard_replicated() checks snowflake IDs, which are bigint or snowflake."),
                       errhint("%s", kColumnsHint)));
     columns->attnums[i] = attnum;
   }

@@ -1,4 +1,4 @@
--- The collision guard: refusing replicated rows made under this server's own machine id (README, "Running many nodes").
+-- The collision guard: refusing replicated rows made under this server's own machine id (docs/many-nodes.md, section "The collision guard").
 
 -- snowflake_guard_replicated() RETURNS trigger, used as
 --   CREATE TRIGGER snowflake_guard BEFORE INSERT OR UPDATE ON t
@@ -10,11 +10,13 @@
 -- server's own machine id: only another server with the same machine id can have made it, and
 -- that server's IDs can equal this server's. Updates are checked only when the key changes, so
 -- an update made elsewhere to a row this server made (two-way replication) passes.
--- Errors: SF010 on such a row; 42703 for a named column the table lacks and 42804 for one that is
--- not bigint, at the first row it fires on; 39P01 if not attached as a BEFORE ROW trigger for
--- INSERT or UPDATE. Locks nothing. In C (src/pg/guard.cpp): it reads only the key columns of each
--- row. No SET search_path: it looks nothing up by name (no operator or function a schema on the
--- caller's path could shadow), and a SET clause would cost every row a settings save and restore.
+-- Errors: SF010 on such a row; 42703 for a named column the table lacks (an argument longer than a
+-- column name echoed up to 63 bytes) and 42804 for one that is neither bigint nor snowflake (nor a
+-- domain over either), at the first row it fires on; 39P01 if not attached as a BEFORE ROW trigger
+-- for INSERT or UPDATE. Locks nothing. In C (src/pg/guard.cpp): it reads only the key columns of
+-- each row. No SET search_path: it looks nothing up on the path (the type snowflake is the one in
+-- its own schema, by that schema's OID), and a SET clause would cost every row a settings save and
+-- restore.
 CREATE OR REPLACE FUNCTION snowflake_guard_replicated() RETURNS trigger
     AS 'MODULE_PATHNAME', 'snowflake_guard_replicated'
     LANGUAGE C;

@@ -7,6 +7,8 @@
 namespace snowflake {
 
 volatile sig_atomic_t client_stopping = false;
+ClientFailure client_failure = ClientFailure::kAnswer;
+char client_failure_sqlstate[6] = "";
 
 namespace {
 
@@ -35,6 +37,8 @@ PGresult* AwaitRow(PGconn* conn, char* error) {
     while (PQisBusy(conn)) {
       const bool ready = WaitSocket(conn, WL_SOCKET_READABLE, deadline);
       if (!ready || !PQconsumeInput(conn)) {
+        client_failure = ready ? ClientFailure::kUnreachable
+                               : client_stopping ? ClientFailure::kStopping : ClientFailure::kTimeout;
         CopyError(error, ready             ? PQerrorMessage(conn)
                          : client_stopping ? "shutting down"
                                            : "timed out waiting for the coordination database");
@@ -50,7 +54,11 @@ PGresult* AwaitRow(PGconn* conn, char* error) {
     }
     if (!failed) {
       failed = true;
-      CopyError(error, PQresultStatus(result) == PGRES_TUPLES_OK ? "unexpected answer" : PQresultErrorMessage(result));
+      const bool answered = PQresultStatus(result) == PGRES_TUPLES_OK;
+      const char* sqlstate = answered ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      client_failure = answered ? ClientFailure::kAnswer : ClientFailure::kRefused;
+      strlcpy(client_failure_sqlstate, sqlstate != nullptr ? sqlstate : "", sizeof(client_failure_sqlstate));
+      CopyError(error, answered ? "unexpected answer" : PQresultErrorMessage(result));
     }
     PQclear(result);
   }
@@ -58,7 +66,10 @@ PGresult* AwaitRow(PGconn* conn, char* error) {
     PQclear(row);
     return nullptr;
   }
-  if (row == nullptr) CopyError(error, "no answer");
+  if (row == nullptr) {
+    client_failure = ClientFailure::kAnswer;
+    CopyError(error, "no answer");
+  }
   return row;
 }
 
@@ -74,6 +85,7 @@ PGconn* Connect(const char* dbname, const char* application_name, char* error) {
   const char* keys[] = {"dbname", "fallback_application_name", nullptr};
   const char* values[] = {dbname, application_name, nullptr};
   PGconn* conn = PQconnectStartParams(keys, values, 1);
+  client_failure = ClientFailure::kUnreachable;
   if (conn == nullptr) {
     CopyError(error, "out of memory");
     return nullptr;
@@ -83,6 +95,7 @@ PGconn* Connect(const char* dbname, const char* application_name, char* error) {
   while (status == PGRES_POLLING_READING || status == PGRES_POLLING_WRITING) {
     const int event = status == PGRES_POLLING_READING ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
     if (!WaitSocket(conn, event, deadline)) {
+      client_failure = client_stopping ? ClientFailure::kStopping : ClientFailure::kTimeout;
       CopyError(error, client_stopping ? "shutting down" : "timed out connecting to the coordination database");
       PQfinish(conn);
       return nullptr;
@@ -99,6 +112,7 @@ PGconn* Connect(const char* dbname, const char* application_name, char* error) {
 
 PGresult* Call(PGconn* conn, const char* sql, int count, const char* const* params, char* error) {
   if (!PQsendQueryParams(conn, sql, count, nullptr, params, nullptr, nullptr, 0)) {
+    client_failure = ClientFailure::kUnreachable;
     CopyError(error, PQerrorMessage(conn));
     return nullptr;
   }

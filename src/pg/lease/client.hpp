@@ -17,6 +17,13 @@ constexpr size_t kClientErrorSize = 256;
 // error "shutting down". The worker clears it to make its last calls before it exits.
 extern volatile sig_atomic_t client_stopping;
 
+// What the last failed Connect or Call met, for the SQL-visible detail: libpq's and the server's
+// messages can quote snowflake.lease_conninfo (its host, user, even a password in a malformed
+// string), so only the server log gets them; any role sees the kind and, for kRefused, the SQLSTATE.
+enum class ClientFailure { kUnreachable, kTimeout, kStopping, kRefused, kAnswer };
+extern ClientFailure client_failure;
+extern char client_failure_sqlstate[6];
+
 // text into error as one line (libpq's messages end with a newline and indent with tabs).
 void CopyError(char* error, const char* text);
 

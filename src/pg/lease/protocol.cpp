@@ -43,6 +43,43 @@ struct ClaimAnswer {
   char renewed_at[64];
 };
 
+// The furthest ahead of this server's clock a lease end the coordination database grants can be:
+// its duration plus the skew it allows (60 s), with room for this server's clock being behind.
+int64 FurthestEnd() { return WallClockMillis() + lease_duration_ms_setting + 3600000; }
+
+// An answer is used only if it is one the coordination database's functions can give: a known
+// status; a granted or busy id inside this server's range (within 0-1023); ends in range, the
+// previous holder's not after this one's, and not further ahead than a lease reaches. Anything
+// else (a tampered or foreign coordination database) is a failure, never a lease.
+bool CheckClaimAnswer(const ClaimAnswer& answer, int64 machine_id, char* error) {
+  const bool granted = strcmp(answer.status, "granted") == 0;
+  const bool busy = strcmp(answer.status, "busy") == 0;
+  if (!granted && !busy && strcmp(answer.status, "exhausted") != 0) {
+    client_failure = ClientFailure::kAnswer;
+    CopyError(error, "the coordination database answered a claim with an unknown status");
+    return false;
+  }
+  if ((granted || busy) && (machine_id < lease_first_id || machine_id > lease_last_id || machine_id < 0 ||
+                            machine_id > kMaxMachineId)) {
+    client_failure = ClientFailure::kAnswer;
+    snprintf(error, kClientErrorSize,
+             "the coordination database granted machine id %lld, outside snowflake.lease_machine_ids (%d-%d): "
+             "not used",
+             (long long)machine_id, lease_first_id, lease_last_id);
+    return false;
+  }
+  if (granted && (answer.end < 0 || answer.end > kMaxMillis || answer.previous_end < -1 ||
+                  answer.previous_end > answer.end || answer.end > FurthestEnd())) {
+    client_failure = ClientFailure::kAnswer;
+    snprintf(error, kClientErrorSize,
+             "the coordination database granted machine id %lld with an invalid lease end (%lld, after %lld): "
+             "not used",
+             (long long)machine_id, (long long)answer.end, (long long)answer.previous_end);
+    return false;
+  }
+  return true;
+}
+
 bool AskClaim(const LeaseHolder& holder, PGconn* conn, ClaimAnswer* answer, char* error) {
   char first[16], last[16], proposed[32], duration[16];
   pg_ltoa(lease_first_id, first);
@@ -53,16 +90,18 @@ bool AskClaim(const LeaseHolder& holder, PGconn* conn, ClaimAnswer* answer, char
                           proposed,       duration,          holder.host, holder.system_identifier};
   PGresult* row = Call(conn,
                        "SELECT status, machine_id, lease_end_ms, previous_end_ms, renewed_at "
-                       "FROM snowflake_lease_claim($1::uuid, $2::uuid, $3::int, $4::int, $5::bigint, $6::int, $7, $8)",
+                       "FROM snowflake_lease_claim($1::uuid, $2::uuid, $3::integer, $4::integer, $5::bigint, "
+                       "$6::integer, $7::text, $8::text)",
                        8, params, error);
   if (row == nullptr) return false;
   strlcpy(answer->status, PQgetvalue(row, 0, 0), sizeof(answer->status));
-  answer->machine_id = static_cast<int32>(ToInt64(PQgetvalue(row, 0, 1)));
+  const int64 machine_id = ToInt64(PQgetvalue(row, 0, 1));
+  answer->machine_id = static_cast<int32>(Max(-1, Min(machine_id, 1 << 20)));
   answer->end = ToInt64(PQgetvalue(row, 0, 2));
   answer->previous_end = ToInt64(PQgetvalue(row, 0, 3));
   strlcpy(answer->renewed_at, PQgetvalue(row, 0, 4), sizeof(answer->renewed_at));
   PQclear(row);
-  return true;
+  return CheckClaimAnswer(*answer, machine_id, error);
 }
 
 int64 Granted(LeaseHolder& holder, const ClaimAnswer& answer) {
@@ -168,13 +207,21 @@ int64 Renew(LeaseHolder& holder, PGconn* conn, int32 machine_id, char* error) {
   pg_ltoa(machine_id, id);
   pg_lltoa(WallClockMillis() + lease_duration_ms_setting, proposed);
   const char* params[] = {id, holder.node_id, lease_incarnation, proposed};
-  PGresult* row =
-      Call(conn, "SELECT status, lease_end_ms FROM snowflake_lease_renew($1::int, $2::uuid, $3::uuid, $4::bigint)", 4,
-           params, error);
+  PGresult* row = Call(
+      conn, "SELECT status, lease_end_ms FROM snowflake_lease_renew($1::integer, $2::uuid, $3::uuid, $4::bigint)", 4,
+      params, error);
   if (row == nullptr) return -1;
   const bool renewed = strcmp(PQgetvalue(row, 0, 0), "renewed") == 0;
+  const bool lost = strcmp(PQgetvalue(row, 0, 0), "lost") == 0;
   const int64 end = ToInt64(PQgetvalue(row, 0, 1));
   PQclear(row);
+  if ((!renewed && !lost) || (renewed && (end < 0 || end > kMaxMillis || end > FurthestEnd()))) {
+    client_failure = ClientFailure::kAnswer;
+    snprintf(error, kClientErrorSize,
+             "the coordination database answered the renewal of machine id %d with an invalid %s: not used",
+             machine_id, renewed ? "lease end" : "status");
+    return -1;
+  }
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   SharedLease& lease = shared_generator->lease;
   const int64 old_end = lease.bound.until_millis;
@@ -202,11 +249,40 @@ int64 Renew(LeaseHolder& holder, PGconn* conn, int32 machine_id, char* error) {
   return IdLeaseRenewalDue(end, lease_duration_ms_setting) - WallClockMillis();
 }
 
+// What any role may see of a failure (SF030's and SF031's detail): never libpq's or the server's
+// message, which can quote snowflake.lease_conninfo; those go to the server log (RecordFailure).
+static void PublicDetail(const char* error, char* detail) {
+  switch (client_failure) {
+    case ClientFailure::kUnreachable:
+      strlcpy(detail,
+              "The coordination database could not be reached: check snowflake.lease_conninfo, the network and "
+              "the coordination server; the server log has the connection error.",
+              kClientErrorSize);
+      return;
+    case ClientFailure::kTimeout:
+      strlcpy(detail, "The coordination database did not answer in time; the server log has more.", kClientErrorSize);
+      return;
+    case ClientFailure::kStopping:
+      strlcpy(detail, "This server is shutting down.", kClientErrorSize);
+      return;
+    case ClientFailure::kRefused:
+      snprintf(detail, kClientErrorSize,
+               "The coordination database refused the lease call (SQLSTATE %s); the server log has its message.",
+               client_failure_sqlstate);
+      return;
+    case ClientFailure::kAnswer:
+      strlcpy(detail, error, kClientErrorSize);  // our own words (an unexpected or invalid answer)
+      return;
+  }
+}
+
 void RecordFailure(const char* error, bool* logged) {
+  char detail[kClientErrorSize];
+  PublicDetail(error, detail);
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   SharedLease& lease = shared_generator->lease;
   lease.renewal_failing = true;
-  strlcpy(lease.detail, error, sizeof(lease.detail));
+  strlcpy(lease.detail, detail, sizeof(lease.detail));
   const LeaseState state = lease.state;
   const int32 machine_id = lease.machine_id;
   const int64 until = lease.bound.until_millis;
@@ -236,7 +312,8 @@ void Release(LeaseHolder& holder, PGconn* conn) {
     pg_ltoa(machine_id, id);
     pg_lltoa(final_end, end);
     const char* params[] = {id, holder.node_id, lease_incarnation, end};
-    row = Call(conn, "SELECT snowflake_lease_release($1::int, $2::uuid, $3::uuid, $4::bigint)", 4, params, error);
+    row = Call(conn, "SELECT snowflake_lease_release($1::integer, $2::uuid, $3::uuid, $4::bigint)", 4, params,
+               error);
     PQfinish(conn);
   }
   if (row == nullptr) {

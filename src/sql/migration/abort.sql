@@ -23,6 +23,11 @@ DECLARE
     caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_abort(tbl, lock_wait, give_up_after);
+        RETURN;
+    END IF;
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';

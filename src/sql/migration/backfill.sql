@@ -430,6 +430,12 @@ BEGIN
     -- Fails at once inside a transaction block, before any work.
     PERFORM @extschema@._snowflake_outside_block('snowflake_migration_backfill', tbl);
     COMMIT;
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_backfill(tbl);
+        COMMIT;
+        RETURN;
+    END IF;
     IF NOT @extschema@._snowflake_backfill_prepare(tbl, time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch, batch_size) THEN
         RETURN;
     END IF;

@@ -55,7 +55,7 @@ BEGIN
     key_att := pk.conkey[1];
     SELECT att.attname INTO key_col FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att;
     IF (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
-        RAISE EXCEPTION 'primary key column % of % is of type %, not uuid', key_col, parent_q,
+        RAISE EXCEPTION 'primary key column % of % is of type %, not uuid, smallint, integer or bigint', key_col, parent_q,
             (SELECT format_type(att.atttypid, att.atttypmod) FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att)
             USING ERRCODE = 'datatype_mismatch';
     END IF;

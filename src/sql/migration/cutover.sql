@@ -274,8 +274,11 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
     DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
-    RAISE NOTICE 'snowflake: % cut over: % is the bigint primary key; the uuids stay in %', mig,
-        quote_ident(m.key_column), quote_ident(m.key_column || '_uuid');
+    RAISE NOTICE 'snowflake: % cut over: % is the % primary key; the uuids stay in %', mig,
+        quote_ident(m.key_column),
+        (SELECT CASE WHEN a.atttypid = '@extschema@.snowflake'::regtype THEN 'snowflake' ELSE 'bigint' END
+         FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = m.key_column),
+        quote_ident(m.key_column || '_uuid');
 END
 $fn$;
 
@@ -289,6 +292,12 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_outside_block('snowflake_migration_cutover', tbl);
     COMMIT;
+    -- Tables keyed by integers: src/sql/migration/integer.sql.
+    IF @extschema@._snowflake_integer_migration(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_cutover(tbl, lock_wait, give_up_after, since);
+        COMMIT;
+        RETURN;
+    END IF;
     IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
         RETURN;
     END IF;

@@ -1,6 +1,32 @@
 -- The migration toolkit: the plan's statements, phase by phase, each builder a function over the
 -- description of the migrated columns (_snowflake_migration_context, built once per call).
 
+-- _snowflake_target_type(tbl, started) -> 'bigint' or 'snowflake': the type of the new key.
+-- Before the start, the session's choice (SET snowflake_migration.target_type = 'snowflake'; the
+-- default bigint), so that the dry run shows what the start will do; once started, the type of
+-- the twin the start made. Raises 22023 for another choice.
+CREATE OR REPLACE FUNCTION _snowflake_target_type(tbl regclass, started boolean) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    chosen text;
+BEGIN
+    IF started THEN
+        SELECT CASE WHEN a.atttypid = '@extschema@.snowflake'::regtype THEN 'snowflake' ELSE 'bigint' END INTO chosen
+        FROM @extschema@.snowflake_migration m
+        JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
+        WHERE m.relation = @extschema@._snowflake_qname(tbl);
+        RETURN coalesce(chosen, 'bigint');
+    END IF;
+    chosen := coalesce(nullif(current_setting('snowflake_migration.target_type', true), ''), 'bigint');
+    IF chosen NOT IN ('bigint', 'snowflake') THEN
+        RAISE EXCEPTION 'snowflake_migration.target_type must be bigint or snowflake, not %', quote_literal(chosen)
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'bigint (the default) or snowflake, the type that reads and writes IDs as strings in JSON.';
+    END IF;
+    RETURN chosen;
+END
+$fn$;
+
 -- _snowflake_migration_steps_start(tbl, started): phase 1's statements (see _snowflake_migration_steps).
 -- Each referencing column gets a fill trigger that computes its twin from the uuid column at
 -- every write, whatever the writer put into the twin (a twin set to another parent's new id
@@ -11,6 +37,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
+    new_type text := @extschema@._snowflake_target_type(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -19,7 +46,8 @@ BEGIN
         target := c.qname;
         -- Nullable, no default: ADD COLUMN is then a catalog change, not a table rewrite.
         step := step + 1;
-        statement := format('ALTER TABLE %s ADD COLUMN %I bigint', target, c.twin);
+        statement := format('ALTER TABLE %s ADD COLUMN %I %s', target, c.twin,
+                            CASE new_type WHEN 'snowflake' THEN '@extschema@.snowflake' ELSE 'bigint' END);
         undo := format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', target, c.twin);
         RETURN NEXT;
         IF c.is_key THEN
