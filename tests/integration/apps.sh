@@ -39,11 +39,13 @@ snippets=$SF_WORK/snippets
 mkdir -p "$snippets"
 # Each fenced block right after a line <!-- test: NAME --> is written to $snippets/NAME; the list
 # of names, in the page's order, is printed. A fenced block without a tag is reported as UNTESTED,
-# except in "Range queries through the key" (sql/ranges.sql checks what its plans rest on).
+# except in "Range queries through the key" (sql/ranges.sql checks what its plans rest on). The
+# sections on ORMs and on generating IDs in the application are orms.sh's and services.sh's.
 awk -v dir="$snippets" '
-  /^## / { section = $0 }
+  /^## / { section = $0; others = (section == "## ORMs and query builders" || section == "## Generating IDs in the application") }
   /^<!-- test: .* -->$/ { name = $3; next }
-  /^```/ && !inside { inside = 1; if (name != "") { file = dir "/" name; print name } 
+  /^```/ && !inside { inside = 1; if (others) { name = ""; next }
+                      if (name != "") { file = dir "/" name; print name }
                       else if (section != "## Range queries through the key") print "UNTESTED block at line " NR
                       next }
   /^```/ && inside { inside = 0; file = ""; name = ""; next }

@@ -1,11 +1,12 @@
 // Unit tests of the lease bound: IDs of a leased machine id stay inside (previous end, lease end].
+#include "../../src/core/id_lease.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <set>
 
 #include "../../src/core/layout.hpp"
-#include "../../src/core/id_lease.hpp"
 
 namespace snowflake {
 namespace {
