@@ -30,10 +30,14 @@ if [ "$(cat "$NODE_DIR/installed" 2>/dev/null)" != "$packages" ]; then
   (cd "$NODE_DIR" && npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --ignore-scripts --silent $packages >/dev/null)
   echo "$packages" >"$NODE_DIR/installed"
 fi
-export NODE_PATH=$NODE_DIR/node_modules PYTHONPATH=$SF_ROOT/examples/clients
-CLIENTS=$SF_ROOT/examples/clients
-
 sf_workdir
+# The services run as the postgres OS user, who may not enter the checkout (a clone under /root):
+# they load copies of the clients from the work directory.
+CLIENTS=$SF_WORK/clients
+mkdir -p "$CLIENTS"
+cp "$SF_ROOT"/examples/clients/snowflake-lease.js "$SF_ROOT"/examples/clients/snowflake_lease.py "$CLIENTS/"
+chmod -R a+rX "$CLIENTS"
+export NODE_PATH=$NODE_DIR/node_modules PYTHONPATH=$CLIENTS
 duration_ms=1500
 sf_init coord "max_connections = 40"
 sf_start coord
@@ -196,7 +200,7 @@ start_service() {
   until [ -s "$SF_WORK/pid-$name" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 }
 # The pid of the service process itself (it writes it at its start), not of runuser around it.
-service_pid() { cat "$SF_WORK/pid-$1"; }
+service_pid() { cat "$SF_WORK/pid-$1" 2>/dev/null || echo none; }
 holder() { printf '00000000-0000-4000-8000-%012d' "$1"; }
 wait_leased() { # wait_leased NAME COUNT: until the service's log has COUNT "leased" lines
   local deadline=$((SECONDS + 20))
@@ -217,7 +221,7 @@ sleep 1
 lease_of() { sed -n "${2:-1}s/^leased \([0-9]*\) after .*/\1/p" <(grep '^leased' "$SF_WORK/svc-$1.log"); }
 
 echo "-- a (Node) and c (Python) killed with -9 and restarted at once with the same holder"
-for s in a c; do kill -9 "$(service_pid $s)"; wait "${svc[$s]}" 2>/dev/null || true; done
+for s in a c; do kill -9 "$(service_pid $s)" 2>/dev/null || true; wait "${svc[$s]}" 2>/dev/null || true; done
 for s in a c; do start_service $s "$([ $s = a ] && echo node || echo py)" "$(holder $([ $s = a ] && echo 1 || echo 3))"; done
 for s in a c; do
   line=$(wait_leased $s 2)
@@ -227,7 +231,7 @@ for s in a c; do
 done
 
 echo "-- b (Node) stopped cleanly, restarted with its clock 3 s behind"
-kill -TERM "$(service_pid b)"
+kill -TERM "$(service_pid b)" 2>/dev/null || true
 wait "${svc[b]}" || true
 sf_check_match "b released its lease at its last millisecond" "^stopped at [0-9]+, [0-9]+ refused$" "$(tail -1 "$SF_WORK/svc-b.log")"
 sf_check "the coordination database shows b's lease released" "released" \
@@ -237,7 +241,7 @@ wait_leased b 2 >/dev/null
 sf_check "b got its id back" "$(lease_of b 1)" "$(lease_of b 2)"
 
 echo "-- d (Python) killed with -9 and replaced by a service with a new holder: another id"
-kill -9 "$(service_pid d)"
+kill -9 "$(service_pid d)" 2>/dev/null || true
 wait "${svc[d]}" 2>/dev/null || true
 start_service d2 py "$(holder 5)"
 wait_leased d2 1 >/dev/null
@@ -245,7 +249,7 @@ sf_check_match "d2 leased another id of the Python range" "^51[6-9]$" "$(lease_o
 if [ "$(lease_of d2 1)" != "$(lease_of d 1)" ]; then sf_pass "d2's id is not d's (held until reclaim_after)"; else sf_fail "d2 took d's id"; fi
 sleep 1.5
 
-for s in a b c d2; do kill -TERM "$(service_pid $s)"; done
+for s in a b c d2; do kill -TERM "$(service_pid $s)" 2>/dev/null || true; done
 for s in a b c d2; do wait "${svc[$s]}" || true; done
 for n in n1 n2; do sf_psql $n -c "INSERT INTO writer_control VALUES (true)"; wait "${writer[$n]}" || true; done
 grep -h '^failed' "$SF_WORK"/svc-*.log && sf_fail "a service failed to start" || true
