@@ -9,13 +9,7 @@
 source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
 
-first_major=${SF_MATRIX_MAJORS:-}
-first_major=${first_major%% *}
-if [ -n "$first_major" ] && [ "$PG_MAJOR" != "$first_major" ]; then
-  echo "orms.sh: runs on PostgreSQL $first_major only in this matrix run"
-  echo "orms.sh: 0 passed, 0 failed"
-  exit 0
-fi
+sf_first_major_only
 
 PY=/usr/bin/python3
 need=()

@@ -7,8 +7,11 @@
 # all the IDs any of them made, each machine id's runs in order.
 # Installs what it lacks: Debian's python3-psycopg; pg, flake-idgen and @sapphire/snowflake from npm
 # into SF_SERVICES_NODE_DIR (default /var/cache/snowflake/node-services), reused across runs.
+# In a matrix run it runs on the first major only: the services speak the lease protocol's SQL,
+# which is the same on every major (leases.sh tests each major's lease worker).
 source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
+sf_first_major_only
 
 PY=/usr/bin/python3
 need=()

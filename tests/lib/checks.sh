@@ -19,3 +19,16 @@ sf_summary() {
   echo "$(basename "$0"): $SF_PASSED passed, $SF_FAILED failed"
   [ "$SF_FAILED" = 0 ]
 }
+
+# sf_first_major_only: a heavy test that sees nothing that differs between PostgreSQL majors runs,
+# in a matrix run (tests/run-all.sh with PG_MAJORS), on the first major only; on the others it
+# says so, reports no check and exits.
+sf_first_major_only() {
+  local first=${SF_MATRIX_MAJORS:-}
+  first=${first%% *}
+  if [ -n "$first" ] && [ "$PG_MAJOR" != "$first" ]; then
+    echo "$(basename "$0"): runs on PostgreSQL $first only in this matrix run"
+    echo "$(basename "$0"): 0 passed, 0 failed"
+    exit 0
+  fi
+}
