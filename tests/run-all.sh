@@ -12,7 +12,7 @@ if [ -n "${PG_MAJORS:-}" ]; then
   for major in $PG_MAJORS; do
     echo "==== PostgreSQL $major"
     if pg_config=$(bash "$(dirname "$0")/../scripts/postgres.sh" "$major"); then
-      PG_MAJORS='' SF_MATRIX_MAJORS=$PG_MAJORS PG_CONFIG=$pg_config SF_SUMMARY="PostgreSQL $major" bash "$0" 2>&1 |
+      SF_MATRIX_MAJORS=$PG_MAJORS PG_MAJORS='' PG_CONFIG=$pg_config SF_SUMMARY="PostgreSQL $major" bash "$0" 2>&1 |
         tee "$log"
       line=$(grep -E "^PostgreSQL $major: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
     else
