@@ -33,11 +33,15 @@ sf_install_deps() {
   command -v g++ >/dev/null || need+=(g++)
   command -v make >/dev/null || need+=(make)
   python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml) # checks the Kubernetes example
-  [ ${#need[@]} = 0 ] && return 0
-  echo "installing: ${need[*]}"
+  sf_apt_install "${need[@]}"
+}
+
+# sf_apt_install PACKAGE...: installs the named Debian packages (nothing when none is named).
+sf_apt_install() {
+  [ $# = 0 ] && return 0
+  echo "installing: $*"
   sf_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  sf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-    "${need[@]}" >/dev/null
+  sf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # Builds and installs the extension into $PG_CONFIG's PostgreSQL. The objects of another

@@ -15,11 +15,7 @@ command -v npm >/dev/null || need+=(npm)
 "$PY" -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
 "$PY" -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
 "$PY" -c 'import sqlalchemy' 2>/dev/null || need+=(python3-sqlalchemy)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  sf_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  sf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+sf_apt_install "${need[@]}"
 NODE_DIR=${SF_NODE_DIR:-/tmp/snowflake-node-$(id -u)}
 if [ ! -f "$NODE_DIR/node_modules/pg/package.json" ]; then
   mkdir -p "$NODE_DIR"

@@ -19,11 +19,7 @@ command -v npm >/dev/null || need+=(npm)
 "$PY" -c 'import sqlalchemy' 2>/dev/null || need+=(python3-sqlalchemy)
 "$PY" -c 'import alembic' 2>/dev/null || need+=(python3-alembic)
 "$PY" -c 'import django' 2>/dev/null || need+=(python3-django)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  sf_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  sf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+sf_apt_install "${need[@]}"
 
 # The versions the page names. Install scripts are not run: Prisma's would download engines.
 packages="pg@8.23.1 typeorm@1.1.1 reflect-metadata@0.2.2 sequelize@6.37.8 knex@3.3.0 drizzle-orm@0.45.4

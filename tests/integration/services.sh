@@ -19,11 +19,7 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 "$PY" -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
 [ -f "$FAKETIME_LIB" ] || need+=(libfaketime)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  sf_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  sf_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+sf_apt_install "${need[@]}"
 packages="pg@8.23.1 flake-idgen@1.4.0 @sapphire/snowflake@3.5.5"
 NODE_DIR=${SF_SERVICES_NODE_DIR:-/var/cache/snowflake/node-services}
 if [ "$(cat "$NODE_DIR/installed" 2>/dev/null)" != "$packages" ]; then
