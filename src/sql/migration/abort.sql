@@ -47,8 +47,9 @@ BEGIN
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
             -- Undo everything, done or not: the statements say IF EXISTS; their "skipping" notices are noise.
             PERFORM set_config('client_min_messages', 'warning', true);
+            -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
             FOR s IN SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g
-                     WHERE g.undo IS NOT NULL ORDER BY g.step DESC
+                     WHERE g.undo IS NOT NULL ORDER BY g.kind = 'index_only' DESC, g.step DESC
             LOOP
                 EXECUTE s.undo;
             END LOOP;

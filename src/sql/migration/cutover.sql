@@ -43,7 +43,7 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_verify(tbl);
     SELECT string_agg(g.statement, E';\n' ORDER BY g.step) INTO missing
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.kind = 'index'
+    WHERE g.kind IN ('index', 'index_only')
       AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
     -- Objects created since the start that the cut-over could not carry.
     SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO refused
