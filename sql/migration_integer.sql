@@ -137,6 +137,7 @@ INSERT INTO invoices (order_id) SELECT id FROM orders WHERE note = 'new1';
 INSERT INTO events_d (what) VALUES ('new');
 INSERT INTO events_a (what) VALUES ('new');
 INSERT INTO events_a (id, what) VALUES (-5, 'explicit');
+INSERT INTO events_a (id, what) OVERRIDING SYSTEM VALUE VALUES (-7, 'explicit');   -- still parses
 INSERT INTO handmade (what) VALUES ('new');
 SELECT count(*) AS old_rows_changed FROM before_rows b
 WHERE NOT EXISTS (SELECT 1 FROM (

@@ -1,5 +1,5 @@
--- The migration toolkit for tables keyed by integers (docs/migration.md, "Tables keyed by
--- integers"): the same calls as for uuid keys (plan, start, backfill, index phase, cut-over,
+-- The migration toolkit for tables keyed by integers, docs/migration.md, section "Tables keyed by integers":
+-- the same calls as for uuid keys (plan, start, backfill, index phase, cut-over,
 -- abort) dispatch here when the primary key is one smallint, integer or bigint column. A bigint
 -- key keeps its values and its type: the cut-over swaps its default (a sequence's nextval, or an
 -- IDENTITY) for snowflake_next() in one catalog-only transaction; abort, before or after the
