@@ -122,6 +122,37 @@ SELECT snowflake_migration_start('members');
 SELECT snowflake_migration_abort('members');
 DROP TABLE visits, members, legacy_refs;
 DROP FUNCTION visit_stamp();
+-- ---- State planted by another role blocks nobody ----
+-- The clerk records a migration of a table of its own, then drops the table.
+SET ROLE clerk;
+CREATE TABLE future_orders (id uuid PRIMARY KEY);
+INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.future_orders', 'id', 'id_snowflake', 'started');
+DROP TABLE future_orders;
+-- The shopkeeper's table of that name later migrates as if nothing was recorded.
+SET ROLE shopkeeper;
+CREATE TABLE future_orders (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), placed timestamptz NOT NULL DEFAULT '2024-09-01');
+SELECT snowflake_migration_start('future_orders');
+SELECT snowflake_migration_abort('future_orders');
+DROP TABLE future_orders;
+RESET ROLE;
+-- A row left behind by a dropped table does not hold DROP EXTENSION (the migration guard passes;
+-- the drop is rolled back).
+SET ROLE clerk;
+CREATE TABLE gone (id uuid PRIMARY KEY);
+INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.gone', 'id', 'id_snowflake', 'started');
+DROP TABLE gone;
+RESET ROLE;
+SELECT count(*) AS rows_left_behind FROM snowflake_migration WHERE relation = 'public.gone';
+SET client_min_messages = warning;
+DO $$
+BEGIN
+    DROP EXTENSION snowflake CASCADE;
+    RAISE EXCEPTION USING ERRCODE = 'SFDRP', MESSAGE = 'dropped';
+EXCEPTION WHEN SQLSTATE 'SFDRP' THEN RAISE WARNING 'DROP EXTENSION not refused (rolled back)';
+          WHEN object_in_use THEN RAISE WARNING 'refused: %', SQLERRM;
+END $$;
+RESET client_min_messages;
+DELETE FROM snowflake_migration WHERE relation = 'public.gone';
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM shopkeeper, clerk;
 DROP ROLE shopkeeper;

@@ -27,8 +27,15 @@ BEGIN
         PERFORM @extschema@._snowflake_integer_start(tbl);
         RETURN;
     END IF;
-    SELECT x.phase INTO s FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF FOUND AND s.phase = 'done' THEN
+    SELECT x.phase, @extschema@._snowflake_migration_live(x.relation, x.key_column, x.new_column, x.phase) AS live INTO s
+    FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    IF FOUND AND NOT s.live THEN
+        -- Left by a table of that name that was dropped (or recorded by hand): not this table's.
+        DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
+        DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
+        DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+        RAISE NOTICE 'snowflake: forgot the state of a migration of % (phase %), which does not describe this table', mig, s.phase;
+    ELSIF FOUND AND s.phase = 'done' THEN
         RAISE EXCEPTION '% was migrated already: its key is a snowflake bigint', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'Its record stays in snowflake_migration; nothing is left to do.';
