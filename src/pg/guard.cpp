@@ -12,6 +12,8 @@ constexpr const char* kColumnsHint = "Name the ID columns (bigint) as arguments 
 // and the table's columns cannot change under the statement's lock).
 struct GuardColumns {
   Oid trigger_oid;
+  bool boundary_known;   // old_keys_below looked up (only when a row would be refused)
+  int64 old_keys_below;  // keys below this are a migrated integer key's old values (0: none)
   int count;
   AttrNumber attnums[FLEXIBLE_ARRAY_MEMBER];
 };
@@ -24,9 +26,44 @@ AttrNumber FindColumn(TupleDesc tupdesc, const char* name) {
   return InvalidAttrNumber;
 }
 
+// The boundary an integer-key migration of the table recorded at its cut-over
+// (snowflake_migration_integer.boundary, docs/migration.md, section "Tables keyed by integers"):
+// keys below it are the sequence's old keys, small numbers whose bits say nothing of a machine id,
+// never IDs this server made. 0 when the table has none (or the caller may not read it). Two
+// queries through SPI, only for a row that would otherwise be refused (rare: no cost for the others),
+// once per statement; every name qualified, every operator pg_catalog's.
+int64 OldKeysBelow(Relation rel) {
+  int64 below = 0;
+  if (SPI_connect() != SPI_OK_CONNECT) return 0;
+  if (SPI_execute("SELECT e.extnamespace::pg_catalog.regnamespace::pg_catalog.text FROM pg_catalog.pg_extension e "
+                  "WHERE e.extname OPERATOR(pg_catalog.=) 'snowflake'",
+                  true, 1) == SPI_OK_SELECT &&
+      SPI_processed == 1) {
+    const char* schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    const char* relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                     RelationGetRelationName(rel));
+    StringInfoData query;
+    initStringInfo(&query);
+    appendStringInfo(&query,
+                     "SELECT i.boundary FROM %s.snowflake_migration_integer i "
+                     "WHERE i.relation OPERATOR(pg_catalog.=) $1 AND i.boundary IS NOT NULL",
+                     schema);
+    Oid argtypes[1] = {TEXTOID};
+    Datum values[1] = {CStringGetTextDatum(relname)};
+    if (SPI_execute_with_args(query.data, 1, argtypes, values, nullptr, true, 1) == SPI_OK_SELECT &&
+        SPI_processed == 1) {
+      bool isnull = false;
+      const Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+      if (!isnull) below = DatumGetInt64(d);
+    }
+  }
+  SPI_finish();
+  return below;
+}
+
 // Every column named (or "id") must exist and be bigint: checked when the trigger first fires in a
 // statement, on any row, so a wrong attachment shows at the first row, not the first impostor.
-const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata) {
+GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata) {
   const Trigger* trigger = trigdata->tg_trigger;
   auto* cached = static_cast<GuardColumns*>(fcinfo->flinfo->fn_extra);
   if (cached != nullptr && cached->trigger_oid == trigger->tgoid) return cached;
@@ -54,6 +91,8 @@ const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata
                       errhint("%s", kColumnsHint)));
     columns->attnums[i] = attnum;
   }
+  columns->boundary_known = false;
+  columns->old_keys_below = 0;
   fcinfo->flinfo->fn_extra = columns;
   return columns;
 }
@@ -81,7 +120,7 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
   if (!TRIGGER_FIRED_BEFORE(event) || !TRIGGER_FIRED_FOR_ROW(event) || !(TRIGGER_FIRED_BY_INSERT(event) || is_update))
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("snowflake_guard_replicated() must be a BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger")));
-  const GuardColumns* columns = Columns(fcinfo, trigdata);
+  GuardColumns* columns = Columns(fcinfo, trigdata);
   const HeapTuple row = is_update ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
   // Unset, not preloaded, or no lease held: this server issues no IDs, so none can collide with its
   // own. In lease mode an earlier holder's rows of the leased id (at or before the previous holder's
@@ -106,6 +145,12 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
       const int64 old_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &old_isnull));
       if (!old_isnull && old_id == id) continue;  // the key did not change
     }
+    // An old key of a table keyed by integers (below its migration's boundary) is no snowflake ID.
+    if (!columns->boundary_known) {
+      columns->old_keys_below = OldKeysBelow(rel);
+      columns->boundary_known = true;
+    }
+    if (id < columns->old_keys_below) continue;
     const char* column = NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname);
     ereport(ERROR,
             (errcode(kErrOwnMachineId),

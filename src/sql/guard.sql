@@ -9,11 +9,14 @@
 -- refuses a row whose ID (column "id", or the columns named as trigger arguments) carries this
 -- server's own machine id: only another server with the same machine id can have made it, and
 -- that server's IDs can equal this server's. Updates are checked only when the key changes, so
--- an update made elsewhere to a row this server made (two-way replication) passes.
+-- an update made elsewhere to a row this server made (two-way replication) passes. On a table keyed
+-- by integers whose migration is cut over, keys below its boundary (snowflake_migration_integer)
+-- are old keys and pass: read through SPI, every name qualified, only for a row that would
+-- otherwise be refused.
 -- Errors: SF010 on such a row; 42703 for a named column the table lacks and 42804 for one that is
 -- not bigint, at the first row it fires on; 39P01 if not attached as a BEFORE ROW trigger for
 -- INSERT or UPDATE. Locks nothing. In C (src/pg/guard.cpp): it reads only the key columns of each
--- row. No SET search_path: it looks nothing up by name (no operator or function a schema on the
+-- row. No SET search_path: it looks nothing up by an unqualified name (no operator or function a schema on the
 -- caller's path could shadow), and a SET clause would cost every row a settings save and restore.
 CREATE OR REPLACE FUNCTION snowflake_guard_replicated() RETURNS trigger
     AS 'MODULE_PATHNAME', 'snowflake_guard_replicated'
