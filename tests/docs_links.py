@@ -6,8 +6,10 @@ to a file that exists and, with #anchor, to a heading of that page.
     python3 tests/docs_links.py [ROOT]     exit 0 when all resolve; one line per problem otherwise
 
 The code names a section as: docs/PAGE.md, section "HEADING" (in C++ strings the quotes are
-escaped, \\"HEADING\\"); HEADING is a heading's text exactly as written after its #s. An anchor is
-GitHub's: the heading lower-cased, without punctuation but - and _, spaces as -.
+escaped, \\"HEADING\\"); HEADING is a heading's text exactly as written after its #s. No string
+in the code (an error hint, say) may point to README for a section: README is short and its
+headings are no reference. An anchor is GitHub's: the heading lower-cased, without punctuation
+but - and _, spaces as -.
 """
 import os
 import re
@@ -16,6 +18,8 @@ import sys
 CODE_REF = re.compile(r'docs/([A-Za-z0-9_.-]+\.md)(?:, section \\?"((?:[^"\\]|\\[^"])+)\\?")?')
 LINK = re.compile(r'!?\[[^\]]*\]\(([^)\s]+)\)')
 FENCE = re.compile(r'^\s*(```|~~~)')
+CPP_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+SQL_STRING = re.compile(r"'(?:[^']|'')*'")
 
 
 def headings(path):
@@ -62,6 +66,11 @@ def check_code(root):
         rel = os.path.relpath(path, root)
         with open(path, encoding="utf-8") as f:
             for no, line in enumerate(f, 1):
+                strings = SQL_STRING if path.endswith(".sql") else CPP_STRING
+                if "static_assert" not in line and not line.lstrip().startswith(("//", "--", "*", "/*")):
+                    for lit in strings.findall(line):
+                        if "README" in lit:
+                            errs.append(f"{rel}:{no}: a string names README ({lit}): name the docs page and section")
                 for m in CODE_REF.finditer(line):
                     page, section = m.group(1), m.group(2)
                     target = os.path.join(root, "docs", page)

@@ -31,7 +31,8 @@ constexpr int kMaxIdLeaseDurationMs = 3600000;
 
 // At start-up, a durable mark further ahead of the clock than this is refused (SF005) instead of
 // being waited out: either the clock is wrong now, or it was set ahead while IDs were issued, and
-// only an operator can tell which (README, "Recovering from a clock that was set ahead").
+// only an operator can tell which
+// (docs/durability.md, section "Recovering from a clock that was set ahead").
 constexpr int64_t kMaxMarkAheadMillis = 5 * 60 * 1000;
 
 // The generator's policy with the settings at their defaults.

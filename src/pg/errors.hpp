@@ -1,5 +1,5 @@
 // snowflake's own SQLSTATEs, class SF (classes from I to Z are left to implementations). This list
-// is the code's one statement of what each means; README's error table is the user's.
+// is the code's one statement of what each means; docs/errors.md is the user's.
 #pragma once
 
 #include "postgres.hpp"

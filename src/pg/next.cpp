@@ -19,7 +19,7 @@ void ReportMarkRefused() {
                     errdetail("Without it, IDs issued before the last restart cannot be ruled out."),
                     errhint("With the server stopped, replace it by a regular file holding a millisecond since "
                             "2024-01-01 UTC known to be past every ID this server issued, and start the server; "
-                            "see \"The durable mark file\" in the snowflake README.")));
+                            "see docs/durability.md, section \"The durable mark file\".")));
   const int64 mark = read.millis;
   if (shared_generator->mark_check == MarkCheck::kPastRange)
     ereport(ERROR,
@@ -27,7 +27,7 @@ void ReportMarkRefused() {
              errmsg("the snowflake durable mark \"%s\" is past the range of snowflake IDs", kMarkPath),
              errdetail("It holds %lld ms since 2024-01-01 UTC (%s); no ID can follow it. %s", (long long)mark,
                        timestamptz_to_str(MillisToTimestamp(mark)), kRangeDetail),
-             errhint("Follow \"Recovering from a clock that was set ahead\" in the snowflake README: a machine id "
+             errhint("Follow docs/durability.md, section \"Recovering from a clock that was set ahead\": a machine id "
                      "never used before, and the mark file removed with the server stopped.")));
   ereport(ERROR,
           (errcode(kErrMarkOutOfReach),
@@ -38,7 +38,7 @@ void ReportMarkRefused() {
                      timestamptz_to_str(MillisToTimestamp(shared_generator->clock_at_start)),
                      (long long)kMaxMarkAheadMillis),
            errhint("If the clock is wrong, correct it and restart the server. If it was set ahead while IDs were "
-                   "issued, follow \"Recovering from a clock that was set ahead\" in the snowflake README: a "
+                   "issued, follow docs/durability.md, section \"Recovering from a clock that was set ahead\": a "
                    "machine id never used before, and the mark file removed with the server stopped.")));
 }
 
@@ -72,7 +72,7 @@ void ReportClockBehind(const StepResult& step) {
            errdetail("The system clock is %lld ms behind the last millisecond used.", (long long)step.behind_millis),
            step.behind_millis > kMaxMarkAheadMillis
                ? errhint("IDs resume once the clock catches up. If the clock is right now, it was ahead while IDs "
-                         "were issued: see \"Recovering from a clock that was set ahead\" in the snowflake README.")
+                         "were issued: see docs/durability.md, section \"Recovering from a clock that was set ahead\".")
                : errhint("IDs resume once the clock catches up; check NTP or the host's time settings. "
                          "snowflake.rollback_tolerance_ms lets short steps be waited out.")));
 }
@@ -186,7 +186,8 @@ StepResult StepLocked(const Policy& policy, int32* machine_id, LeaseReport* repo
   // is never ahead of the clock.
   int64 now = WallClockMillis();
   // Crash recovery replays the WAL from the last checkpoint's redo point on: a mark logged before it
-  // is logged again before the next ID, as nextval() does for a sequence (README, "The mark in the WAL").
+  // is logged again before the next ID, as nextval() does for a sequence
+  // (docs/durability.md, section "The mark in the WAL").
   const XLogRecPtr redo = GetRedoRecPtr();
   LWLockAcquire(generator_lock, LW_EXCLUSIVE);
   shared_generator->state.mark_stale = shared_generator->mark_lsn <= redo;

@@ -8,7 +8,7 @@
 -- is a better match than ours, and the caller runs its code. Here the extension defines those
 -- signatures itself, in its own schema: a planted twin cannot be created beside them, and one
 -- elsewhere is never better (at best equal, and then the schema earlier on the path wins, which
--- is the caller's choice). See README, "Security".
+-- is the caller's choice). See docs/security.md.
 --
 -- Each overload converts its argument with an explicit CAST (pg_cast, no name lookup) and calls
 -- the function of the declared type, schema-qualified, with every argument of its exact type.

@@ -1,4 +1,4 @@
--- The collision guard: refusing replicated rows made under this server's own machine id (README, "Running many nodes").
+-- The collision guard: refusing replicated rows made under this server's own machine id (docs/many-nodes.md, section "The collision guard").
 
 -- snowflake_guard_replicated() RETURNS trigger, used as
 --   CREATE TRIGGER snowflake_guard BEFORE INSERT OR UPDATE ON t

@@ -1,4 +1,4 @@
--- Machine-id leases, kept on a coordination database (README: "Running many nodes", leases). New in 1.1.
+-- Machine-id leases, kept on a coordination database (docs/many-nodes.md, section "Machine ids from leases"). New in 1.1.
 --
 -- Times of two kinds, never mixed:
 -- * *_ms: milliseconds since 2024-01-01 UTC, the scale of the IDs themselves. A holder never issues

@@ -2,7 +2,7 @@
 --
 -- Through the implicit cast to bigint, id + 1 and max(id) >> 22 ran bigint's operators; an
 -- operator planted with the exact types (snowflake, integer) in any schema on the caller's path
--- was a better match (README, "Security"). These are bigint's own C functions under the
+-- was a better match (docs/security.md). These are bigint's own C functions under the
 -- snowflake signatures (LANGUAGE internal: no SQL, no lookup by name), so results are bigint's,
 -- a bigint, with its overflow error (22003). Every pair of snowflake with snowflake, bigint,
 -- integer and smallint has its operator, on both sides: with only some, a literal or an unknown

@@ -1,6 +1,6 @@
 -- Before anything is created: objects in the extension's schema that take the extension's names but are not the extension's (new in 1.2).
 --
--- A role that can create in the schema could have made them (README, "Security"): a type
+-- A role that can create in the schema could have made them (docs/security.md): a type
 -- snowflake, or a function with the name of one of the extension's (any signature: one with other
 -- argument types is a better match for some calls, or makes the extension's own calls ambiguous,
 -- and CREATE EXTENSION or ALTER EXTENSION ... UPDATE would fail half-way with "is not unique" or

@@ -2,7 +2,7 @@
 --
 -- A function in the extension's schema with the name of one of the extension's, or an operator
 -- there on the type snowflake, but not the extension's, is either a better match than the extension's for some calls or makes them
--- ambiguous (README, "Security"): CREATE EXTENSION and ALTER EXTENSION ... UPDATE refuse (42710),
+-- ambiguous (docs/security.md): CREATE EXTENSION and ALTER EXTENSION ... UPDATE refuse (42710),
 -- naming each with its owner, so that nobody runs a database where a call of snowflake_decode()
 -- may run another role's code. (One with the exact signature of the extension's already made the
 -- CREATE fail, with PostgreSQL's "is not a member of extension" or "already exists".)

@@ -23,7 +23,7 @@ sf_check "IDs made meanwhile carry a time 30 days ahead" "t" \
 sf_set_clock node +0
 err=$(sf_error node "SELECT snowflake_next()")
 sf_check_match "corrected while running: SF001" "ERROR: +SF001: clock moved backwards" "$err"
-sf_check_match "... the hint names the README section" "HINT: +IDs resume once the clock catches up. If the clock is right now.*Recovering from a clock that was set ahead" "$err"
+sf_check_match "... the hint names the docs page and section" "HINT: +IDs resume once the clock catches up. If the clock is right now.*see docs/durability.md, section \"Recovering from a clock that was set ahead\"" "$err"
 sf_set_clock node +30d
 sf_stop node
 sf_set_clock node +0
@@ -31,7 +31,7 @@ start
 err=$(sf_error node "SELECT snowflake_next()")
 sf_check_match "after the restart snowflake_next() fails with SF005" \
   "ERROR: +SF005: the snowflake durable mark \"pg_snowflake/mark\" is too far ahead of the clock" "$err"
-sf_check_match "... the hint names the README section" "Recovering from a clock that was set ahead" "$err"
+sf_check_match "... the hint names the docs page and section" "docs/durability.md, section \"Recovering from a clock that was set ahead\"" "$err"
 sf_check_match "the start-up log warns" "WARNING: +snowflake: the durable mark .* is too far ahead of the clock" \
   "$(cat "$SF_WORK/node/server.log")"
 

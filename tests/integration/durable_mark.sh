@@ -56,6 +56,8 @@ for kind in dangling directory fifo unreadable garbage empty; do
   sf_check_match "$kind: the start-up log warns" "WARNING: +snowflake: could not read the durable mark" \
     "$(cat "$SF_WORK/node/server.log")"
 done
+sf_check_match "... the hint names the repair's docs page and section" \
+  'HINT: +With the server stopped, replace it by a regular file .*see docs/durability.md, section "The durable mark file"\.' "$err"
 sf_stop node
 sf_as_pg rm -rf "$mark"
 sf_as_pg bash -c "echo $ms > '$mark'"
@@ -67,7 +69,7 @@ for big in 2399999999999 9223372036854775807; do
   restart_with "echo $big > '$mark'"
   err=$(sf_error node "SELECT snowflake_next()")
   sf_check_match "mark $big: SF005" "ERROR: +SF005: the snowflake durable mark \"pg_snowflake/mark\" is past the range of snowflake IDs" "$err"
-  sf_check_match "... with a hint naming the procedure" "HINT: +Follow \"Recovering from a clock that was set ahead\"" "$err"
+  sf_check_match "... with a hint naming the procedure" "HINT: +Follow docs/durability.md, section \"Recovering from a clock that was set ahead\"" "$err"
   sf_check_match "... and a start-up warning" "WARNING: +snowflake: the durable mark .* is past the range" "$(cat "$SF_WORK/node/server.log")"
 done
 sf_check "status of the mark 9223372036854775807: infinity, not an overflow" "infinity|infinity" \
@@ -87,7 +89,7 @@ restart_with "echo $(( $(now_ms) + 360000 )) > '$mark'"
 err=$(sf_error node "SELECT snowflake_next()")
 sf_check_match "6 minutes ahead: SF005" "ERROR: +SF005: the snowflake durable mark \"pg_snowflake/mark\" is too far ahead of the clock" "$err"
 sf_check_match "... the detail says by how much and the bound" "DETAIL: +At start-up it held .*, 3[56][0-9]{4} ms ahead of the clock .*; a mark more than 300000 ms ahead is not waited out" "$err"
-sf_check_match "... the hint names the procedure" "If the clock is wrong, correct it and restart the server.*Recovering from a clock that was set ahead" "$err"
+sf_check_match "... the hint names the procedure" "If the clock is wrong, correct it and restart the server.*follow docs/durability.md, section \"Recovering from a clock that was set ahead\"" "$err"
 
 echo "-- a mark edited while the server runs is not overwritten at a clean shutdown"
 restart_with "echo $ms > '$mark'"

@@ -17,7 +17,7 @@ void WarnMarkRefused(const MarkReadResult& read, MarkCheck check) {
           (errmsg("snowflake: the durable mark \"%s\" (%lld ms, %s) is %s: snowflake_next() will fail", kMarkPath,
                   (long long)read.millis, timestamptz_to_str(MillisToTimestamp(read.millis)),
                   check == MarkCheck::kPastRange ? "past the range of snowflake IDs" : "too far ahead of the clock"),
-           errhint("See \"Recovering from a clock that was set ahead\" in the snowflake README.")));
+           errhint("See docs/durability.md, section \"Recovering from a clock that was set ahead\".")));
 }
 
 }  // namespace

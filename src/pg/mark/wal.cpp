@@ -10,7 +10,8 @@ namespace snowflake {
 namespace {
 
 // RM_EXPERIMENTAL_ID (128), the id PostgreSQL sets aside for extensions in development, until one is
-// reserved on https://wiki.postgresql.org/wiki/CustomWALResourceManagers (README, "The mark in the WAL").
+// reserved on https://wiki.postgresql.org/wiki/CustomWALResourceManagers
+// (docs/durability.md, section "The identifier: 128 for now").
 // Once records are written the id cannot change without breaking the replay of that WAL.
 constexpr RmgrId kResourceManagerId = RM_EXPERIMENTAL_ID;
 constexpr const char* kResourceManagerName = "snowflake";

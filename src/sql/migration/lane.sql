@@ -5,9 +5,10 @@
 -- by slots (machine id * 4096 + sequence within a millisecond). Two rectangles never overlap (the
 -- exclusion constraint proves it), so no two backfills give out the same ID, whatever their
 -- tables' times. A backfill chooses free slots among the rectangles that overlap its
--- milliseconds, and places rows without a time after those that came before (README: "Which ID
--- each old row gets"). Kept after the cut-over and after an abort: IDs that were handed out
--- stay taken. Everyone reads them (to avoid them); a role adds rows only for tables it owns.
+-- milliseconds, and places rows without a time after those that came before
+-- (docs/migration.md, section "Which ID each old row gets"). Kept after the cut-over and after an
+-- abort: IDs that were handed out stay taken. Everyone reads them (to avoid them); a role adds
+-- rows only for tables it owns.
 CREATE TABLE snowflake_migration_lane (
     relation text NOT NULL,
     ms       int8range NOT NULL,

@@ -1,5 +1,5 @@
 -- The migration toolkit, phase 0: the plan, computed from the catalog whenever it is needed, the checks
--- every phase makes first, and the dry run (README: "Migrating from UUID keys", "Security").
+-- every phase makes first, and the dry run (docs/migration.md, docs/security.md).
 
 -- snowflake_uuid_time(u uuid) -> timestamptz: the creation time inside a time-based uuid:
 -- version 7 (48-bit Unix milliseconds), version 1 and version 6 (60-bit count of 100 ns since

@@ -2,8 +2,7 @@
 -- it has set aside and dropped 1.0's state, by the update from 1.0 (src/sql/update).
 
 -- ===========================================================================================
--- Migrating a table from a uuid primary key to a snowflake key (README: "Migrating from UUID
--- keys"). Phases: start -> backfill -> indexes (CONCURRENTLY, run by the user) -> cut-over;
+-- Migrating a table from a uuid primary key to a snowflake key (docs/migration.md). Phases: start -> backfill -> indexes (CONCURRENTLY, run by the user) -> cut-over;
 -- abort undoes everything before the cut-over. Every phase computes the statements it runs from
 -- the catalog when it runs (_snowflake_migration_steps); these tables keep only data: names,
 -- options, counters, the ID map, and the shape of the plan at the start, to notice a schema that
