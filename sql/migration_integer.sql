@@ -195,6 +195,30 @@ SELECT count(*) AS visible FROM snowflake_internal.snowflake_migration_integer;
 RESET ROLE;
 DROP ROLE int_intruder;
 
+-- The collision guard and old keys: 42 * 4096 + 5 reads as machine id 42 (this server's), so a
+-- replicated old row looks like one of this server's IDs until the table's migration records its
+-- boundary; then only keys from the boundary on are checked.
+CREATE TABLE replicated (id bigserial PRIMARY KEY, note text);
+INSERT INTO replicated (note) VALUES ('one');
+CREATE TRIGGER snowflake_guard BEFORE INSERT OR UPDATE ON replicated FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated();
+ALTER TABLE replicated ENABLE REPLICA TRIGGER snowflake_guard;
+SELECT snowflake_machine_id(42 * 4096 + 5) AS old_key_bits, current_setting('snowflake.machine_id') AS own;
+SET session_replication_role = replica;
+SELECT int_error_of($$INSERT INTO replicated VALUES (42 * 4096 + 5, 'old, replicated')$$) AS before_migration;
+RESET session_replication_role;
+SET client_min_messages = warning;
+SELECT snowflake_migration_start('replicated');
+CALL snowflake_migration_cutover('replicated');
+SET client_min_messages = notice;
+SET session_replication_role = replica;
+SELECT int_error_of($$INSERT INTO replicated VALUES (42 * 4096 + 5, 'old, replicated')$$) AS old_key_after_cutover;
+SELECT int_error_of($$INSERT INTO replicated VALUES (snowflake_compose(now(), 42, 7), 'a new ID of machine id 42')$$) AS own_id_after_cutover;
+SELECT int_error_of($$INSERT INTO replicated VALUES (snowflake_compose(now(), 41, 7), 'a new ID of machine id 41')$$) AS other_id_after_cutover;
+RESET session_replication_role;
+SELECT id < (SELECT boundary FROM snowflake_internal.snowflake_migration_integer WHERE relation = 'public.replicated') AS old, note FROM replicated ORDER BY id;
+SELECT snowflake_migration_abort('replicated');
+DROP TABLE replicated;
+
 DELETE FROM snowflake_internal.snowflake_migration_integer WHERE relation = 'public.invoices';
 DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation = 'public.invoices';
 DELETE FROM snowflake_internal.snowflake_migration WHERE relation = 'public.invoices';

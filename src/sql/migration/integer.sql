@@ -65,6 +65,17 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                 ELSE EXISTS (SELECT 1 FROM @extschema@._snowflake_integer_key(tbl)) END
 $$;
 
+-- _snowflake_integer_boundary(tbl regclass) -> bigint: the boundary the integer-key migration of
+-- tbl recorded at its cut-over (keys below it are old keys), 0 when none is recorded or the caller
+-- cannot see it (row-level security: then the collision guard refuses as before, never passes
+-- more). Called by the collision guard (src/pg/guard.cpp) only for a row it would refuse. Locks
+-- nothing.
+CREATE OR REPLACE FUNCTION _snowflake_integer_boundary(tbl regclass) RETURNS bigint
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT i.boundary FROM snowflake_internal.snowflake_migration_integer i
+                     WHERE i.relation = @extschema@._snowflake_qname(tbl)), 0)
+$$;
+
 -- _snowflake_integer_refs(tbl regclass) -> the columns that reference the key of tbl through a
 -- foreign key (one row per foreign key and column): the foreign key, its table, the column's
 -- name and type. Locks nothing.
