@@ -121,7 +121,7 @@ SELECT snowflake_migration_key('accounts', '00000000-0000-4000-8000-000000000001
 \echo :LAST_ERROR_SQLSTATE
 SELECT name FROM accounts WHERE id = snowflake_migration_key('accounts', (SELECT id::text FROM accounts WHERE name = 'one'), (NULL::accounts).id);
 CREATE TABLE no_key (id uuid);
-SELECT snowflake_migration_key('no_key', '00000000-0000-4000-8000-000000000001', NULL::uuid);
+SELECT snowflake_migration_key('no_key', '00000000-0000-4000-8000-000000000001', NULL::bigint);
 \echo :LAST_ERROR_SQLSTATE
 
 -- ---- Names that need quoting; a planted overload later on the path is never chosen ----
@@ -153,5 +153,5 @@ DROP FUNCTION audit_row(), audit_order(), audit_text();
 DROP ROLE app;
 -- Their records, so that the tests after this one see only their own migrations (the lanes stay,
 -- in milliseconds of 2030 that no other test uses).
-DELETE FROM snowflake_migration_step WHERE relation IN ('public.accounts', 'public."Odd ""Accts"""');
-DELETE FROM snowflake_migration WHERE relation IN ('public.accounts', 'public."Odd ""Accts"""');
+DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation IN ('public.accounts', 'public."Odd ""Accts"""');
+DELETE FROM snowflake_internal.snowflake_migration WHERE relation IN ('public.accounts', 'public."Odd ""Accts"""');

@@ -28,7 +28,7 @@ BEGIN
         PERFORM @extschema@._snowflake_integer_abort(tbl, lock_wait, give_up_after);
         RETURN;
     END IF;
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -37,7 +37,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('The uuids are kept in column %s.', quote_ident(m.key_column || '_uuid'));
     END IF;
-    DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
     LOOP
         BEGIN
             PERFORM @extschema@._snowflake_lock_all(
@@ -47,8 +47,9 @@ BEGIN
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
             -- Undo everything, done or not: the statements say IF EXISTS; their "skipping" notices are noise.
             PERFORM set_config('client_min_messages', 'warning', true);
+            -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
             FOR s IN SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g
-                     WHERE g.undo IS NOT NULL ORDER BY g.step DESC
+                     WHERE g.undo IS NOT NULL ORDER BY g.kind = 'index_only' DESC, g.step DESC
             LOOP
                 EXECUTE s.undo;
             END LOOP;
@@ -61,8 +62,8 @@ BEGIN
         END;
     END LOOP;
     PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-    DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migration of % aborted', mig;
 END
 $fn$;

@@ -3,43 +3,60 @@
 -- cut-over (docs/migration.md, "Applications through the migration").
 
 -- _snowflake_migration_key(tbl regclass, key text, key_type anyelement) -> anyelement: the value,
--- of key_type's type, that the primary-key column of tbl holds now for the row the application
--- knows by key. While the key is a uuid, key itself. Once it is not (after the cut-over): key
--- itself when it is an integer in decimal, else key read as an old uuid and looked up in the kept
--- uuid column <key>_uuid, through its unique index (NULL when no row has it). The key column is the
--- primary-key column that is a uuid or has a <column>_uuid beside it (else the first). SECURITY
--- INVOKER: the caller reads tbl with its own privileges and policies (SELECT on the key and on
--- <key>_uuid). Locks nothing. Raises 42P10 for a table without a primary key, 22P02 for a key
--- that is neither form, 42703 (with a hint) when <key>_uuid was dropped.
+-- of key_type's type, that the key column of tbl holds now for the row the application knows by
+-- key. key_type's type is the key's type as the calling statement was analysed: uuid (before the
+-- cut-over) gives key itself; another type gives key itself when it is an integer in decimal (a
+-- key in its current form), else key read as an old uuid and resolved by
+-- _snowflake_migration_key_of_uuid. The type decides, not the catalog read here: a statement that
+-- waited for the cut-over's lock is analysed again against the new columns while its snapshot
+-- still sees the old catalog. Locks nothing. Raises 22P02 for a key that is neither form, and what
+-- _snowflake_migration_key_of_uuid raises.
 CREATE OR REPLACE FUNCTION _snowflake_migration_key(tbl regclass, key text, key_type anyelement)
 RETURNS anyelement LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     result ALIAS FOR $0;
-    k record;
 BEGIN
-    SELECT a.attname, a.atttypid, kept.attname AS kept INTO k
+    IF pg_typeof(key_type) = 'uuid'::regtype OR key ~ '^\s*[+-]?[0-9]{1,19}\s*$' THEN
+        result := key;  -- read as the key's type, as a parameter compared with the key would be
+    ELSE
+        result := @extschema@._snowflake_migration_key_of_uuid(tbl, CAST(key AS uuid));
+    END IF;
+    RETURN result;
+END
+$fn$;
+
+-- _snowflake_migration_key_of_uuid(tbl regclass, old uuid) -> text: the key, as text, of the row of
+-- tbl whose kept uuid column <key>_uuid holds old (through its unique index), NULL when none does.
+-- The key is the primary-key column that has a uuid column <column>_uuid beside it. VOLATILE, so
+-- that its reads take a snapshot of their own: they see a cut-over that committed while the
+-- calling statement waited for its lock. SECURITY INVOKER: the caller reads tbl with its own
+-- privileges and policies (SELECT on the key and on <key>_uuid). Locks nothing beyond that read.
+-- Raises 42P10 for a table without a primary key, 42703 (with a hint) when no <key>_uuid exists.
+CREATE OR REPLACE FUNCTION _snowflake_migration_key_of_uuid(tbl regclass, old uuid) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    k record;
+    found_key text;
+BEGIN
+    SELECT a.attname, kept.attname AS kept INTO k
     FROM pg_constraint con
     CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY u(att, i)
     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = u.att
     LEFT JOIN pg_attribute kept ON kept.attrelid = con.conrelid AND kept.attname = a.attname || '_uuid'
                                AND kept.atttypid = 'uuid'::regtype AND NOT kept.attisdropped
     WHERE con.conrelid = tbl AND con.contype = 'p'
-    ORDER BY (a.atttypid = 'uuid'::regtype OR kept.attname IS NOT NULL) DESC, u.i
+    ORDER BY kept.attname IS NOT NULL DESC, u.i
     LIMIT 1;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % has no primary key', tbl::text USING ERRCODE = 'invalid_column_reference';
-    END IF;
-    IF k.atttypid = 'uuid'::regtype OR key ~ '^\s*[+-]?[0-9]{1,19}\s*$' THEN
-        result := key;  -- read as the key's type, as a parameter compared with the key would be
     ELSIF k.kept IS NULL THEN
-        RAISE EXCEPTION 'column %_uuid of % does not exist: the old uuid % cannot be resolved', k.attname, tbl::text, key
+        RAISE EXCEPTION 'column %_uuid of % does not exist: the old uuid % cannot be resolved', k.attname, tbl::text, old
             USING ERRCODE = 'undefined_column',
             HINT = 'The kept uuid column was dropped (or the table was never migrated from a uuid key): only keys in their current form resolve.';
-    ELSE
-        EXECUTE format('SELECT %I FROM %s WHERE %I OPERATOR(pg_catalog.=) $1', k.attname, tbl::text, k.kept)
-            INTO result USING CAST(key AS uuid);
     END IF;
-    RETURN result;
+    EXECUTE format('SELECT CAST(%I AS pg_catalog.text) FROM %s WHERE %I OPERATOR(pg_catalog.=) $1', k.attname, tbl::text, k.kept)
+        INTO found_key USING old;
+    RETURN found_key;
 END
 $fn$;
 

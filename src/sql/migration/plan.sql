@@ -366,13 +366,13 @@ DECLARE
     gone text;
 BEGIN
     SELECT string_agg(DISTINCT g.target, ', ') INTO added FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.phase <> 'cutover' AND g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
-    SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM @extschema@.snowflake_migration_step x
+    WHERE g.phase <> 'cutover' AND g.target NOT IN (SELECT x.target FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig);
+    SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM snowflake_internal.snowflake_migration_step x
     WHERE x.relation = mig AND x.phase <> 'cutover'
       AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
     SELECT * INTO d FROM (
         (SELECT 'planned at the start' AS side, x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover'
+         FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover'
          EXCEPT
          SELECT 'planned at the start', g.step, g.phase, g.kind, g.target, g.object
          FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover')
@@ -381,7 +381,7 @@ BEGIN
          FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover'
          EXCEPT
          SELECT 'planned now', x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover')) diff
+         FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover')) diff
     ORDER BY diff.step, diff.side LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'the schema of % changed since its migration started', mig
@@ -415,11 +415,11 @@ BEGIN
         RETURN QUERY SELECT * FROM @extschema@._snowflake_integer_plan(tbl);
         RETURN;
     END IF;
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     done := FOUND AND m.phase = 'done';
     IF done THEN
         RETURN QUERY SELECT s.step, s.phase, s.target, NULL::text, 'done'::text
-                     FROM @extschema@.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
+                     FROM snowflake_internal.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
     ELSIF FOUND THEN
         RETURN QUERY
         SELECT g.step, g.phase, g.target, g.statement,
@@ -429,11 +429,15 @@ BEGIN
                     WHEN g.kind = 'index' THEN
                         CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(g.object))
                             WHEN true THEN 'done' WHEN false THEN 'invalid: drop it and run again' ELSE 'to run' END
+                    -- a partitioned table's index: made on the parent alone, then its partitions' attached
+                    WHEN g.kind = 'index_only' THEN CASE WHEN to_regclass(g.object) IS NULL THEN 'to run' ELSE 'done' END
+                    WHEN g.kind = 'attach' THEN
+                        CASE WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = to_regclass(g.object)) THEN 'done' ELSE 'to run' END
                     WHEN g.kind = 'parent_batches' AND s.total IS NOT NULL THEN format('%s of %s rows', s.done, s.total)
                     WHEN g.kind = 'child_batches' AND s.total IS NOT NULL THEN format('%s of %s blocks', s.done, s.total)
                     ELSE 'pending' END
         FROM @extschema@._snowflake_migration_steps(tbl, true) g
-        LEFT JOIN @extschema@.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
+        LEFT JOIN snowflake_internal.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
         ORDER BY g.step;
     ELSE
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
