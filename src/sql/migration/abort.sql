@@ -30,10 +30,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('The uuids are kept in column %s.', quote_ident(m.key_column || '_uuid'));
     END IF;
-    DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
     PERFORM @extschema@._snowflake_run_locked(tbl, 'abort', lock_wait, give_up_after, since);
-    DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migration of % aborted', mig;
 END
 $fn$;

@@ -112,10 +112,10 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT g.step, g.statement, g.target INTO s
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
+    JOIN snowflake_internal.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
     WHERE g.phase = 'constrain' AND NOT x.finished ORDER BY g.step LIMIT 1;
     IF NOT FOUND THEN
-        UPDATE @extschema@.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
+        UPDATE snowflake_internal.snowflake_migration x SET phase = 'constrained' WHERE x.relation = mig;
         RETURN false;
     END IF;
     LOOP
@@ -135,7 +135,7 @@ BEGIN
             PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over (' || s.statement || ')', SQLERRM, attempt, lock_wait, give_up_after, since);
         END;
     END LOOP;
-    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+    UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
     RETURN true;
 END
 $fn$;
@@ -155,8 +155,8 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     PERFORM @extschema@._snowflake_run_locked(tbl, 'cutover', lock_wait, give_up_after, since);
-    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
-    UPDATE @extschema@.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
+    UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
+    UPDATE snowflake_internal.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
     BEGIN
         CREATE OPERATOR pg_temp.@#@#@ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = pg_catalog.int8eq);
         DROP OPERATOR pg_temp.@#@#@ (bigint, bigint);
@@ -329,8 +329,8 @@ DECLARE
     m record;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: % cut over: % is the % primary key; the uuids stay in %', mig,
         quote_ident(m.key_column),
         (SELECT CASE WHEN a.atttypid = '@extschema@.snowflake'::regtype THEN 'snowflake' ELSE 'bigint' END

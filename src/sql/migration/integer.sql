@@ -11,7 +11,7 @@
 -- an abort after the cut-over: DROP IDENTITY drops that sequence), the largest key at the start
 -- and the boundary recorded at the cut-over (every key below it is an old key). Numbers and
 -- names only: no statement is stored, so none is read back and executed.
-CREATE TABLE snowflake_migration_integer (
+CREATE TABLE snowflake_internal.snowflake_migration_integer (
     relation      text PRIMARY KEY,
     key_type      text NOT NULL CHECK (key_type IN ('smallint', 'integer', 'bigint')),
     identity      text CHECK (identity IN ('always', 'by default')),   -- NULL: no identity
@@ -27,10 +27,10 @@ CREATE TABLE snowflake_migration_integer (
     old_max       bigint,               -- the largest key at the start (NULL: no rows)
     boundary      bigint                -- snowflake_compose() of the cut-over: old keys are below it
 );
-SELECT pg_catalog.pg_extension_config_dump('snowflake_migration_integer', '');
-ALTER TABLE snowflake_migration_integer ENABLE ROW LEVEL SECURITY;
-CREATE POLICY owner_only ON snowflake_migration_integer USING (@extschema@._snowflake_owns(relation));
-GRANT SELECT, INSERT, UPDATE, DELETE ON snowflake_migration_integer TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('snowflake_internal.snowflake_migration_integer', '');
+ALTER TABLE snowflake_internal.snowflake_migration_integer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_only ON snowflake_internal.snowflake_migration_integer USING (@extschema@._snowflake_owns(relation));
+GRANT SELECT, INSERT, UPDATE, DELETE ON snowflake_internal.snowflake_migration_integer TO PUBLIC;
 
 -- _snowflake_integer_key(tbl regclass) -> one row when the primary key of tbl is one smallint,
 -- integer or bigint column (none otherwise): its name, attnum and type, its identity kind
@@ -60,8 +60,8 @@ $$;
 -- uuid migration that is cut over leaves a bigint key: it stays a uuid migration). Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_integer_migration(tbl regclass) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM @extschema@.snowflake_migration_integer i WHERE i.relation = @extschema@._snowflake_qname(tbl)) THEN true
-                WHEN EXISTS (SELECT 1 FROM @extschema@.snowflake_migration m WHERE m.relation = @extschema@._snowflake_qname(tbl)) THEN false
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = @extschema@._snowflake_qname(tbl)) THEN true
+                WHEN EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration m WHERE m.relation = @extschema@._snowflake_qname(tbl)) THEN false
                 ELSE EXISTS (SELECT 1 FROM @extschema@._snowflake_integer_key(tbl)) END
 $$;
 
@@ -72,7 +72,7 @@ $$;
 -- nothing.
 CREATE OR REPLACE FUNCTION _snowflake_integer_boundary(tbl regclass) RETURNS bigint
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce((SELECT i.boundary FROM @extschema@.snowflake_migration_integer i
+    SELECT coalesce((SELECT i.boundary FROM snowflake_internal.snowflake_migration_integer i
                      WHERE i.relation = @extschema@._snowflake_qname(tbl)), 0)
 $$;
 
@@ -188,8 +188,8 @@ DECLARE
     seqname text;
     planned text;
 BEGIN
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    SELECT * INTO i FROM @extschema@.snowflake_migration_integer x WHERE x.relation = mig;
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     IF i.relation IS NOT NULL AND m.phase = 'done' THEN
         SELECT m.key_column::name AS key_col, i.key_type::regtype AS key_type,
                (CASE i.identity WHEN 'always' THEN 'a' WHEN 'by default' THEN 'd' ELSE '' END)::"char" AS ident,
@@ -263,11 +263,11 @@ DECLARE
     b record;
     m record;
 BEGIN
-    SELECT x.phase INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    SELECT x.phase INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     IF FOUND AND m.phase = 'done' THEN
         RAISE EXCEPTION '% was migrated already: its key is a snowflake bigint', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('Its record stays in snowflake_migration; snowflake_migration_abort(%L) gives the key its sequence back.', mig);
+            HINT = format('Its record stays in snowflake_internal.snowflake_migration; snowflake_migration_abort(%L) gives the key its sequence back.', mig);
     ELSIF FOUND THEN
         RAISE EXCEPTION 'a migration of % is already under way (phase %)', mig, m.phase
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -283,9 +283,9 @@ BEGIN
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
     PERFORM @extschema@.snowflake_next();
     SELECT * INTO b FROM @extschema@._snowflake_integer_boundary_check(tbl, k.key_col, k.seq);
-    INSERT INTO @extschema@.snowflake_migration (relation, key_column, new_column, phase)
+    INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, k.key_col, k.key_col, 'started');
-    INSERT INTO @extschema@.snowflake_migration_integer (relation, key_type, identity, seq_schema, seq_name, old_max)
+    INSERT INTO snowflake_internal.snowflake_migration_integer (relation, key_type, identity, seq_schema, seq_name, old_max)
     SELECT mig, 'bigint', CASE k.ident WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END, n.nspname, s.relname, b.old_max
     FROM (SELECT 1) one LEFT JOIN pg_class s ON s.oid = k.seq LEFT JOIN pg_namespace n ON n.oid = s.relnamespace;
     RAISE NOTICE 'snowflake: migrating %: bigint key %, largest key %, below %, the first ID this server issues now; nothing to rewrite',
@@ -305,7 +305,7 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase = 'started' THEN
-        UPDATE @extschema@.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
+        UPDATE snowflake_internal.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
     END IF;
     RAISE NOTICE 'snowflake: %: nothing to backfill: a bigint key keeps its values', mig
         USING HINT = format('Next: CALL snowflake_migration_cutover(%L).', mig);
@@ -328,7 +328,7 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO k FROM @extschema@._snowflake_integer_check(tbl) x;
-    SELECT * INTO i FROM @extschema@.snowflake_migration_integer x WHERE x.relation = mig;
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     IF k.key_type::text <> i.key_type OR k.seq IS DISTINCT FROM (CASE WHEN i.seq_name IS NOT NULL THEN to_regclass(format('%I.%I', i.seq_schema, i.seq_name)) END)
        OR k.ident IS DISTINCT FROM (CASE i.identity WHEN 'always' THEN 'a' WHEN 'by default' THEN 'd' ELSE '' END)::"char" THEN
         RAISE EXCEPTION 'the key of % changed since its migration started', mig
@@ -337,11 +337,11 @@ BEGIN
             HINT = format('Undo the change, or abort the migration (SELECT snowflake_migration_abort(%L)) and start it again.', mig);
     END IF;
     SELECT * INTO b FROM @extschema@._snowflake_integer_boundary_check(tbl, k.key_col, k.seq);
-    UPDATE @extschema@.snowflake_migration_integer x
+    UPDATE snowflake_internal.snowflake_migration_integer x
     SET seq_start = s.seqstart, seq_increment = s.seqincrement, seq_min = s.seqmin, seq_max = s.seqmax,
         seq_cache = s.seqcache, seq_cycle = s.seqcycle, seq_last = pg_sequence_last_value(k.seq)
     FROM pg_sequence s WHERE x.relation = mig AND k.ident <> '' AND s.seqrelid = k.seq;
-    UPDATE @extschema@.snowflake_migration_integer x SET boundary = b.first_id WHERE x.relation = mig;
+    UPDATE snowflake_internal.snowflake_migration_integer x SET boundary = b.first_id WHERE x.relation = mig;
 END
 $fn$;
 
@@ -382,8 +382,8 @@ BEGIN
         RETURN;
     END IF;
     PERFORM @extschema@._snowflake_run_locked(tbl, 'integer cutover', lock_wait, give_up_after, since);
-    UPDATE @extschema@.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
-    SELECT * INTO i FROM @extschema@.snowflake_migration_integer x WHERE x.relation = mig;
+    UPDATE snowflake_internal.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: % cut over: % is DEFAULT snowflake_next(); old keys are below %', mig, quote_ident(m.key_column), i.boundary
         USING HINT = CASE WHEN i.identity IS NOT NULL THEN 'The identity is dropped; snowflake_migration_abort() creates it again.'
                           WHEN i.seq_name IS NOT NULL THEN format('Sequence %s is kept for snowflake_migration_abort(); drop it when nothing calls it.', format('%I.%I', i.seq_schema, i.seq_name))
@@ -406,7 +406,7 @@ DECLARE
     seq regclass;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO i FROM @extschema@.snowflake_migration_integer x WHERE x.relation = mig;
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
     IF k.key_col IS NULL OR k.key_col <> m.key_column OR k.ident <> ''
        OR k.def IS DISTINCT FROM (SELECT e.extnamespace::regnamespace::text || '.snowflake_next()' FROM pg_extension e WHERE e.extname = 'snowflake') THEN
@@ -454,13 +454,13 @@ DECLARE
     i record;
 BEGIN
     m := @extschema@._snowflake_migration_row(tbl);
-    SELECT * INTO i FROM @extschema@.snowflake_migration_integer x WHERE x.relation = mig;
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     IF m.phase = 'done' THEN
         PERFORM @extschema@._snowflake_run_locked(tbl, 'integer abort', lock_wait, give_up_after, clock_timestamp());
     END IF;
-    DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration_integer x WHERE x.relation = mig;
-    DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migration of % aborted%', mig,
         CASE WHEN m.phase = 'done' THEN format(': %s is %s again', quote_ident(m.key_column),
              CASE WHEN i.identity IS NOT NULL THEN format('GENERATED %s AS IDENTITY', upper(i.identity))

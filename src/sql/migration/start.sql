@@ -26,12 +26,12 @@ BEGIN
         RETURN;
     END IF;
     SELECT x.phase, @extschema@._snowflake_migration_live(x.relation, x.key_column, x.new_column, x.phase) AS live INTO s
-    FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     IF FOUND AND NOT s.live THEN
         -- Left by a table of that name that was dropped (or recorded by hand): not this table's.
-        DELETE FROM @extschema@.snowflake_migration_map x WHERE x.relation = mig;
-        DELETE FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
-        DELETE FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+        DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
+        DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+        DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
         RAISE NOTICE 'snowflake: forgot the state of a migration of % (phase %), which does not describe this table', mig, s.phase;
     ELSIF FOUND AND s.phase = 'done' THEN
         RAISE EXCEPTION '% was migrated already: its key is a snowflake bigint', mig
@@ -54,22 +54,22 @@ BEGIN
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
     PERFORM @extschema@.snowflake_next();
 
-    INSERT INTO @extschema@.snowflake_migration_step (relation, step, phase, kind, target, object)
+    INSERT INTO snowflake_internal.snowflake_migration_step (relation, step, phase, kind, target, object)
     SELECT mig, g.step, g.phase, g.kind, g.target, g.object
     FROM @extschema@._snowflake_migration_steps(tbl, false) g;
     SELECT a.attname INTO key_col
     FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
     WHERE c.conrelid = tbl AND c.contype = 'p';
-    INSERT INTO @extschema@.snowflake_migration (relation, key_column, new_column, phase)
+    INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, key_col, key_col || '_snowflake', 'started');
 
     -- The statements computed under the locks, in this call: none is read back. The locks are
     -- taken the referenced table first, giving way to writers as the cut-over does.
     PERFORM @extschema@._snowflake_run_locked(tbl, 'start', lock_wait, give_up_after, since);
-    UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.phase = 'start';
+    UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.phase = 'start';
 
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
-    FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig;
+    FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migrating %: new rows get snowflake IDs in column %; tables touched: %',
         mig, quote_ident(key_col || '_snowflake'), touched
         USING HINT = format('Next: CALL snowflake_migration_backfill(%L, time_column => ... | uuid_time => true | order_by => ...).', mig);

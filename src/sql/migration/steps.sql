@@ -12,7 +12,7 @@ DECLARE
 BEGIN
     IF started THEN
         SELECT CASE WHEN a.atttypid = '@extschema@.snowflake'::regtype THEN 'snowflake' ELSE 'bigint' END INTO chosen
-        FROM @extschema@.snowflake_migration m
+        FROM snowflake_internal.snowflake_migration m
         JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
         WHERE m.relation = @extschema@._snowflake_qname(tbl);
         RETURN coalesce(chosen, 'bigint');
@@ -112,7 +112,7 @@ BEGIN
         END IF;
         IF c.is_key THEN
             step := step + 1; kind := 'parent_batches'; undo := NULL; object := c.twin;
-            statement := format('UPDATE %s p SET %I = m.new_id FROM @extschema@.snowflake_migration_map m WHERE m.relation = $1 AND m.n >= $2 AND m.n < $3 AND p.%I = m.key AND p.%I IS NULL',
+            statement := format('UPDATE %s p SET %I = m.new_id FROM snowflake_internal.snowflake_migration_map m WHERE m.relation = $1 AND m.n >= $2 AND m.n < $3 AND p.%I = m.key AND p.%I IS NULL',
                                 target, c.twin, c.col, c.twin);
             RETURN NEXT;
             -- Added once the batches are done: before, old rows without an ID could not be updated.
