@@ -40,7 +40,7 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_verify(tbl);
     SELECT string_agg(g.statement, E';\n' ORDER BY g.step) INTO missing
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.kind = 'index'
+    WHERE g.kind IN ('index', 'index_only')
       AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
     -- Objects created since the start that the cut-over could not carry.
     SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO refused
@@ -216,7 +216,9 @@ BEGIN
         WHEN 'cutover' THEN
             ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase = 'cutover' ORDER BY g.step)
         WHEN 'abort' THEN
-            ARRAY(SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.undo IS NOT NULL ORDER BY g.step DESC)
+            -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
+            ARRAY(SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.undo IS NOT NULL
+                  ORDER BY g.kind = 'index_only' DESC, g.step DESC)
     END;
     IF statements IS NULL THEN
         RAISE EXCEPTION 'no such job: %', job USING ERRCODE = 'invalid_parameter_value';

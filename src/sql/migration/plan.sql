@@ -443,6 +443,10 @@ BEGIN
                     WHEN g.kind = 'index' THEN
                         CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(g.object))
                             WHEN true THEN 'done' WHEN false THEN 'invalid: drop it and run again' ELSE 'to run' END
+                    -- a partitioned table's index: made on the parent alone, then its partitions' attached
+                    WHEN g.kind = 'index_only' THEN CASE WHEN to_regclass(g.object) IS NULL THEN 'to run' ELSE 'done' END
+                    WHEN g.kind = 'attach' THEN
+                        CASE WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = to_regclass(g.object)) THEN 'done' ELSE 'to run' END
                     WHEN g.kind = 'parent_batches' AND s.total IS NOT NULL THEN format('%s of %s rows', s.done, s.total)
                     WHEN g.kind = 'child_batches' AND s.total IS NOT NULL THEN format('%s of %s blocks', s.done, s.total)
                     ELSE 'pending' END
