@@ -24,6 +24,7 @@ INSERT INTO orders (account_id, amount) SELECT id, 10 FROM accounts;
 CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO audit.log (row_id, op) VALUES (NEW.id, TG_OP);  -- the issue's audit trigger
+    INSERT INTO audit.log (op, ref) VALUES (E'it\'s (', NEW.id);
     RETURN NEW;
 END $$;
 CREATE TRIGGER audit_row AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION audit_row();

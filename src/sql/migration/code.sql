@@ -13,6 +13,7 @@ DECLARE
     i integer := 1;
     j integer;
     tag text;
+    esc boolean;
     out text[] := '{}';
 BEGIN
     WHILE i <= n LOOP
@@ -25,9 +26,11 @@ BEGIN
             out := out || ' '::text;
             CONTINUE;
         ELSIF c[i] IN ('''', '"') THEN
+            -- E'...' strings escape with backslashes; the others double the quote
+            esc := c[i] = '''' AND lower(coalesce(c[i - 1], '')) = 'e' AND coalesce(c[i - 2], ' ') !~ '[A-Za-z0-9_$]';
             j := i + 1;
             WHILE j <= n AND NOT (c[j] = c[i] AND coalesce(c[j + 1], '') <> c[i]) LOOP
-                j := j + CASE WHEN c[j] = c[i] THEN 2 ELSE 1 END;
+                j := j + CASE WHEN c[j] = c[i] OR (esc AND c[j] = '\') THEN 2 ELSE 1 END;
             END LOOP;
             out := out || CASE WHEN c[i] = '"' THEN array_to_string(c[i:j], '') ELSE '''''' END;
             i := j + 1;

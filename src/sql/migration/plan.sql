@@ -295,6 +295,23 @@ BEGIN
 END
 $fn$;
 
+-- _snowflake_migration_row(tbl regclass) -> the row of snowflake_migration for tbl; raises 55000
+-- when no migration of tbl is recorded (or the caller may not see it). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_row(tbl regclass) RETURNS snowflake_internal.snowflake_migration
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    m snowflake_internal.snowflake_migration;
+BEGIN
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = @extschema@._snowflake_qname(tbl);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no migration of % is under way', @extschema@._snowflake_qname(tbl)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = format('Start one with SELECT snowflake_migration_start(%L).', @extschema@._snowflake_qname(tbl));
+    END IF;
+    RETURN m;
+END
+$fn$;
+
 -- _snowflake_migration_owner_check(tbl regclass): raises 42501 unless the caller has the
 -- privileges of the table's owner (as ALTER TABLE requires); the migration functions call it
 -- first, so that a role learns nothing of, and changes nothing in, another owner's migration.
