@@ -4,7 +4,8 @@
 # prepared by the server from their first execution), both written as the page says, write and
 # look rows up by their keys and by old uuids from before the dry run to after the cut-over. Every
 # error either application sees is counted (none may happen), every answer checked; the page's
-# code blocks are what they run. The application role has column grants only.
+# code blocks are what they run. The application role has column grants only. An audit trigger that
+# writes the key into a uuid column is refused by the dry run and the start until that column is text.
 # Installs what it lacks: Debian's nodejs, npm, python3-psycopg; node-postgres (pinned below) into
 # SF_MIGRATION_NODE_DIR (default /var/cache/snowflake/node-migration), reused across runs.
 # Runs on the first major of a matrix: the drivers see nothing that differs between majors.
@@ -47,6 +48,15 @@ CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text 
 CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts, amount int NOT NULL);
 CREATE INDEX ON orders (account_id);
 CREATE TABLE notes (nid bigserial PRIMARY KEY, account_id uuid REFERENCES accounts ON DELETE CASCADE, body text);
+-- An audit trigger writing the key into a uuid column: the dry run must name it (fixed below).
+CREATE TABLE account_audit (row_id uuid, op text, at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION audit_account() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO account_audit (row_id, op) VALUES (NEW.id, TG_OP);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER audit_account AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION audit_account();
+GRANT INSERT ON account_audit TO app;
 -- Column grants only, as the issue's application had: the key's reach the new columns.
 GRANT SELECT (id, name, created_at), INSERT (name) ON accounts TO app;
 GRANT SELECT, INSERT ON orders, notes TO app;
@@ -72,6 +82,13 @@ wait_writes() {  # wait_writes N: until the applications have written N more acc
 }
 wait_writes 30
 
+sf_check_match "dry run: the audit trigger that writes the key into a uuid column is refused" \
+  "^refused: as a trigger it writes NEW.id into public.account_audit.row_id \(uuid\);" \
+  "$(q "SELECT status FROM snowflake_migration_plan('accounts') WHERE phase = 'dependent' AND target = 'function public.audit_account()'")"
+sf_check_match "and so is the start, naming it" "0A000: objects that use the key .*function public.audit_account\(\): refused" \
+  "$(sf_error p "SELECT snowflake_migration_start('accounts')" | tr '\n' ' ')"
+# The fix the refusal names: the audit column as text (the trigger then writes the key as text).
+q "ALTER TABLE account_audit ALTER COLUMN row_id TYPE text"
 sf_check "dry run: nothing refused" "" \
   "$(q "SELECT string_agg(target || ': ' || status, '; ') FROM snowflake_migration_plan('accounts') WHERE phase = 'dependent' AND status LIKE 'refused%'")"
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) && sf_pass "start while both applications run" || sf_fail "start: $out"
@@ -105,6 +122,8 @@ for a in node py; do
   sf_check_match "$a: the statement that reads the key as it is failed at the cut-over and was retried (at most once a connection)" \
     "^[1-4]$" "$(field retries)"
 done
+sf_check "the audit trigger wrote every account, with bigint keys after the cut-over" "0 t" \
+  "$(q "SELECT count(*) FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM account_audit x WHERE x.row_id IN (a.id::text, a.id_uuid::text))") $(q "SELECT count(*) > 0 FROM account_audit WHERE row_id ~ '^[0-9]+$'")"
 sf_check "every order references its account through the bigint key" "bigint 0" \
   "$(q "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id'") $(q "SELECT count(*) FROM orders o LEFT JOIN accounts a ON a.id = o.account_id WHERE a.id IS NULL")"
 sf_check "the application role keeps its column grants on the new key and the kept uuid" "t t f" \
