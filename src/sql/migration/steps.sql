@@ -38,6 +38,7 @@ DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
     new_type text := @extschema@._snowflake_target_type(tbl, started);
+    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -50,6 +51,8 @@ BEGIN
                             CASE new_type WHEN 'snowflake' THEN '@extschema@.snowflake' ELSE 'bigint' END);
         undo := format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', target, c.twin);
         RETURN NEXT;
+        -- A subscriber's copy: the publisher sends every twin (src/sql/migration/replica.sql).
+        CONTINUE WHEN replica;
         IF c.is_key THEN
             step := step + 1;
             statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, ctx.new_col);
@@ -344,6 +347,7 @@ DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
     r record;
+    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -412,7 +416,13 @@ BEGIN
         step := step + 1;
         statement := format('ALTER TABLE %s DROP CONSTRAINT %I', target, left(c.twin, 53) || '_filled');
         RETURN NEXT;
-        IF NOT c.is_key THEN
+        IF c.is_key AND replica THEN
+            -- A subscriber's key gets the publisher's default only now: before, rows the
+            -- publisher sent without the twin would have taken this server's own IDs.
+            step := step + 1;
+            statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, c.col);
+            RETURN NEXT;
+        ELSIF NOT c.is_key AND NOT replica THEN
             step := step + 1;
             statement := format('DROP TRIGGER %I ON %s', c.fill, target);
             RETURN NEXT;
