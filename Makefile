@@ -37,11 +37,14 @@ $(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp src/pg/*/*.hpp)
 # tables, the type and its operators: plain CREATE, not replayable). Every other file must be
 # replayable over 1.1's objects (CREATE OR REPLACE), and anything new that is not goes into a file
 # of its own, outside SQL_KEPT_FROM_1_1. sql/update.sql proves both paths end with the same catalog.
-SQL_INSTALL = src/sql/preflight.sql src/sql/migration/state.sql src/sql/lease_state.sql src/sql/generator.sql src/sql/type.sql \
+SQL_INSTALL = src/sql/preflight.sql src/sql/internal_schema.sql src/sql/migration/state.sql src/sql/lease_state.sql src/sql/generator.sql src/sql/type.sql \
 	src/sql/operators.sql src/sql/guard.sql $(addprefix src/sql/migration/,lane.sql columns.sql plan.sql replica.sql steps.sql start.sql backfill.sql cutover.sql abort.sql integer.sql stale.sql) \
 	src/sql/lease.sql src/sql/drop_guard.sql src/sql/call_forms.sql src/sql/schema_check.sql
 SQL_KEPT_FROM_1_1 = src/sql/migration/state.sql src/sql/lease_state.sql src/sql/type.sql
-SQL_UPDATE_1_1 = src/sql/update/1.1--$(EXTVERSION).sql $(filter-out $(SQL_KEPT_FROM_1_1),$(SQL_INSTALL))
+# The update checks first (preflight) and creates the schema of the state before its conversion
+# moves 1.1's tables there.
+SQL_UPDATE_FIRST = src/sql/preflight.sql src/sql/internal_schema.sql
+SQL_UPDATE_1_1 = $(SQL_UPDATE_FIRST) src/sql/update/1.1--$(EXTVERSION).sql $(filter-out $(SQL_UPDATE_FIRST) $(SQL_KEPT_FROM_1_1),$(SQL_INSTALL))
 
 # $(call assemble_sql,WHAT,HOW TO LOAD IT,FILES): one generated script from its pieces, in order.
 define assemble_sql

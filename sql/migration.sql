@@ -123,7 +123,7 @@ ROLLBACK;
 SELECT status FROM snowflake_migration_plan('authors') WHERE statement LIKE 'UPDATE public.authors p%';
 CALL snowflake_migration_backfill('authors', time_column => 'created_at', batch_size => 1000);
 RESET client_min_messages;
-SELECT phase, source, source_value, machine_ids, pre_epoch, map_rows FROM snowflake_migration;
+SELECT phase, source, source_value, machine_ids, pre_epoch, map_rows FROM snowflake_internal.snowflake_migration;
 SELECT step, status FROM snowflake_migration_plan('authors') WHERE phase = 'backfill' ORDER BY step;
 -- Calling it again changes nothing.
 CALL snowflake_migration_backfill('authors');
@@ -170,8 +170,8 @@ SELECT step, status FROM snowflake_migration_plan('authors') WHERE phase = 'inde
 INSERT INTO authors (tenant, name) VALUES (3, 'live author 3');
 INSERT INTO posts (author_id, body) SELECT id, name || ' post' FROM authors WHERE name = 'live author 3';
 CALL snowflake_migration_cutover('authors');
-SELECT phase FROM snowflake_migration;
-SELECT count(*) AS map_rows_left FROM snowflake_migration_map;
+SELECT phase FROM snowflake_internal.snowflake_migration;
+SELECT count(*) AS map_rows_left FROM snowflake_internal.snowflake_migration_map;
 
 -- The schema after: bigint keys under the old names, the uuids kept, foreign keys with their actions.
 SELECT * FROM schema_of_authors() ORDER BY 1;
@@ -234,5 +234,5 @@ SELECT snowflake_migration_abort('authors');
 CALL snowflake_migration_cutover('authors');
 DROP TABLE favourites, comments, posts, authors, unrelated, joined_before, joined_after, schema_before;
 DROP FUNCTION schema_of_authors();
-DELETE FROM snowflake_migration;
-DELETE FROM snowflake_migration_step;
+DELETE FROM snowflake_internal.snowflake_migration;
+DELETE FROM snowflake_internal.snowflake_migration_step;

@@ -55,7 +55,7 @@ SET client_min_messages = warning;
 SELECT snowflake_migration_start('users');
 SELECT snowflake_migration_abort('users');
 SELECT * FROM schema_diff ORDER BY 1, 2;
-SELECT count(*) AS state_rows FROM snowflake_migration_step;
+SELECT count(*) AS state_rows FROM snowflake_internal.snowflake_migration_step;
 
 -- ---- Abort in the middle of the backfill ----
 SELECT snowflake_migration_start('users');
@@ -68,7 +68,7 @@ DROP FUNCTION stop_at_300();
 SELECT status FROM snowflake_migration_plan('users') WHERE statement LIKE 'UPDATE public.users p%';
 SELECT snowflake_migration_abort('users');
 SELECT * FROM schema_diff ORDER BY 1, 2;
-SELECT count(*) AS map_rows FROM snowflake_migration_map;
+SELECT count(*) AS map_rows FROM snowflake_internal.snowflake_migration_map;
 
 -- ---- A duplicate key written by hand during the migration: the unique index catches it ----
 SELECT snowflake_migration_start('users');
@@ -89,7 +89,7 @@ SELECT statement FROM snowflake_migration_plan('users') WHERE phase = 'index' AN
 CREATE TABLE late (user_id uuid REFERENCES users);
 CALL snowflake_migration_cutover('users');
 \echo :LAST_ERROR_SQLSTATE
-SELECT phase FROM snowflake_migration;
+SELECT phase FROM snowflake_internal.snowflake_migration;
 SELECT step, status FROM snowflake_migration_plan('users') WHERE phase IN ('constrain', 'cutover') AND step < 30 ORDER BY step;
 SELECT * FROM schema_diff ORDER BY 1, 2;
 DROP TABLE late;
@@ -136,7 +136,7 @@ BEGIN
 END $$;
 SELECT target, status FROM snowflake_migration_plan('users') WHERE phase = 'dependent' ORDER BY target;
 SELECT snowflake_migration_start('users');
-SELECT count(*) AS migrations FROM snowflake_migration;
+SELECT count(*) AS migrations FROM snowflake_internal.snowflake_migration;
 DROP MATERIALIZED VIEW user_ids;
 ALTER TABLE sessions DROP CONSTRAINT not_nil;
 SELECT target, statement FROM snowflake_migration_plan('users') WHERE phase = 'dependent' AND statement IS NOT NULL ORDER BY target;
@@ -162,7 +162,7 @@ CREATE TABLE taken_after (id uuid PRIMARY KEY, id_uuid text);
 SELECT t, migration_error_of(format('SELECT * FROM snowflake_migration_plan(%L)', t))
 FROM unnest(ARRAY['no_pk', 'two_col_pk', 'int_pk', 'parted', 'parent_of_parted', 'users_view', 'taken', 'taken_after']) t;
 SELECT migration_error_of($$SELECT snowflake_migration_start('no_pk')$$);
-SELECT count(*) AS migrations FROM snowflake_migration;
+SELECT count(*) AS migrations FROM snowflake_internal.snowflake_migration;
 DROP TABLE no_pk, two_col_pk, int_pk, parted, parted_child, parent_of_parted, taken, taken_after;
 DROP VIEW users_view;
 DROP VIEW schema_diff;

@@ -45,8 +45,8 @@ FROM unnest(ARRAY['numeric_key', 'shared_a', 'ahead', 'ahead_seq', 'odd_default'
 SELECT t, int_hint_of(format('SELECT snowflake_migration_start(%L)', t))
 FROM unnest(ARRAY['shared_a', 'ahead', 'ahead_seq', 'narrow_parent', 'int_parent']) t;
 -- Nothing was recorded.
-SELECT count(*) AS migrations FROM snowflake_migration;
-SELECT count(*) AS integer_migrations FROM snowflake_migration_integer;
+SELECT count(*) AS migrations FROM snowflake_internal.snowflake_migration;
+SELECT count(*) AS integer_migrations FROM snowflake_internal.snowflake_migration_integer;
 -- The dry run of an integer key describes the widening it will take.
 SELECT step, phase, target, statement, status FROM snowflake_migration_plan('int_parent');
 DROP TABLE numeric_key, shared_a, shared_b, ahead, ahead_seq, odd_default, narrow_child, narrow_parent, int_parent, parted_int;
@@ -103,8 +103,8 @@ SELECT step, phase, statement FROM snowflake_migration_plan('handmade') WHERE ph
 SET client_min_messages = warning;   -- the notices carry the first ID of this instant
 SELECT snowflake_migration_start(t) FROM unnest(ARRAY['orders', 'order_items', 'invoices', 'events_d', 'events_a', 'handmade']) t;
 SET client_min_messages = notice;
-SELECT relation, key_type, identity, seq_schema, seq_name, old_max FROM snowflake_migration_integer ORDER BY 1;
-SELECT relation, key_column, new_column, phase FROM snowflake_migration ORDER BY 1;
+SELECT relation, key_type, identity, seq_schema, seq_name, old_max FROM snowflake_internal.snowflake_migration_integer ORDER BY 1;
+SELECT relation, key_column, new_column, phase FROM snowflake_internal.snowflake_migration ORDER BY 1;
 -- Started twice: refused.
 SELECT int_error_of($$SELECT snowflake_migration_start('orders')$$);
 -- Writes go on with the sequences meanwhile.
@@ -123,9 +123,9 @@ CALL snowflake_migration_cutover('events_a');   -- not backfilled: nothing to ba
 CALL snowflake_migration_cutover('handmade');
 SET client_min_messages = notice;
 CALL snowflake_migration_cutover('orders');     -- again: says so
-SELECT relation, phase, cut_over_at IS NOT NULL AS cut_over FROM snowflake_migration ORDER BY 1;
+SELECT relation, phase, cut_over_at IS NOT NULL AS cut_over FROM snowflake_internal.snowflake_migration ORDER BY 1;
 SELECT relation, seq_start, seq_increment, seq_cache, seq_cycle, seq_last, boundary > old_max AS boundary_above_old_keys
-FROM snowflake_migration_integer ORDER BY 1;
+FROM snowflake_internal.snowflake_migration_integer ORDER BY 1;
 SELECT step, phase, statement, status FROM snowflake_migration_plan('events_d') WHERE phase = 'cutover';
 SELECT * FROM int_schema() EXCEPT SELECT * FROM schema_before ORDER BY 1;
 
@@ -151,7 +151,7 @@ SELECT x.t, count(*) AS new_rows,
 FROM (SELECT 'orders' AS t, id FROM orders WHERE note LIKE 'new%' UNION ALL SELECT 'order_items', id FROM order_items WHERE qty = 1 AND order_id > 1000000
       UNION ALL SELECT 'invoices', id FROM invoices WHERE order_id > 1000000 UNION ALL SELECT 'events_d', id FROM events_d WHERE what = 'new'
       UNION ALL SELECT 'events_a', id FROM events_a WHERE what = 'new' UNION ALL SELECT 'handmade', id FROM handmade WHERE what = 'new') x
-JOIN snowflake_migration_integer i ON i.relation = 'public.' || x.t
+JOIN snowflake_internal.snowflake_migration_integer i ON i.relation = 'public.' || x.t
 GROUP BY x.t ORDER BY x.t;
 SELECT count(*) AS orphan_items FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL;
 -- Sequences callers: pg_get_serial_sequence still finds a serial's sequence, not a dropped identity's.
@@ -166,7 +166,7 @@ INSERT INTO events_d (what) VALUES ('after abort') RETURNING id;
 INSERT INTO orders (note) VALUES ('after abort') RETURNING id;
 SELECT int_error_of($$INSERT INTO events_a (id, what) VALUES (-6, 'explicit')$$);
 -- Only order_items is still migrated.
-SELECT relation, phase FROM snowflake_migration ORDER BY 1;
+SELECT relation, phase FROM snowflake_internal.snowflake_migration ORDER BY 1;
 
 SELECT snowflake_migration_abort('order_items');
 -- Abort before the cut-over: only the record goes.
@@ -174,7 +174,7 @@ SET client_min_messages = warning;
 SELECT snowflake_migration_start('orders');
 SET client_min_messages = notice;
 SELECT snowflake_migration_abort('orders');
-SELECT count(*) AS migrations FROM snowflake_migration;
+SELECT count(*) AS migrations FROM snowflake_internal.snowflake_migration;
 SELECT * FROM int_schema() EXCEPT SELECT * FROM schema_before ORDER BY 1;
 
 -- The sequence dropped after the cut-over: the abort cannot give it back and says so.
@@ -191,12 +191,36 @@ SET ROLE int_intruder;
 SELECT int_error_of($$SELECT * FROM snowflake_migration_plan('handmade')$$);
 SELECT int_error_of($$SELECT snowflake_migration_start('handmade')$$);
 SELECT int_error_of($$SELECT snowflake_migration_abort('invoices')$$);
-SELECT count(*) AS visible FROM snowflake_migration_integer;
+SELECT count(*) AS visible FROM snowflake_internal.snowflake_migration_integer;
 RESET ROLE;
 DROP ROLE int_intruder;
 
-DELETE FROM snowflake_migration_integer WHERE relation = 'public.invoices';
-DELETE FROM snowflake_migration_step WHERE relation = 'public.invoices';
-DELETE FROM snowflake_migration WHERE relation = 'public.invoices';
+-- The collision guard and old keys: 42 * 4096 + 5 reads as machine id 42 (this server's), so a
+-- replicated old row looks like one of this server's IDs until the table's migration records its
+-- boundary; then only keys from the boundary on are checked.
+CREATE TABLE replicated (id bigserial PRIMARY KEY, note text);
+INSERT INTO replicated (note) VALUES ('one');
+CREATE TRIGGER snowflake_guard BEFORE INSERT OR UPDATE ON replicated FOR EACH ROW EXECUTE FUNCTION snowflake_guard_replicated();
+ALTER TABLE replicated ENABLE REPLICA TRIGGER snowflake_guard;
+SELECT snowflake_machine_id(42 * 4096 + 5) AS old_key_bits, current_setting('snowflake.machine_id') AS own;
+SET session_replication_role = replica;
+SELECT int_error_of($$INSERT INTO replicated VALUES (42 * 4096 + 5, 'old, replicated')$$) AS before_migration;
+RESET session_replication_role;
+SET client_min_messages = warning;
+SELECT snowflake_migration_start('replicated');
+CALL snowflake_migration_cutover('replicated');
+SET client_min_messages = notice;
+SET session_replication_role = replica;
+SELECT int_error_of($$INSERT INTO replicated VALUES (42 * 4096 + 5, 'old, replicated')$$) AS old_key_after_cutover;
+SELECT int_error_of($$INSERT INTO replicated VALUES (snowflake_compose(now(), 42, 7), 'a new ID of machine id 42')$$) AS own_id_after_cutover;
+SELECT int_error_of($$INSERT INTO replicated VALUES (snowflake_compose(now(), 41, 7), 'a new ID of machine id 41')$$) AS other_id_after_cutover;
+RESET session_replication_role;
+SELECT id < (SELECT boundary FROM snowflake_internal.snowflake_migration_integer WHERE relation = 'public.replicated') AS old, note FROM replicated ORDER BY id;
+SELECT snowflake_migration_abort('replicated');
+DROP TABLE replicated;
+
+DELETE FROM snowflake_internal.snowflake_migration_integer WHERE relation = 'public.invoices';
+DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation = 'public.invoices';
+DELETE FROM snowflake_internal.snowflake_migration WHERE relation = 'public.invoices';
 DROP TABLE invoices, order_items, orders, events_d, events_a, handmade, before_rows, schema_before;
 DROP FUNCTION int_schema(), int_error_of(text), int_hint_of(text);

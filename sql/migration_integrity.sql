@@ -36,7 +36,7 @@ RESET session_replication_role;
 SELECT statement FROM snowflake_migration_plan('accts') WHERE phase = 'index' \gexec
 CALL snowflake_migration_cutover('accts');
 \echo :LAST_ERROR_SQLSTATE
-SELECT phase FROM snowflake_migration WHERE relation = 'public.accts';
+SELECT phase FROM snowflake_internal.snowflake_migration WHERE relation = 'public.accts';
 -- The hint's statement computes the twins again; then the cut-over goes through.
 UPDATE public.items c SET acct_id_snowflake = NULL WHERE c.acct_id_snowflake IS DISTINCT FROM (SELECT p.id_snowflake FROM public.accts p WHERE p.id = c.acct_id);
 CALL snowflake_migration_cutover('accts');
@@ -60,7 +60,7 @@ CALL snowflake_migration_backfill('shop_a', time_column => 'created_at');
 CALL snowflake_migration_backfill('shop_b', time_column => 'created_at');
 SELECT (SELECT count(*) FROM shop_a a JOIN shop_b b ON b.id_snowflake = a.id_snowflake) AS ids_in_both,
        (SELECT count(*) FROM shop_a WHERE snowflake_timestamp(id_snowflake) <> created_at) + (SELECT count(*) FROM shop_b WHERE snowflake_timestamp(id_snowflake) <> created_at) AS not_at_their_time;
-SELECT relation, ms, slots FROM snowflake_migration_lane WHERE relation LIKE 'public.shop%' ORDER BY relation;
+SELECT relation, ms, slots FROM snowflake_internal.snowflake_migration_lane WHERE relation LIKE 'public.shop%' ORDER BY relation;
 -- A third table in those milliseconds whose rows no longer fit in the reserved machine id:
 -- refused before anything is written, with the free slots and the way out.
 CREATE TABLE shop_c (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL);
@@ -72,15 +72,15 @@ CALL snowflake_migration_backfill('shop_c', time_column => 'created_at', backfil
 SELECT count(DISTINCT id_snowflake) AS distinct_ids, min(snowflake_machine_id(id_snowflake)) AS lo, max(snowflake_machine_id(id_snowflake)) AS hi FROM shop_c;
 -- The lanes prove it: no two overlap (the exclusion constraint), and a role records none for a table it does not own.
 SET ROLE clerk;
-INSERT INTO snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
+INSERT INTO snowflake_internal.snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
 RESET ROLE;
 \set VERBOSITY terse
-INSERT INTO snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
+INSERT INTO snowflake_internal.snowflake_migration_lane (relation, ms, slots) VALUES ('public.shop_a', '[0,1000000000000)', '[0,4194304)');
 \set VERBOSITY default
 SET client_min_messages = warning;
 SELECT snowflake_migration_abort(t) FROM unnest(ARRAY['shop_a', 'shop_b', 'shop_c']::regclass[]) t;
 -- Their IDs stay taken after the abort: they may have been seen.
-SELECT count(*) AS lanes_kept FROM snowflake_migration_lane WHERE relation LIKE 'public.shop%';
+SELECT count(*) AS lanes_kept FROM snowflake_internal.snowflake_migration_lane WHERE relation LIKE 'public.shop%';
 DROP TABLE shop_a, shop_b, shop_c, items, accts;
 RESET client_min_messages;
 
@@ -126,7 +126,7 @@ DROP FUNCTION visit_stamp();
 -- The clerk records a migration of a table of its own, then drops the table.
 SET ROLE clerk;
 CREATE TABLE future_orders (id uuid PRIMARY KEY);
-INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.future_orders', 'id', 'id_snowflake', 'started');
+INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.future_orders', 'id', 'id_snowflake', 'started');
 DROP TABLE future_orders;
 -- The shopkeeper's table of that name later migrates as if nothing was recorded.
 SET ROLE shopkeeper;
@@ -139,10 +139,10 @@ RESET ROLE;
 -- the drop is rolled back).
 SET ROLE clerk;
 CREATE TABLE gone (id uuid PRIMARY KEY);
-INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.gone', 'id', 'id_snowflake', 'started');
+INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase) VALUES ('public.gone', 'id', 'id_snowflake', 'started');
 DROP TABLE gone;
 RESET ROLE;
-SELECT count(*) AS rows_left_behind FROM snowflake_migration WHERE relation = 'public.gone';
+SELECT count(*) AS rows_left_behind FROM snowflake_internal.snowflake_migration WHERE relation = 'public.gone';
 SET client_min_messages = warning;
 DO $$
 BEGIN
@@ -152,7 +152,7 @@ EXCEPTION WHEN SQLSTATE 'SFDRP' THEN RAISE WARNING 'DROP EXTENSION not refused (
           WHEN object_in_use THEN RAISE WARNING 'refused: %', SQLERRM;
 END $$;
 RESET client_min_messages;
-DELETE FROM snowflake_migration WHERE relation = 'public.gone';
+DELETE FROM snowflake_internal.snowflake_migration WHERE relation = 'public.gone';
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM shopkeeper, clerk;
 DROP ROLE shopkeeper;

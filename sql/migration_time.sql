@@ -61,7 +61,7 @@ SELECT snowflake_migration_start('bulk');
 -- One reserved machine id numbers 4096 rows a millisecond: refused before anything is written.
 CALL snowflake_migration_backfill('bulk', time_column => 'created_at');
 \echo :LAST_ERROR_SQLSTATE
-SELECT source, map_rows FROM snowflake_migration WHERE relation = 'public.bulk';
+SELECT source, map_rows FROM snowflake_internal.snowflake_migration WHERE relation = 'public.bulk';
 -- Two reserved machine ids: the rows of that millisecond continue on the second, still in order.
 SET client_min_messages = warning;
 CALL snowflake_migration_backfill('bulk', time_column => 'created_at', backfill_machine_ids => '[1022,1023]');
@@ -155,7 +155,7 @@ CALL snowflake_migration_backfill('tags', order_by => 'rank', batch_size => 0);
 \echo :LAST_ERROR_SQLSTATE
 CALL snowflake_migration_backfill('tags', order_by => 'no_such_column');
 \echo :LAST_ERROR_SQLSTATE
-SELECT source, map_rows FROM snowflake_migration WHERE relation = 'public.tags';
+SELECT source, map_rows FROM snowflake_internal.snowflake_migration WHERE relation = 'public.tags';
 SELECT snowflake_migration_abort('tags');
 DROP TABLE tags;
 

@@ -155,13 +155,13 @@ CALL snowflake_migration_backfill('public.alice_parent', order_by => 'name; DROP
 CALL snowflake_migration_backfill('public.alice_parent', order_by => 'lower(name)');
 CALL snowflake_migration_backfill('public.alice_parent', order_by => 'no_such_column');
 CALL snowflake_migration_backfill('public.alice_parent', order_by => 'name DESC NULLS FIRST, id');
-SELECT relation, phase, source, source_value, map_rows FROM snowflake_migration;
+SELECT relation, phase, source, source_value, map_rows FROM snowflake_internal.snowflake_migration;
 -- Alice sees her migration and nothing else. Her own rows are hers to spoil (nothing in them is
 -- ever executed, and they cannot name another owner's table); another owner's are out of reach.
-SELECT count(*) AS visible_steps FROM snowflake_migration_step;
-INSERT INTO snowflake_migration_map (relation, n, key, new_id) VALUES ('public.bob_t', 999, gen_random_uuid(), 1);
-INSERT INTO snowflake_migration_step (relation, step, phase, kind, target) VALUES ('public.mallory_t', 1, 'start', 'ddl', 'public.mallory_t');
-INSERT INTO snowflake_migration (relation, key_column, new_column, phase) VALUES ('alice_parent', 'id', 'id_snowflake', 'started');
+SELECT count(*) AS visible_steps FROM snowflake_internal.snowflake_migration_step;
+INSERT INTO snowflake_internal.snowflake_migration_map (relation, n, key, new_id) VALUES ('public.bob_t', 999, gen_random_uuid(), 1);
+INSERT INTO snowflake_internal.snowflake_migration_step (relation, step, phase, kind, target) VALUES ('public.mallory_t', 1, 'start', 'ddl', 'public.mallory_t');
+INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase) VALUES ('alice_parent', 'id', 'id_snowflake', 'started');
 \c - postgres
 SET client_min_messages = warning;
 
@@ -176,21 +176,21 @@ SELECT snowflake_migration_start('public.bob_t');
 \c - postgres
 SET client_min_messages = warning;
 CREATE TABLE bob_state_before AS
-SELECT 'migration' AS t, to_jsonb(m) - 'started_at' AS row FROM snowflake_migration m WHERE relation = 'public.bob_t'
-UNION ALL SELECT 'step', to_jsonb(s) FROM snowflake_migration_step s WHERE relation = 'public.bob_t'
+SELECT 'migration' AS t, to_jsonb(m) - 'started_at' AS row FROM snowflake_internal.snowflake_migration m WHERE relation = 'public.bob_t'
+UNION ALL SELECT 'step', to_jsonb(s) FROM snowflake_internal.snowflake_migration_step s WHERE relation = 'public.bob_t'
 UNION ALL SELECT 'column', to_jsonb(a) - 'attrelid' FROM pg_attribute a WHERE attrelid IN ('public.bob_t'::regclass, 'public.bob_ref'::regclass) AND attnum > 0
 UNION ALL SELECT 'trigger', to_jsonb(t.tgname) FROM pg_trigger t WHERE tgrelid IN ('public.bob_t'::regclass, 'public.bob_ref'::regclass);
 
 \c - regress_sf_mallory
 SET client_min_messages = warning;
-SELECT count(*) AS mallory_sees_migrations FROM snowflake_migration;
-SELECT count(*) AS mallory_sees_steps FROM snowflake_migration_step;
-SELECT count(*) AS mallory_sees_map FROM snowflake_migration_map;
-DELETE FROM snowflake_migration_step WHERE relation = 'public.bob_t';
-DELETE FROM snowflake_migration WHERE relation = 'public.bob_t';
-INSERT INTO snowflake_migration_step (relation, step, phase, kind, target) VALUES ('public.bob_t', 1000, 'cutover', 'ddl', 'public.bob_t');
-INSERT INTO snowflake_migration_map (relation, n, key, new_id) VALUES ('public.bob_t', 1000, gen_random_uuid(), 1);
-UPDATE snowflake_migration SET phase = 'done' WHERE relation = 'public.bob_t';
+SELECT count(*) AS mallory_sees_migrations FROM snowflake_internal.snowflake_migration;
+SELECT count(*) AS mallory_sees_steps FROM snowflake_internal.snowflake_migration_step;
+SELECT count(*) AS mallory_sees_map FROM snowflake_internal.snowflake_migration_map;
+DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation = 'public.bob_t';
+DELETE FROM snowflake_internal.snowflake_migration WHERE relation = 'public.bob_t';
+INSERT INTO snowflake_internal.snowflake_migration_step (relation, step, phase, kind, target) VALUES ('public.bob_t', 1000, 'cutover', 'ddl', 'public.bob_t');
+INSERT INTO snowflake_internal.snowflake_migration_map (relation, n, key, new_id) VALUES ('public.bob_t', 1000, gen_random_uuid(), 1);
+UPDATE snowflake_internal.snowflake_migration SET phase = 'done' WHERE relation = 'public.bob_t';
 SELECT snowflake_migration_abort('public.bob_t');
 CALL snowflake_migration_backfill('public.bob_t', time_column => 'created_at');
 CALL snowflake_migration_cutover('public.bob_t');
@@ -225,8 +225,8 @@ END $$;
 \c - postgres
 SET client_min_messages = warning;
 SELECT t, row FROM (SELECT * FROM bob_state_before EXCEPT ALL
-    SELECT * FROM (SELECT 'migration' AS t, to_jsonb(m) - 'started_at' AS row FROM snowflake_migration m WHERE relation = 'public.bob_t'
-    UNION ALL SELECT 'step', to_jsonb(s) FROM snowflake_migration_step s WHERE relation = 'public.bob_t'
+    SELECT * FROM (SELECT 'migration' AS t, to_jsonb(m) - 'started_at' AS row FROM snowflake_internal.snowflake_migration m WHERE relation = 'public.bob_t'
+    UNION ALL SELECT 'step', to_jsonb(s) FROM snowflake_internal.snowflake_migration_step s WHERE relation = 'public.bob_t'
     UNION ALL SELECT 'column', to_jsonb(a) - 'attrelid' FROM pg_attribute a WHERE attrelid IN ('public.bob_t'::regclass, 'public.bob_ref'::regclass) AND attnum > 0
     UNION ALL SELECT 'trigger', to_jsonb(t.tgname) FROM pg_trigger t WHERE tgrelid IN ('public.bob_t'::regclass, 'public.bob_ref'::regclass)) now) changed;
 
@@ -349,5 +349,5 @@ SELECT to_regclass('public.bob_t') IS NOT NULL AS bob_t_exists;
 DROP TABLE su_child, su_parent, su_v7, guarded, guarded_named, bob_state_before;
 DROP TABLE public.alice_child, public.alice_parent, public.bob_ref, public.bob_t;
 DROP OWNED BY regress_sf_mallory, regress_sf_alice, regress_sf_bob, regress_sf_writer;
-DELETE FROM snowflake_migration;
+DELETE FROM snowflake_internal.snowflake_migration;
 DROP ROLE regress_sf_mallory, regress_sf_alice, regress_sf_bob, regress_sf_writer;

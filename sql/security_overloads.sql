@@ -103,8 +103,8 @@ SELECT rolsuper AS mallory_is_superuser FROM pg_roles WHERE rolname = 'regress_s
 
 -- ---- CREATE EXTENSION where the schema holds another role's look-alikes, and where others can create ----
 DROP TABLE sfo_posts, sfo_authors, sfo_other;
-DELETE FROM snowflake_migration_step;
-DELETE FROM snowflake_migration;
+DELETE FROM snowflake_internal.snowflake_migration_step;
+DELETE FROM snowflake_internal.snowflake_migration;
 CREATE DATABASE regress_sfo_db;
 \c regress_sfo_db
 \set SHOW_CONTEXT never
@@ -139,6 +139,28 @@ ALTER EXTENSION snowflake UPDATE;
 DROP OPERATOR upd.% (upd.snowflake, integer);
 ALTER EXTENSION snowflake UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+-- The schema of the extension's state, snowflake_internal, is the extension's own: one that another
+-- role made first is refused (42710) by CREATE EXTENSION and by the update from 1.1, before anything changes.
+DROP FUNCTION upd.sfo_mod(upd.snowflake, integer);
+DROP EXTENSION snowflake;
+GRANT CREATE ON DATABASE regress_sfo_db TO regress_sfo_mallory;
+SET ROLE regress_sfo_mallory;
+CREATE SCHEMA snowflake_internal;
+RESET ROLE;
+CREATE EXTENSION snowflake;
+\echo :LAST_ERROR_SQLSTATE
+CREATE EXTENSION snowflake VERSION '1.1' SCHEMA upd;
+ALTER EXTENSION snowflake UPDATE;
+\echo :LAST_ERROR_SQLSTATE
+SELECT extversion, (SELECT count(*) FROM pg_class WHERE relnamespace = 'snowflake_internal'::regnamespace) AS relations_in_mallorys_schema
+FROM pg_extension WHERE extname = 'snowflake';
+SET ROLE regress_sfo_mallory;
+DROP SCHEMA snowflake_internal;
+RESET ROLE;
+ALTER EXTENSION snowflake UPDATE;
+-- The extension's schema: owned by who ran the update, nobody else may create in it, everyone may use it.
+SELECT extversion, n.nspowner::regrole AS owner, n.nspacl
+FROM pg_extension e, pg_namespace n WHERE e.extname = 'snowflake' AND n.nspname = 'snowflake_internal';
 \c contrib_regression
 DROP DATABASE regress_sfo_db;
 DROP OWNED BY regress_sfo_mallory;

@@ -90,12 +90,12 @@ SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
 SELECT snowflake_migration_abort('busy10');
 ALTER EXTENSION snowflake UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
-SELECT relation, phase, source, source_value, map_rows, cut_over_at IS NOT NULL AS cut_over FROM snowflake_migration;
-SELECT count(*) AS steps, bool_and(finished) AS finished FROM snowflake_migration_step WHERE relation = 'public.done10';
+SELECT relation, phase, source, source_value, map_rows, cut_over_at IS NOT NULL AS cut_over FROM snowflake_internal.snowflake_migration;
+SELECT count(*) AS steps, bool_and(finished) AS finished FROM snowflake_internal.snowflake_migration_step WHERE relation = 'public.done10';
 SELECT snowflake_migration_start('done10');
 DROP TABLE busy10, done10;
-DELETE FROM snowflake_migration_step;
-DELETE FROM snowflake_migration;
+DELETE FROM snowflake_internal.snowflake_migration_step;
+DELETE FROM snowflake_internal.snowflake_migration;
 DROP EXTENSION snowflake;
 
 -- The state of every configuration table, by table name (not schema), one row per table.
@@ -144,9 +144,9 @@ UNION ALL
 SELECT 'changed by the update', * FROM (SELECT * FROM extension_state() WHERE tbl NOT IN ('snowflake_migration_lane', 'snowflake_migration_integer') EXCEPT ALL SELECT * FROM state11) b
 ORDER BY 1, 2;
 -- New in 1.2: the migrations of tables keyed by integers, none after the update.
-SELECT count(*) AS integer_migrations FROM snowflake_migration_integer;
+SELECT count(*) AS integer_migrations FROM snowflake_internal.snowflake_migration_integer;
 -- New in 1.2: the IDs of the map built under 1.1 are recorded as taken, so that no later backfill repeats them.
-SELECT relation, ms, slots FROM snowflake_migration_lane;
+SELECT relation, ms, slots FROM snowflake_internal.snowflake_migration_lane;
 SELECT statement FROM snowflake_migration_plan('busy11') WHERE phase = 'index' \gexec
 CALL snowflake_migration_cutover('busy11');
 SELECT format_type(atttypid, atttypmod) AS busy11_id FROM pg_attribute WHERE attrelid = 'busy11'::regclass AND attname = 'id';
@@ -154,8 +154,8 @@ SELECT count(*) AS children, count(*) FILTER (WHERE c.parent = b.id) AS joined
 FROM child11 c LEFT JOIN busy11 b ON b.id = c.parent;
 CREATE TABLE updated11 AS SELECT * FROM extension_catalog();
 DROP TABLE done11, child11, busy11, state11;
-DELETE FROM snowflake_migration_step;
-DELETE FROM snowflake_migration;
+DELETE FROM snowflake_internal.snowflake_migration_step;
+DELETE FROM snowflake_internal.snowflake_migration;
 DELETE FROM snowflake_lease;
 DELETE FROM snowflake_lease_grant;
 DELETE FROM snowflake_lease_settings;

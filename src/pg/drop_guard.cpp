@@ -1,5 +1,5 @@
 // The DROP EXTENSION guard: an event trigger that reads the statement's parse tree, not its text.
-#include "postgres.hpp"
+#include "own_schema.hpp"
 
 extern "C" {
 
@@ -29,9 +29,7 @@ Datum _snowflake_refuse_drop(PG_FUNCTION_ARGS) {
   }
   if (!names_snowflake) PG_RETURN_VOID();
   // The check, by schema and exact (empty) signature: nothing planted elsewhere is found.
-  const Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
-  List* qualified = list_make2(makeString(get_namespace_name(nsp)), makeString(pstrdup("_snowflake_refuse_drop_check")));
-  const Oid check = LookupFuncName(qualified, 0, nullptr, false);
+  const Oid check = snowflake::OwnSchemaFunction(fcinfo, "_snowflake_refuse_drop_check", 0, nullptr, false);
   OidFunctionCall0(check);
   PG_RETURN_VOID();
 }

@@ -1,5 +1,6 @@
 // The collision guard: a trigger that refuses replicated rows made under this server's own machine id.
 #include "errors.hpp"
+#include "own_schema.hpp"
 #include "settings.hpp"
 #include "shmem.hpp"
 
@@ -13,6 +14,8 @@ constexpr const char* kColumnsHint =
 // and the table's columns cannot change under the statement's lock).
 struct GuardColumns {
   Oid trigger_oid;
+  bool boundary_known;   // old_keys_below looked up (only when a row would be refused)
+  int64 old_keys_below;  // keys below this are a migrated integer key's old values (0: none)
   int count;
   AttrNumber attnums[FLEXIBLE_ARRAY_MEMBER];
 };
@@ -31,11 +34,25 @@ Oid SnowflakeType(FunctionCallInfo fcinfo) {
   return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("snowflake"), ObjectIdGetDatum(nsp));
 }
 
+// The boundary an integer-key migration of the table recorded at its cut-over
+// (docs/migration.md, section "Tables keyed by integers"): keys below it are the sequence's old
+// keys, small numbers whose bits say nothing of a machine id, never IDs this server made; 0 when
+// there is none. Asked of _snowflake_integer_boundary(regclass), the SQL function in this trigger
+// function's own schema (found by that schema's OID, nothing on the caller's path; it knows where
+// the migration state lives and pins its own search_path), and only for a row that would
+// otherwise be refused (rare: no cost for the others), once per statement.
+int64 OldKeysBelow(FunctionCallInfo fcinfo, Relation rel) {
+  const Oid argtypes[1] = {REGCLASSOID};
+  const Oid fn = OwnSchemaFunction(fcinfo, "_snowflake_integer_boundary", 1, argtypes, true);
+  if (!OidIsValid(fn)) return 0;
+  return DatumGetInt64(OidFunctionCall1(fn, ObjectIdGetDatum(RelationGetRelid(rel))));
+}
+
 // Every column named (or "id") must exist and be bigint or snowflake (or a domain over either):
 // checked when the trigger first fires in a statement, on any row, so a wrong attachment shows at
 // the first row, not the first impostor. A name is echoed in an error only up to the length of a
 // column name (the argument can be any length).
-const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata) {
+GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata) {
   const Trigger* trigger = trigdata->tg_trigger;
   auto* cached = static_cast<GuardColumns*>(fcinfo->flinfo->fn_extra);
   if (cached != nullptr && cached->trigger_oid == trigger->tgoid) return cached;
@@ -73,6 +90,8 @@ const GuardColumns* Columns(FunctionCallInfo fcinfo, const TriggerData* trigdata
                       errhint("%s", kColumnsHint)));
     columns->attnums[i] = attnum;
   }
+  columns->boundary_known = false;
+  columns->old_keys_below = 0;
   fcinfo->flinfo->fn_extra = columns;
   return columns;
 }
@@ -100,7 +119,7 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
   if (!TRIGGER_FIRED_BEFORE(event) || !TRIGGER_FIRED_FOR_ROW(event) || !(TRIGGER_FIRED_BY_INSERT(event) || is_update))
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("snowflake_guard_replicated() must be a BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger")));
-  const GuardColumns* columns = Columns(fcinfo, trigdata);
+  GuardColumns* columns = Columns(fcinfo, trigdata);
   const HeapTuple row = is_update ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
   // Unset, not preloaded, or no lease held: this server issues no IDs, so none can collide with its
   // own. In lease mode an earlier holder's rows of the leased id (at or before the previous holder's
@@ -125,6 +144,12 @@ Datum snowflake_guard_replicated(PG_FUNCTION_ARGS) {
       const int64 old_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &old_isnull));
       if (!old_isnull && old_id == id) continue;  // the key did not change
     }
+    // An old key of a table keyed by integers (below its migration's boundary) is no snowflake ID.
+    if (!columns->boundary_known) {
+      columns->old_keys_below = OldKeysBelow(fcinfo, rel);
+      columns->boundary_known = true;
+    }
+    if (id < columns->old_keys_below) continue;
     const char* column = NameStr(TupleDescAttr(tupdesc, attnum - 1)->attname);
     ereport(ERROR,
             (errcode(kErrOwnMachineId),

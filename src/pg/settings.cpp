@@ -118,7 +118,8 @@ void DefineSettings() {
   DefineCustomIntVariable(
       "snowflake.max_wait_ms", "Longest a snowflake_next() call waits for the clock before failing.",
       "Bounds the wait for the next millisecond when 4096 IDs are used, for a clock within the rollback "
-      "tolerance, and for the lease after a restart, so a stalled clock never hangs a session.",
+      "tolerance, and for a clock behind the durable mark after a restart or promotion, so a stalled clock never "
+      "hangs a session.",
       &max_wait_ms_setting, kDefaultMaxWaitMs, kMinMaxWaitMs, kMaxMaxWaitMs, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
   DefineCustomIntVariable(

@@ -18,7 +18,7 @@ DECLARE
 BEGIN
     SELECT string_agg(m.relation, ', ' ORDER BY m.relation),
            string_agg(format('SELECT snowflake_migration_abort(%L);', m.relation), ' ' ORDER BY m.relation) INTO busy, aborts
-    FROM @extschema@.snowflake_migration m
+    FROM snowflake_internal.snowflake_migration m
     WHERE m.phase <> 'done' AND @extschema@._snowflake_migration_live(m.relation, m.key_column, m.new_column, m.phase);
     IF busy IS NOT NULL THEN
         RAISE EXCEPTION 'cannot drop extension snowflake while a migration is under way: %', busy

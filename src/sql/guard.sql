@@ -9,7 +9,9 @@
 -- refuses a row whose ID (column "id", or the columns named as trigger arguments) carries this
 -- server's own machine id: only another server with the same machine id can have made it, and
 -- that server's IDs can equal this server's. Updates are checked only when the key changes, so
--- an update made elsewhere to a row this server made (two-way replication) passes.
+-- an update made elsewhere to a row this server made (two-way replication) passes. On a table keyed
+-- by integers whose migration is cut over, keys below its boundary are old keys and pass: asked of
+-- _snowflake_integer_boundary() in its own schema, only for a row that would otherwise be refused.
 -- Errors: SF010 on such a row; 42703 for a named column the table lacks (an argument longer than a
 -- column name echoed up to 63 bytes) and 42804 for one that is neither bigint nor snowflake (nor a
 -- domain over either), at the first row it fires on; 39P01 if not attached as a BEFORE ROW trigger

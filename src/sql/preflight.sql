@@ -1,4 +1,4 @@
--- Before anything is created: objects in the extension's schema that take the extension's names but are not the extension's (new in 1.2).
+-- Before anything is created: objects in the extension's schema that take the extension's names but are not the extension's, and a schema snowflake_internal not its own (new in 1.2).
 --
 -- A role that can create in the schema could have made them (docs/security.md): a type
 -- snowflake, or a function with the name of one of the extension's (any signature: one with other
@@ -17,7 +17,23 @@ DECLARE
         'snowflake_migration_cutover', 'snowflake_migration_abort', 'snowflake_lease_claim', 'snowflake_lease_renew',
         'snowflake_lease_release'];
     squatters text;
+    internal oid := (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) CAST('snowflake_internal' AS pg_catalog.name));
 BEGIN
+    -- The schema of the extension's state (internal_schema.sql) is the extension's or does not exist:
+    -- one made by anyone else (or the extension's own schema given that name) could hold what
+    -- its owner put there, beside the state that row-level security protects.
+    IF internal IS NOT NULL AND NOT EXISTS (
+           SELECT FROM pg_catalog.pg_depend d
+           WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_namespace' AS pg_catalog.regclass)
+             AND d.objid OPERATOR(pg_catalog.=) internal AND d.deptype OPERATOR(pg_catalog.=) 'e'
+             AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+                                                    WHERE e.extname OPERATOR(pg_catalog.=) CAST('snowflake' AS pg_catalog.name))) THEN
+        RAISE EXCEPTION 'schema snowflake_internal exists and is not the extension''s (owner %)',
+                        (SELECT CAST(n.nspowner AS pg_catalog.regrole) FROM pg_catalog.pg_namespace n WHERE n.oid OPERATOR(pg_catalog.=) internal)
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'The extension keeps its state (the migration toolkit''s tables) in a schema of its own named snowflake_internal, which it creates.',
+                  HINT = 'Drop or rename that schema (ALTER SCHEMA snowflake_internal RENAME TO ...), and install the extension into another schema.';
+    END IF;
     SELECT pg_catalog.string_agg(s.what, ', ' ORDER BY s.what) INTO squatters
     FROM (SELECT pg_catalog.format('%s %s (owner %s)', CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
                                    CAST(t.oid AS pg_catalog.regtype), CAST(t.typowner AS pg_catalog.regrole)) AS what

@@ -59,6 +59,22 @@ BEGIN
                   HINT = 'Drop them (or move them to another schema), or install the extension into a schema only trusted roles can create in.';
     END IF;
 
+    -- The schema of the state (internal_schema.sql) is created by the extension with no CREATE for
+    -- anyone but its owner; an update refuses to run on one that was opened since.
+    SELECT pg_catalog.string_agg(CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                      ELSE CAST(CAST(a.grantee AS pg_catalog.regrole) AS pg_catalog.text) END, ', ')
+    INTO writers
+    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+    WHERE n.nspname OPERATOR(pg_catalog.=) CAST('snowflake_internal' AS pg_catalog.name)
+      AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE' AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner;
+    IF writers IS NOT NULL THEN
+        RAISE EXCEPTION 'schema snowflake_internal of extension snowflake is writable by roles other than its owner: %', writers
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'It holds the extension''s state and nothing else; the extension gives CREATE on it to no role but its owner.',
+                  HINT = 'REVOKE CREATE ON SCHEMA snowflake_internal FROM them, then run the statement again.';
+    END IF;
+    writers := NULL;
+
     SELECT pg_catalog.string_agg(CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
                                       ELSE CAST(CAST(a.grantee AS pg_catalog.regrole) AS pg_catalog.text) END, ', ')
     INTO writers

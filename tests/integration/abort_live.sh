@@ -25,7 +25,7 @@ schema() { q "SELECT string_agg(format('%s.%s %s %s', attrelid::regclass, attnam
 before=$(schema)
 q "SELECT snowflake_migration_start('accounts')" >/dev/null 2>&1 || sf_fail "start"
 q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 50000)" >/dev/null 2>&1 || sf_fail "backfill"
-sf_check "the ID map numbers every account" "$rows" "$(q "SELECT count(*) FROM snowflake_migration_map")"
+sf_check "the ID map numbers every account" "$rows" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")"
 
 # Writers: an account and its order per transaction, latency of each logged.
 cat >"$SF_WORK/app.sql" <<'SQL'
@@ -46,7 +46,7 @@ done
 out=$(q "SELECT snowflake_migration_abort('accounts', lock_wait => '50 ms', give_up_after => '1 s')" 2>&1) || true
 sf_check_match "the abort gives up behind the lock holder (55P03)" "could not take the locks of public.accounts within 00:00:01" "$out"
 sf_check "having changed nothing: the map and the twins are there" "$rows|t" \
-  "$(q "SELECT (SELECT count(*) FROM snowflake_migration_map), EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id_snowflake' AND NOT attisdropped)")"
+  "$(q "SELECT (SELECT count(*) FROM snowflake_internal.snowflake_migration_map), EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id_snowflake' AND NOT attisdropped)")"
 # Again, with time to wait: it gives way while the holder is there and goes through once it is gone.
 (q "SELECT snowflake_migration_abort('accounts', lock_wait => '50 ms', give_up_after => '2 min')" >"$SF_WORK/abort.out" 2>&1; echo $? >"$SF_WORK/abort.rc") &
 aborter=$!
@@ -61,8 +61,8 @@ wait "$bench" || true
 sf_check "no writer failed" "0" "$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.log" || true)"
 sf_check "the schema is as before" "$before" "$(schema)"
 sf_check "no state left: migration, steps, map" "0|0|0" \
-  "$(q "SELECT (SELECT count(*) FROM snowflake_migration), (SELECT count(*) FROM snowflake_migration_step), (SELECT count(*) FROM snowflake_migration_map)")"
-sf_check "the backfill's IDs stay taken" "1" "$(q "SELECT count(*) FROM snowflake_migration_lane WHERE relation = 'public.accounts'")"
+  "$(q "SELECT (SELECT count(*) FROM snowflake_internal.snowflake_migration), (SELECT count(*) FROM snowflake_internal.snowflake_migration_step), (SELECT count(*) FROM snowflake_internal.snowflake_migration_map)")"
+sf_check "the backfill's IDs stay taken" "1" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_lane WHERE relation = 'public.accounts'")"
 max_ms=$(cat "$SF_WORK"/lat* 2>/dev/null | awk '{ if ($3 > m) m = $3 } END { printf "%d", m / 1000 }')
 echo "  writers' longest transaction during the test: ${max_ms} ms ($rows rows in the map; not asserted)"
 sf_summary

@@ -129,7 +129,7 @@ sf_check "the same five sessions wrote before and after the cut-over" "$sessions
 sf_check "no application transaction failed (no 'type of parameter' error, no deadlock)" "0" \
   "$(grep -ciE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" || true)"
 sf_check_match "those sessions' PL/pgSQL wrote bigint keys after the cut-over" "^[1-9][0-9]*$" \
-  "$(q "SELECT count(*) FROM order_audit WHERE at > (SELECT cut_over_at FROM snowflake_migration) AND account_id ~ '^[0-9]+$'")"
+  "$(q "SELECT count(*) FROM order_audit WHERE at > (SELECT cut_over_at FROM snowflake_internal.snowflake_migration) AND account_id ~ '^[0-9]+$'")"
 sf_check "and no uuid after it" "0" \
   "$(q "SELECT count(*) FROM order_audit a JOIN orders o ON o.oid = a.oid WHERE a.account_id !~ '^[0-9]+$' AND o.account_id_uuid IS NULL")"
 sf_check "every order references an account through the bigint key" "0" \
@@ -152,5 +152,5 @@ uuid=$(q "SELECT id_uuid FROM accounts WHERE id_uuid IS NOT NULL LIMIT 1")
 sf_check_match "a lookup by the old uuid is an index scan" "Index (Only )?Scan using accounts_pkey_uuid" \
   "$(q "SET enable_seqscan = off; EXPLAIN SELECT id FROM accounts WHERE id_uuid = '$uuid'" | head -1)"
 sf_check "the uuid lookup index is unique" "t" "$(q "SELECT indisunique FROM pg_index WHERE indexrelid = 'accounts_pkey_uuid'::regclass")"
-sf_check "the ID map was emptied" "0" "$(q "SELECT count(*) FROM snowflake_migration_map")"
+sf_check "the ID map was emptied" "0" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")"
 sf_summary

@@ -69,7 +69,7 @@ sf_check "no writer failed" "0" "$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.l
 sf_check_match "the writers committed transactions" "number of transactions actually processed: [1-9]" "$(cat "$SF_WORK/pgbench.log")"
 sf_check "old rows unchanged" "$before" "$(old)"
 sf_check "references intact" "0" "$(q "SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL")"
-sf_check "every migration is done" "done|done|done|done" "$(q "SELECT string_agg(phase, '|' ORDER BY relation) FROM snowflake_migration")"
+sf_check "every migration is done" "done|done|done|done" "$(q "SELECT string_agg(phase, '|' ORDER BY relation) FROM snowflake_internal.snowflake_migration")"
 for t in orders order_items events_d events_a; do
   # Below the boundary: the sequence's keys (old and written before the cut-over); from it on:
   # snowflake IDs of machine id 7, written after the cut-over.
@@ -77,7 +77,7 @@ for t in orders order_items events_d events_a; do
     "$(q "SELECT count(*) FILTER (WHERE t.id >= i.boundary) > 0,
                  count(*) FILTER (WHERE t.id >= i.boundary AND snowflake_machine_id(t.id) <> 7),
                  count(*) FILTER (WHERE t.id < i.boundary AND t.id > $rows * 10)
-          FROM $t t, snowflake_migration_integer i WHERE i.relation = 'public.$t'")"
+          FROM $t t, snowflake_internal.snowflake_migration_integer i WHERE i.relation = 'public.$t'")"
 done
 sf_check "no identity left, snowflake defaults" "f|f" \
   "$(q "SELECT bool_or(attidentity <> ''), bool_or(pg_get_expr(d.adbin, d.adrelid) <> 'snowflake_next()')

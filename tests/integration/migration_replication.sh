@@ -175,7 +175,7 @@ $(p "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER B
 $(s "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname) FROM pg_constraint WHERE conrelid IN ('accounts'::regclass, 'orders'::regclass)")"
 sf_check "the publication keeps its tables; the subscription runs, every table ready" "accounts,beat,orders|t|t" \
   "$(p "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'pub'")|$(s "SELECT subenabled FROM pg_subscription WHERE subname = 'sub'")|$(s "SELECT count(*) = 3 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel")"
-sf_check "both migrations are done" "done|done" "$(p "SELECT phase FROM snowflake_migration")|$(s "SELECT phase FROM snowflake_migration")"
+sf_check "both migrations are done" "done|done" "$(p "SELECT phase FROM snowflake_internal.snowflake_migration")|$(s "SELECT phase FROM snowflake_internal.snowflake_migration")"
 echo "  longest heartbeat delay (ms) on PostgreSQL $PG_MAJOR: subscriber's start ${halt[start_sub]}, publisher's start ${halt[start_pub]}," \
      "publisher's backfill ${halt[backfill_pub]}, subscriber's backfill ${halt[backfill_sub]}, indexes ${halt[index]}, cut-overs ${halt[cutover]}"
 # The subscription halts only between the two cut-overs, for a few seconds at most.

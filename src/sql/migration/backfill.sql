@@ -36,7 +36,7 @@ BEGIN
     -- Rows without a time go after the chain of other backfills' IDs that starts at the epoch.
     p0 := 0;
     LOOP
-        SELECT max(upper(l.ms)) INTO p FROM @extschema@.snowflake_migration_lane l
+        SELECT max(upper(l.ms)) INTO p FROM snowflake_internal.snowflake_migration_lane l
         WHERE l.slots && win AND lower(l.ms) <= p0 AND upper(l.ms) > p0;
         EXIT WHEN p IS NULL;
         p0 := p;
@@ -47,7 +47,7 @@ BEGIN
     -- The free stretches of slots in those milliseconds: the first wide enough for the most
     -- crowded millisecond, else the widest (the caller then says how many rows do not fit).
     WITH busy AS (SELECT greatest(lower(l.slots), lower(win)) AS b_lo, least(upper(l.slots), upper(win)) AS b_hi
-                  FROM @extschema@.snowflake_migration_lane l WHERE l.ms && ANY (spans) AND l.slots && win),
+                  FROM snowflake_internal.snowflake_migration_lane l WHERE l.ms && ANY (spans) AND l.slots && win),
     starts AS (SELECT lower(win) AS s UNION SELECT b.b_hi FROM busy b),
     gaps AS (SELECT st.s AS g_lo, coalesce((SELECT min(b.b_lo) FROM busy b WHERE b.b_lo >= st.s), upper(win)) AS g_hi
              FROM starts st
@@ -59,7 +59,7 @@ BEGIN
         RAISE EXCEPTION 'the machine ids % reserved for the backfill of % are taken in its milliseconds by other backfills', machine_ids, mig
             USING ERRCODE = 'program_limit_exceeded',
             DETAIL = (SELECT 'Taken by the backfills of: ' || string_agg(DISTINCT l.relation, ', ')
-                      FROM @extschema@.snowflake_migration_lane l WHERE l.ms && ANY (spans) AND l.slots && win),
+                      FROM snowflake_internal.snowflake_migration_lane l WHERE l.ms && ANY (spans) AND l.slots && win),
             HINT = 'Call it again with other backfill_machine_ids that no server issues IDs with, e.g. backfill_machine_ids => ''[1022,1022]''.';
     END IF;
     lo := gap.g_lo; cap := gap.width;
@@ -96,7 +96,7 @@ DECLARE
     n bigint;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
 
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL AND @extschema@.snowflake_machine_id(%I) <@ $1',
                    mig, m.new_column, m.new_column) INTO n USING m.machine_ids;
@@ -171,7 +171,7 @@ BEGIN
                               (ov.cnt + 4095) / 4096, greatest(0, lower(m.machine_ids) - (ov.cnt + 4095) / 4096), lower(m.machine_ids) - 1) END;
     END IF;
 
-    INSERT INTO @extschema@.snowflake_migration_map (relation, n, key, new_id)
+    INSERT INTO snowflake_internal.snowflake_migration_map (relation, n, key, new_id)
     SELECT mig, row_number() OVER (ORDER BY z.new_id), z.key, z.new_id
     FROM (
         SELECT p.key, (p0 + p.k / cap) * 4194304 + lo + p.k % cap AS new_id
@@ -189,18 +189,18 @@ BEGIN
     -- The IDs the map gives out are taken for good. The exclusion constraint proves that no other
     -- backfill took any of them; one that chose at the same time and committed first wins.
     BEGIN
-        INSERT INTO @extschema@.snowflake_migration_lane (relation, ms, slots)
+        INSERT INTO snowflake_internal.snowflake_migration_lane (relation, ms, slots)
         SELECT mig, sp.r, int8range(min(x.new_id & 4194303), max(x.new_id & 4194303), '[]')
-        FROM unnest(@extschema@._snowflake_spans(ARRAY(SELECT y.new_id >> 22 FROM @extschema@.snowflake_migration_map y WHERE y.relation = mig))) sp(r)
-        JOIN @extschema@.snowflake_migration_map x ON x.relation = mig AND (x.new_id >> 22) <@ sp.r
+        FROM unnest(@extschema@._snowflake_spans(ARRAY(SELECT y.new_id >> 22 FROM snowflake_internal.snowflake_migration_map y WHERE y.relation = mig))) sp(r)
+        JOIN snowflake_internal.snowflake_migration_map x ON x.relation = mig AND (x.new_id >> 22) <@ sp.r
         GROUP BY sp.r;
     EXCEPTION WHEN exclusion_violation THEN
         RAISE EXCEPTION 'another backfill numbered IDs in the same milliseconds and slots as % at the same time', mig
             USING ERRCODE = 'serialization_failure', HINT = format('Nothing was written. CALL snowflake_migration_backfill(%L) again.', mig);
     END;
     -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
-    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = '@extschema@.snowflake_migration_map'::regclass), 'USAGE') THEN
-        ANALYZE @extschema@.snowflake_migration_map;
+    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = 'snowflake_internal.snowflake_migration_map'::regclass), 'USAGE') THEN
+        ANALYZE snowflake_internal.snowflake_migration_map;
     END IF;
     RETURN n;
 END
@@ -244,11 +244,7 @@ BEGIN
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('Start one with SELECT snowflake_migration_start(%L).', mig);
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase <> 'started' THEN
         RAISE NOTICE 'snowflake: the backfill of % is done (phase %)', mig, m.phase;
         RETURN false;
@@ -318,12 +314,12 @@ BEGIN
     END IF;
 
     IF m.map_rows IS NULL THEN
-        UPDATE @extschema@.snowflake_migration x
+        UPDATE snowflake_internal.snowflake_migration x
         SET source = m.source, source_value = m.source_value, machine_ids = m.machine_ids, pre_epoch = m.pre_epoch
         WHERE x.relation = mig;
         n := @extschema@._snowflake_migration_build_map(tbl);
-        UPDATE @extschema@.snowflake_migration x SET map_rows = n WHERE x.relation = mig;
-        UPDATE @extschema@.snowflake_migration_step x SET total = n WHERE x.relation = mig AND x.kind = 'parent_batches';
+        UPDATE snowflake_internal.snowflake_migration x SET map_rows = n WHERE x.relation = mig;
+        UPDATE snowflake_internal.snowflake_migration_step x SET total = n WHERE x.relation = mig AND x.kind = 'parent_batches';
         RAISE NOTICE 'snowflake: %: % rows to backfill, IDs from %', mig, n,
             CASE m.source WHEN 'uuid' THEN 'the uuids' WHEN 'column' THEN 'column ' || quote_ident(m.source_value) ELSE 'the order ' || m.source_value END;
     END IF;
@@ -352,20 +348,20 @@ BEGIN
     -- The next unfinished step: its statement computed now from the catalog, its progress recorded.
     SELECT g.step, g.kind, g.target, g.object, g.statement, x.done, x.total, x.batch INTO s
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    JOIN @extschema@.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
+    JOIN snowflake_internal.snowflake_migration_step x ON x.relation = mig AND x.step = g.step
     WHERE g.phase = 'backfill' AND NOT x.finished ORDER BY g.step LIMIT 1;
     IF NOT FOUND THEN
-        UPDATE @extschema@.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
+        UPDATE snowflake_internal.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
         RAISE NOTICE 'snowflake: %: backfill done', mig
             USING HINT = format('Next, outside a transaction block: SELECT statement FROM snowflake_migration_plan(%L) WHERE phase = ''index'' \gexec, then CALL snowflake_migration_cutover(%L).', mig, mig);
         RETURN false;
     END IF;
     IF s.kind = 'child_batches' AND s.total IS NULL THEN
         s.total := pg_relation_size(s.target::regclass) / current_setting('block_size')::bigint;
-        UPDATE @extschema@.snowflake_migration_step x SET total = s.total WHERE x.relation = mig AND x.step = s.step;
+        UPDATE snowflake_internal.snowflake_migration_step x SET total = s.total WHERE x.relation = mig AND x.step = s.step;
     END IF;
     IF s.kind <> 'ddl' AND s.done >= s.total THEN
-        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+        UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
         RETURN true;
     END IF;
     IF s.batch IS NOT NULL THEN
@@ -407,10 +403,10 @@ BEGIN
         END;
     END LOOP;
     IF s.kind = 'ddl' THEN
-        UPDATE @extschema@.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
+        UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
         RETURN true;
     END IF;
-    UPDATE @extschema@.snowflake_migration_step x SET done = upto, finished = upto >= s.total, batch = per_batch
+    UPDATE snowflake_internal.snowflake_migration_step x SET done = upto, finished = upto >= s.total, batch = per_batch
     WHERE x.relation = mig AND x.step = s.step;
     IF s.kind = 'parent_batches' THEN
         RAISE NOTICE 'snowflake: %: % of % rows backfilled', s.target, upto, s.total;

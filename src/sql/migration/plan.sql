@@ -292,6 +292,23 @@ BEGIN
 END
 $fn$;
 
+-- _snowflake_migration_row(tbl regclass) -> the row of snowflake_migration for tbl; raises 55000
+-- when no migration of tbl is recorded (or the caller may not see it). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_row(tbl regclass) RETURNS snowflake_internal.snowflake_migration
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    m snowflake_internal.snowflake_migration;
+BEGIN
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = @extschema@._snowflake_qname(tbl);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no migration of % is under way', @extschema@._snowflake_qname(tbl)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = format('Start one with SELECT snowflake_migration_start(%L).', @extschema@._snowflake_qname(tbl));
+    END IF;
+    RETURN m;
+END
+$fn$;
+
 -- _snowflake_migration_owner_check(tbl regclass): raises 42501 unless the caller has the
 -- privileges of the table's owner (as ALTER TABLE requires); the migration functions call it
 -- first, so that a role learns nothing of, and changes nothing in, another owner's migration.
@@ -363,13 +380,13 @@ DECLARE
     gone text;
 BEGIN
     SELECT string_agg(DISTINCT g.target, ', ') INTO added FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.phase <> 'cutover' AND g.target NOT IN (SELECT x.target FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig);
-    SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM @extschema@.snowflake_migration_step x
+    WHERE g.phase <> 'cutover' AND g.target NOT IN (SELECT x.target FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig);
+    SELECT string_agg(DISTINCT x.target, ', ') INTO gone FROM snowflake_internal.snowflake_migration_step x
     WHERE x.relation = mig AND x.phase <> 'cutover'
       AND x.target NOT IN (SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g);
     SELECT * INTO d FROM (
         (SELECT 'planned at the start' AS side, x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover'
+         FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover'
          EXCEPT
          SELECT 'planned at the start', g.step, g.phase, g.kind, g.target, g.object
          FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover')
@@ -378,7 +395,7 @@ BEGIN
          FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase <> 'cutover'
          EXCEPT
          SELECT 'planned now', x.step, x.phase, x.kind, x.target, x.object
-         FROM @extschema@.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover')) diff
+         FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig AND x.phase <> 'cutover')) diff
     ORDER BY diff.step, diff.side LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'the schema of % changed since its migration started', mig
@@ -412,11 +429,11 @@ BEGIN
         RETURN QUERY SELECT * FROM @extschema@._snowflake_integer_plan(tbl);
         RETURN;
     END IF;
-    SELECT * INTO m FROM @extschema@.snowflake_migration x WHERE x.relation = mig;
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     done := FOUND AND m.phase = 'done';
     IF done THEN
         RETURN QUERY SELECT s.step, s.phase, s.target, NULL::text, 'done'::text
-                     FROM @extschema@.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
+                     FROM snowflake_internal.snowflake_migration_step s WHERE s.relation = mig ORDER BY s.step;
     ELSIF FOUND THEN
         RETURN QUERY
         SELECT g.step, g.phase, g.target, g.statement,
@@ -426,11 +443,15 @@ BEGIN
                     WHEN g.kind = 'index' THEN
                         CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(g.object))
                             WHEN true THEN 'done' WHEN false THEN 'invalid: drop it and run again' ELSE 'to run' END
+                    -- a partitioned table's index: made on the parent alone, then its partitions' attached
+                    WHEN g.kind = 'index_only' THEN CASE WHEN to_regclass(g.object) IS NULL THEN 'to run' ELSE 'done' END
+                    WHEN g.kind = 'attach' THEN
+                        CASE WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = to_regclass(g.object)) THEN 'done' ELSE 'to run' END
                     WHEN g.kind = 'parent_batches' AND s.total IS NOT NULL THEN format('%s of %s rows', s.done, s.total)
                     WHEN g.kind = 'child_batches' AND s.total IS NOT NULL THEN format('%s of %s blocks', s.done, s.total)
                     ELSE 'pending' END
         FROM @extschema@._snowflake_migration_steps(tbl, true) g
-        LEFT JOIN @extschema@.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
+        LEFT JOIN snowflake_internal.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
         ORDER BY g.step;
     ELSE
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text

@@ -10,7 +10,7 @@
 CREATE OR REPLACE FUNCTION _snowflake_migration_replica(tbl regclass, started boolean) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN started THEN EXISTS (
-                    SELECT 1 FROM @extschema@.snowflake_migration m
+                    SELECT 1 FROM snowflake_internal.snowflake_migration m
                     JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
                     WHERE m.relation = @extschema@._snowflake_qname(tbl) AND m.phase <> 'done' AND NOT a.atthasdef)
                 ELSE EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE r.srrelid = tbl) END
@@ -42,8 +42,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = array_to_string(missing, E'\n'),
             HINT = 'A subscriber never numbers rows itself. Run the backfill on the publisher, wait until this subscription has applied the publisher''s position after it (docs/migration.md#logical-replication), then call it again.';
     END IF;
-    UPDATE @extschema@.snowflake_migration x SET map_rows = 0 WHERE x.relation = mig;
-    UPDATE @extschema@.snowflake_migration_step x SET total = 0
+    UPDATE snowflake_internal.snowflake_migration x SET map_rows = 0 WHERE x.relation = mig;
+    UPDATE snowflake_internal.snowflake_migration_step x SET total = 0
     WHERE x.relation = mig AND x.kind IN ('parent_batches', 'child_batches');
     RAISE NOTICE 'snowflake: %: a subscriber''s copy: every row carries the IDs the publisher gave it; adding the constraints', mig;
 END

@@ -17,7 +17,7 @@
 
 -- One row per migration under way (or done), keyed by the table's schema-qualified, quoted name
 -- (text, not regclass: pg_upgrade refuses reg* columns, and names survive dump/restore).
-CREATE TABLE snowflake_migration (
+CREATE TABLE snowflake_internal.snowflake_migration (
     relation     text PRIMARY KEY,
     key_column   text NOT NULL,                 -- the uuid primary-key column
     new_column   text NOT NULL,                 -- its bigint twin while the migration runs
@@ -34,7 +34,7 @@ CREATE TABLE snowflake_migration (
 
 -- The plan as it was at the start, step by step (what each does, to which table and object, no
 -- statement: those are computed when they run), and the progress of each.
-CREATE TABLE snowflake_migration_step (
+CREATE TABLE snowflake_internal.snowflake_migration_step (
     relation  text NOT NULL,
     step      integer NOT NULL,
     phase     text NOT NULL,        -- start | backfill | index | constrain | cutover
@@ -50,7 +50,7 @@ CREATE TABLE snowflake_migration_step (
 
 -- Old key -> backfilled ID, numbered in ID order so that batches are ranges of n. Built in one
 -- transaction before the first batch, so every batch and every resumption agree on the IDs.
-CREATE TABLE snowflake_migration_map (
+CREATE TABLE snowflake_internal.snowflake_migration_map (
     relation text NOT NULL,
     n        bigint NOT NULL,
     key      uuid NOT NULL,
@@ -59,9 +59,9 @@ CREATE TABLE snowflake_migration_map (
 );
 
 -- A dump taken in the middle of a migration must carry its state: the restore resumes it.
-SELECT pg_catalog.pg_extension_config_dump('snowflake_migration', '');
-SELECT pg_catalog.pg_extension_config_dump('snowflake_migration_step', '');
-SELECT pg_catalog.pg_extension_config_dump('snowflake_migration_map', '');
+SELECT pg_catalog.pg_extension_config_dump('snowflake_internal.snowflake_migration', '');
+SELECT pg_catalog.pg_extension_config_dump('snowflake_internal.snowflake_migration_step', '');
+SELECT pg_catalog.pg_extension_config_dump('snowflake_internal.snowflake_migration_map', '');
 
 -- _snowflake_owns(relation text) -> boolean: whether the current user may act on the migration of
 -- relation: relation is the canonical (schema-qualified, quoted) name of an existing table whose
@@ -76,13 +76,13 @@ $$;
 REVOKE ALL ON FUNCTION _snowflake_owns(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION _snowflake_owns(text) TO PUBLIC;
 
-ALTER TABLE snowflake_migration ENABLE ROW LEVEL SECURITY;
-ALTER TABLE snowflake_migration_step ENABLE ROW LEVEL SECURITY;
-ALTER TABLE snowflake_migration_map ENABLE ROW LEVEL SECURITY;
-CREATE POLICY owner_only ON snowflake_migration USING (@extschema@._snowflake_owns(relation));
-CREATE POLICY owner_only ON snowflake_migration_step USING (@extschema@._snowflake_owns(relation));
-CREATE POLICY owner_only ON snowflake_migration_map USING (@extschema@._snowflake_owns(relation));
-GRANT SELECT, INSERT, UPDATE, DELETE ON snowflake_migration, snowflake_migration_step, snowflake_migration_map TO PUBLIC;
+ALTER TABLE snowflake_internal.snowflake_migration ENABLE ROW LEVEL SECURITY;
+ALTER TABLE snowflake_internal.snowflake_migration_step ENABLE ROW LEVEL SECURITY;
+ALTER TABLE snowflake_internal.snowflake_migration_map ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_only ON snowflake_internal.snowflake_migration USING (@extschema@._snowflake_owns(relation));
+CREATE POLICY owner_only ON snowflake_internal.snowflake_migration_step USING (@extschema@._snowflake_owns(relation));
+CREATE POLICY owner_only ON snowflake_internal.snowflake_migration_map USING (@extschema@._snowflake_owns(relation));
+GRANT SELECT, INSERT, UPDATE, DELETE ON snowflake_internal.snowflake_migration, snowflake_internal.snowflake_migration_step, snowflake_internal.snowflake_migration_map TO PUBLIC;
 
 -- DROP EXTENSION while a migration is under way would leave tables that refuse inserts (the
 -- CHECKs of the backfill) or columns, triggers and functions nothing can undo: refuse it.
@@ -99,13 +99,13 @@ BEGIN
         RETURN;
     END IF;
     SELECT string_agg(m.relation, ', ' ORDER BY m.relation) INTO busy
-    FROM @extschema@.snowflake_migration m WHERE m.phase <> 'done';
+    FROM snowflake_internal.snowflake_migration m WHERE m.phase <> 'done';
     IF busy IS NOT NULL THEN
         RAISE EXCEPTION 'cannot drop extension snowflake while a migration is under way: %', busy
             USING ERRCODE = 'object_in_use',
             DETAIL = 'Its tables carry columns, triggers and constraints that only snowflake_migration_abort() or the cut-over removes; without them inserts would fail.',
             HINT = format('Abort each first: %s', (SELECT string_agg(format('SELECT snowflake_migration_abort(%L);', m.relation), ' ' ORDER BY m.relation)
-                                                  FROM @extschema@.snowflake_migration m WHERE m.phase <> 'done'));
+                                                  FROM snowflake_internal.snowflake_migration m WHERE m.phase <> 'done'));
     END IF;
 END
 $$;

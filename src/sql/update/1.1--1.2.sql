@@ -39,3 +39,11 @@ DROP FUNCTION _snowflake_migration_context(regclass, boolean);
 
 -- The abort gives way to writers like the start and the cut-over: lock_wait, give_up_after.
 DROP FUNCTION snowflake_migration_abort(regclass);
+
+-- The migration toolkit's state moves out of the extension's schema (usually public, where
+-- schema-diff tools would drop it) into the schema of its own internal_schema.sql just created.
+-- SET SCHEMA keeps each table's rows, indexes, grants, row-level security and policies, and its
+-- registration for pg_dump (by OID), and it stays a member of the extension.
+ALTER TABLE @extschema@.snowflake_migration SET SCHEMA snowflake_internal;
+ALTER TABLE @extschema@.snowflake_migration_step SET SCHEMA snowflake_internal;
+ALTER TABLE @extschema@.snowflake_migration_map SET SCHEMA snowflake_internal;
