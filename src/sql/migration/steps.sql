@@ -509,6 +509,20 @@ BEGIN
         step := step + 1; target := r.target; statement := r.statement;
         RETURN NEXT;
     END LOOP;
+    -- REPLICA IDENTITY USING INDEX over a migrated column: its twin has the old index's name now
+    -- (a primary key's index goes with the constraint: without this, a published table would
+    -- refuse every UPDATE and DELETE after the cut-over).
+    FOR r IN SELECT @extschema@._snowflake_qname(x.indrelid::regclass) AS t, ic.relname
+             FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class tc ON tc.oid = x.indrelid
+             WHERE x.indrelid = ANY (ctx.rels) AND x.indisreplident AND tc.relkind = 'r'
+               AND (x.indisprimary OR (x.indexprs IS NULL AND x.indpred IS NULL))
+               AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+             ORDER BY 1
+    LOOP
+        step := step + 1; target := r.t;
+        statement := format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', r.t, r.relname);
+        RETURN NEXT;
+    END LOOP;
     -- Column privileges go with the name: whoever could insert, update, select or reference the
     -- uuid column by name can do the same with the bigint column that takes its name. Last, and
     -- of their own kind: grants made during the migration are carried as they are at the cut-over.
