@@ -250,14 +250,15 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM @extschema@._snowflake_migration_verify(tbl);
-    PERFORM @extschema@._snowflake_migration_writer_check(tbl);
-    -- A subscriber's copy numbers nothing: src/sql/migration/replica.sql.
+    -- A subscriber's copy numbers nothing and writes no row (so no code of the table runs: no
+    -- writer check): src/sql/migration/replica.sql.
     IF @extschema@._snowflake_migration_replica(tbl, true) THEN
         IF m.map_rows IS NULL THEN
             PERFORM @extschema@._snowflake_replica_backfill_prepare(tbl);
         END IF;
         RETURN true;
     END IF;
+    PERFORM @extschema@._snowflake_migration_writer_check(tbl);
     -- Parsed into a whitelist of the table's columns before anything is written.
     IF order_by IS NOT NULL THEN
         order_by := @extschema@._snowflake_order_by(tbl, order_by);
