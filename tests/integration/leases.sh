@@ -22,6 +22,15 @@ node_conf() { # node_conf NAME ROLE
   echo "log_line_prefix = '%m [%p] %e '"
 }
 
+# wait_until NODE SECONDS SQL: polls until SQL returns t; false if it never does in time.
+wait_until() {
+  local node=$1 deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(sf_psql "$node" -c "$3" 2>/dev/null)" = t ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
 held="SELECT lease_state = 'held' FROM snowflake_status()"
 leased_id() { sf_psql "$1" -c "SELECT machine_id FROM snowflake_status()"; }
 
@@ -174,7 +183,7 @@ init_node n2 node2
 init_node n3 node3
 for node in n1 n2 n3; do sf_start $node; sf_psql $node -c "CREATE EXTENSION snowflake"; done
 for node in n1 n2 n3; do
-  if sf_wait_until $node 20 "$held"; then sf_pass "$node holds a lease"; else
+  if wait_until $node 20 "$held"; then sf_pass "$node holds a lease"; else
     sf_fail "$node has no lease: $(sf_psql $node -c "SELECT lease_state FROM snowflake_status()")"; fi
 done
 declare -A mid
@@ -197,7 +206,7 @@ echo "-- n1 killed and restarted: it gets its id back, and its IDs go on above t
 sf_stop n1 immediate
 wait "${writer[n1]}" || true
 sf_start n1
-if sf_wait_until n1 20 "$held"; then sf_pass "n1 holds a lease again"; else sf_fail "n1 has no lease after its restart"; fi
+if wait_until n1 20 "$held"; then sf_pass "n1 holds a lease again"; else sf_fail "n1 has no lease after its restart"; fi
 sf_check "n1 got its id back" "${mid[n1]}" "$(leased_id n1)"
 # Killed, it released nothing: the new run starts after the old run's lease end (and, if it came
 # back within that lease, first waits to see that nobody renews it any more).
@@ -206,7 +215,7 @@ sf_check_match "n1's new run issues IDs only after its old run's lease end" \
   "$(sed -n '/received immediate shutdown request/,$p' "$SF_WORK/n1/server.log")"
 old=$(sf_psql n1 -c "SELECT count(*) || ' ' || max(id) FROM events")
 start_writer n1
-sf_wait_until n1 10 "SELECT count(*) > ${old% *} FROM events" || true
+wait_until n1 10 "SELECT count(*) > ${old% *} FROM events" || true
 sf_check "n1 writes again, and no new ID is below its IDs from before the kill" "t|${old% *}" \
   "$(sf_psql n1 -c "SELECT count(*) > ${old% *}, count(*) FILTER (WHERE id <= ${old#* }) FROM events")"
 
@@ -218,7 +227,7 @@ rm -f "$SF_WORK/clone/.s.PGSQL.5432.lock"
 printf '%s\n' "unix_socket_directories = '$SF_WORK/clone'" "cluster_name = 'clone'" \
   | sf_as_pg tee -a "$SF_WORK/clone/postgresql.conf" >/dev/null
 sf_start clone
-if sf_wait_until clone 20 "$held"; then sf_pass "the clone holds a lease"; else sf_fail "the clone has no lease"; fi
+if wait_until clone 20 "$held"; then sf_pass "the clone holds a lease"; else sf_fail "the clone has no lease"; fi
 mid[clone]=$(leased_id clone)
 sf_check "the clone leased the one free id, held by no other node" "1|0" \
   "$(sf_psql coord -c "SELECT count(*) FILTER (WHERE machine_id = ${mid[clone]}),
@@ -244,7 +253,7 @@ sf_set_clock n4 -5s
 # shellcheck disable=SC2086
 sf_start n4 $env4
 sf_psql n4 -c "CREATE EXTENSION snowflake"
-if sf_wait_until n4 20 "SELECT lease_state = 'exhausted' FROM snowflake_status()"; then
+if wait_until n4 20 "SELECT lease_state = 'exhausted' FROM snowflake_status()"; then
   sf_pass "n4 finds no free id while n1, n2, n3 and the clone hold 100-103"
 else
   sf_fail "n4: $(sf_psql n4 -c "SELECT lease_state, machine_id FROM snowflake_status()")"
@@ -258,7 +267,7 @@ setup_writer n4
 subscribe n4
 stop_writer n3
 sf_stop n3  # a clean stop: its lease is released at the last millisecond it used
-if sf_wait_until n4 20 "$held"; then sf_pass "n4 holds a lease"; else sf_fail "n4 has no lease"; fi
+if wait_until n4 20 "$held"; then sf_pass "n4 holds a lease"; else sf_fail "n4 has no lease"; fi
 mid[n4]=$(leased_id n4)
 sf_check "n4 took n3's freed id" "${mid[n3]}" "${mid[n4]}"
 # The previous holder's end n4 was given (checked below against n3's last ID: a clean stop
@@ -266,7 +275,7 @@ sf_check "n4 took n3's freed id" "${mid[n3]}" "${mid[n4]}"
 previous_end=$(sed -n "s/.*IDs start after the previous holder's lease end, \(.*\)\.$/\1/p" "$SF_WORK/n4/server.log" | tail -1)
 start_writer n4
 # n3's last millisecond is ahead of n4's clock: n4 fails with SF032 until its clock passes it.
-if sf_wait_until n4 30 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues IDs once its clock passes n3's end"; else
+if wait_until n4 30 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues IDs once its clock passes n3's end"; else
   sf_fail "n4 issued no ID in 30 s: $(sf_psql n4 -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"; fi
 sf_check_match "before that, n4's inserts failed with SF032 naming the previous holder's end" \
   "^SF032[|]machine id ${mid[n4]} was leased after a holder whose lease ends at" \
@@ -287,7 +296,7 @@ writers=(n1 n2 clone n4)
 for node in "${writers[@]}"; do sf_psql $node -c "TRUNCATE write_errors"; done
 sf_stop coord
 for node in "${writers[@]}"; do
-  if sf_wait_until $node 15 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
+  if wait_until $node 15 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
     sf_pass "$node: SF031 once its lease ended"
   else
     sf_fail "$node: no SF031 in 15 s: $(sf_psql $node -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"
@@ -303,7 +312,7 @@ sleep 1
 down_until=$(date -u '+%Y-%m-%d %H:%M:%S.%6N+00')  # nothing could be renewed before this
 sf_start coord
 for node in "${writers[@]}"; do
-  if sf_wait_until $node 15 "SELECT count(*) > 0 FROM events WHERE snowflake_timestamp(id) > '${outage_end[$node]}'"; then
+  if wait_until $node 15 "SELECT count(*) > 0 FROM events WHERE snowflake_timestamp(id) > '${outage_end[$node]}'"; then
     sf_pass "$node writes again after the coordination server is back"
   else
     sf_fail "$node does not write again: $(sf_psql $node -c "SELECT lease_state, lease_end FROM snowflake_status()")"
@@ -318,7 +327,7 @@ done
 echo "-- n1 cut off (its lease worker stopped): n3, back and waiting, takes over its id; n1 never issues past its old end"
 sf_psql coord -c "INSERT INTO snowflake_lease_settings VALUES (true, '3 seconds')"
 sf_start n3
-if sf_wait_until n3 20 "SELECT lease_state = 'exhausted' FROM snowflake_status()"; then
+if wait_until n3 20 "SELECT lease_state = 'exhausted' FROM snowflake_status()"; then
   sf_pass "n3 is back and finds no free id"
 else
   sf_fail "n3: $(sf_psql n3 -c "SELECT lease_state, machine_id FROM snowflake_status()")"
@@ -329,17 +338,17 @@ worker1=$(pgrep -P "$(head -1 "$SF_WORK/n1/postmaster.pid")" -f '^postgres: .*sn
 kill -STOP "$worker1"
 (sleep 30; kill -CONT "$worker1") >/dev/null 2>&1 &  # never left stopped, whatever happens below
 safety=$!
-if sf_wait_until n3 20 "$held"; then sf_pass "n3 holds a lease"; else sf_fail "n3 has no lease"; fi
+if wait_until n3 20 "$held"; then sf_pass "n3 holds a lease"; else sf_fail "n3 has no lease"; fi
 sf_check "n3 took over n1's id, not renewed for 3 s" "${mid[n1]}" "$(leased_id n3)"
 n1_end=$(sf_psql n1 -c "SELECT lease_end FROM snowflake_status()")  # frozen since its worker stopped
-if sf_wait_until n1 10 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
+if wait_until n1 10 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
   sf_pass "n1, cut off, fails with SF031 once its lease ends"
 else
   sf_fail "n1 has no SF031: $(sf_psql n1 -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"
 fi
 kill -CONT "$worker1"
 kill "$safety" 2>/dev/null || true
-if sf_wait_until n1 10 "SELECT lease_state IN ('lost', 'exhausted') FROM snowflake_status()"; then
+if wait_until n1 10 "SELECT lease_state IN ('lost', 'exhausted') FROM snowflake_status()"; then
   sf_pass "n1's next renewal finds its lease taken over"
 else
   sf_fail "n1: $(sf_psql n1 -c "SELECT lease_state, machine_id FROM snowflake_status()")"
@@ -352,7 +361,7 @@ sf_check_match "n1's snowflake_next() fails with SF030 (no id left to lease)" "E
 sf_check "n1 made no ID past the lease end it had" 0 \
   "$(sf_psql n1 -c "SELECT count(*) FROM events WHERE snowflake_timestamp(id) > '$n1_end'")"
 start_writer n3
-sf_wait_until n3 10 "SELECT count(*) > 0 FROM events WHERE snowflake_machine_id(id) = ${mid[n1]}" || true
+wait_until n3 10 "SELECT count(*) > 0 FROM events WHERE snowflake_machine_id(id) = ${mid[n1]}" || true
 writers+=(n3)
 
 echo "-- every row meets in the hub: no duplicate, no conflict"
@@ -366,7 +375,7 @@ caught_up="SELECT bool_and(c) FROM (VALUES
   ((SELECT count(*) FROM events WHERE origin = 'clone') = ${written[clone]}),
   ((SELECT count(*) FROM events WHERE origin = 'n3') = ${written[n3]}),
   ((SELECT count(*) FROM events WHERE origin = 'n4') = ${written[n4]})) v(c)"
-if sf_wait_until hub 60 "$caught_up"; then sf_pass "the hub has every row of n1, n2, n3, the clone and n4"; else
+if wait_until hub 60 "$caught_up"; then sf_pass "the hub has every row of n1, n2, n3, the clone and n4"; else
   sf_fail "the hub did not catch up: $(sf_psql hub -c "SELECT origin, count(*) FROM events GROUP BY 1 ORDER BY 1")"; fi
 # Publishers that were stopped or killed cost the hub lost connections (08006), nothing else.
 sf_check "the hub's log has no ERROR but lost connections to stopped publishers (a duplicate key would be 23505)" 0 \
