@@ -51,7 +51,7 @@ fi
 echo "-- the coordination server: the extension, one role per node, nothing but the functions granted"
 sf_init coord "max_connections = 30"
 sf_start coord
-sf_psql coord -c "CREATE EXTENSION snowflake"
+sf_psql coord -c "CREATE EXTENSION snowflake_coordination"
 for role in node1 node2 node3 node4; do
   sf_psql coord -c "CREATE ROLE $role LOGIN" -c "
     GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text),
@@ -128,7 +128,7 @@ sf_psql noext -c "CREATE EXTENSION snowflake"
 deadline=$((SECONDS + 10))
 until grep -q 'could not claim a machine id' "$SF_WORK/noext/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 sf_check_match "SF030, naming the missing extension" \
-  "ERROR: +SF030: no machine id is leased to this server.*DETAIL: +the snowflake extension is not installed in the coordination database" \
+  "ERROR: +SF030: no machine id is leased to this server.*DETAIL: +the snowflake_coordination extension is not installed in the coordination database" \
   "$(sf_error noext "SELECT snowflake_next()")"
 sf_stop noext
 

@@ -22,13 +22,8 @@ command -v npm >/dev/null || need+=(npm)
 sf_apt_install "${need[@]}"
 packages="pg@8.23.1 flake-idgen@1.4.0 @sapphire/snowflake@3.5.5"
 NODE_DIR=${SF_SERVICES_NODE_DIR:-/var/cache/snowflake/node-services}
-if [ "$(cat "$NODE_DIR/installed" 2>/dev/null)" != "$packages" ]; then
-  echo "installing from npm into $NODE_DIR: $packages"
-  mkdir -p "$NODE_DIR"
-  # shellcheck disable=SC2086
-  (cd "$NODE_DIR" && npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --ignore-scripts --silent $packages >/dev/null)
-  echo "$packages" >"$NODE_DIR/installed"
-fi
+# shellcheck disable=SC2086
+sf_npm_install "$NODE_DIR" $packages
 sf_workdir
 # The services run as the postgres OS user, who may not enter the checkout (a clone under /root):
 # they load copies of the clients from the work directory.
@@ -40,7 +35,7 @@ export NODE_PATH=$NODE_DIR/node_modules PYTHONPATH=$CLIENTS
 duration_ms=1500
 sf_init coord "max_connections = 40"
 sf_start coord
-sf_psql coord -c "CREATE EXTENSION snowflake"
+sf_psql coord -c "CREATE EXTENSION snowflake_coordination"
 # One role per kind of holder, each with its own range: PostgreSQL nodes 100-101, Node services
 # 512-515, Python services 516-519.
 for role in nodes svc_node svc_py; do
@@ -326,7 +321,7 @@ for s in js py; do
   sf_check "services-usage.$s runs" 0 "$status"
   read -r m first second <<<"$(echo "$out" | tr -d "n'")"
   sf_check "services-usage.$s: an id of svc_api's range, two IDs of it in order, the lease released" "t|t|released" \
-    "$(sf_psql coord -c "SELECT ${m:-0} BETWEEN 512 AND 575 AND snowflake_machine_id(${first:-0}) = ${m:-0} AND snowflake_machine_id(${second:-0}) = ${m:-0},
+    "$(sf_psql coord -c "SELECT ${m:-0} BETWEEN 512 AND 575 AND (${first:-0}::bigint >> 12) & 1023 = ${m:-0} AND (${second:-0}::bigint >> 12) & 1023 = ${m:-0},
                                 ${second:-0} > ${first:-0}, (SELECT state FROM snowflake_leases WHERE machine_id = ${m:-0} AND holder_role = 'svc_api')")"
 done
 
