@@ -15,13 +15,7 @@ source "$(dirname "$0")/../lib/checks.sh"
 sf_first_major_only
 
 PY=/usr/bin/python3
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-"$PY" -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
-"$PY" -c 'import sqlalchemy' 2>/dev/null || need+=(python3-sqlalchemy)
-"$PY" -c 'import alembic' 2>/dev/null || need+=(python3-alembic)
-sf_apt_install "${need[@]}"
+sf_app_deps -- psycopg2 sqlalchemy alembic
 NODE_DIR=${SF_ORM_NODE_DIR:-/var/cache/snowflake/node-orms}
 sf_npm_install "$NODE_DIR" pg@8.23.1 drizzle-orm@0.45.4 drizzle-kit@0.31.11
 export PATH=$NODE_DIR/node_modules/.bin:$PATH

@@ -32,27 +32,3 @@ sf_first_major_only() {
     exit 0
   fi
 }
-
-# sf_npm_install DIR PACKAGES...: the pinned npm packages (name@version) in DIR/node_modules, kept
-# across runs (a cache under /var/cache/snowflake). DIR/installed lists what is there; nothing is
-# fetched when every package asked for is among them, so tests that need a part of another's set
-# (footprint.sh of orms.sh's) share its directory. Otherwise npm installs the union, since npm
-# prunes from the directory what it is not asked to install. Install scripts are not run
-# (Prisma's would download engines).
-sf_npm_install() {
-  local dir=$1 have want missing p
-  shift
-  have=$(cat "$dir/installed" 2>/dev/null || true)
-  missing=()
-  for p in "$@"; do
-    [[ " $have " == *" $p "* ]] || missing+=("$p")
-  done
-  [ ${#missing[@]} = 0 ] && return 0
-  want=$(printf '%s\n' $have "$@" | awk 'NF && !seen[$0]++' | tr '\n' ' ')
-  want=${want% }
-  echo "installing from npm into $dir: $want"
-  mkdir -p "$dir"
-  # shellcheck disable=SC2086
-  (cd "$dir" && npm install --prefix "$dir" --no-save --no-audit --no-fund --ignore-scripts --silent $want >/dev/null)
-  echo "$want" >"$dir/installed"
-}

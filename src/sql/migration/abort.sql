@@ -16,11 +16,7 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
-    s record;
-    quiet text := current_setting('client_min_messages');
-    attempt integer := 0;
     since timestamptz := clock_timestamp();
-    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     -- Tables keyed by integers: src/sql/migration/integer.sql.
@@ -28,39 +24,14 @@ BEGIN
         PERFORM @extschema@._snowflake_integer_abort(tbl, lock_wait, give_up_after);
         RETURN;
     END IF;
-    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase = 'done' THEN
         RAISE EXCEPTION 'the migration of % is cut over; it cannot be aborted', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('The uuids are kept in column %s.', quote_ident(m.key_column || '_uuid'));
     END IF;
     DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
-    LOOP
-        BEGIN
-            PERFORM @extschema@._snowflake_lock_all(
-                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g
-                      WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
-                'ACCESS EXCLUSIVE', lock_wait);
-            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            -- Undo everything, done or not: the statements say IF EXISTS; their "skipping" notices are noise.
-            PERFORM set_config('client_min_messages', 'warning', true);
-            FOR s IN SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g
-                     WHERE g.undo IS NOT NULL ORDER BY g.step DESC
-            LOOP
-                EXECUTE s.undo;
-            END LOOP;
-            PERFORM set_config('client_min_messages', quiet, true);
-            EXIT;
-        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-            PERFORM set_config('client_min_messages', quiet, true);
-            attempt := attempt + 1;
-            PERFORM @extschema@._snowflake_give_way(mig, 'the abort', SQLERRM, attempt, lock_wait, give_up_after, since);
-        END;
-    END LOOP;
-    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+    PERFORM @extschema@._snowflake_run_locked(tbl, 'abort', lock_wait, give_up_after, since);
     DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
     DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migration of % aborted', mig;

@@ -244,11 +244,7 @@ BEGIN
     IF batch_size IS NULL OR batch_size < 1 THEN
         RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('Start one with SELECT snowflake_migration_start(%L).', mig);
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase <> 'started' THEN
         RAISE NOTICE 'snowflake: the backfill of % is done (phase %)', mig, m.phase;
         RETURN false;

@@ -73,10 +73,11 @@ BEGIN
           AND con.conparentid = 0
         ORDER BY con.conrelid <> tbl, format('%I.%I', cn.nspname, cc.relname), con.conname
     LOOP
-        IF fk.relkind <> 'r' THEN
-            RAISE EXCEPTION 'foreign key % on % references %, but % is not an ordinary table',
+        IF fk.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION 'foreign key % on % references %, but % is not a table',
                 fk.conname, fk.child_q, parent_q, fk.child_q USING ERRCODE = 'feature_not_supported';
         END IF;
+        PERFORM @extschema@._snowflake_leaves(fk.conrelid);  -- refuses partitions it cannot handle
         fks := fks || fk.oid;
         a := fk.conkey[array_position(fk.confkey, key_att)];
         CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(cols) u WHERE u.rel = fk.conrelid AND u.att = a);  -- one twin per column
@@ -118,5 +119,30 @@ BEGIN
     new_col := cols[1].twin;
     rels := ARRAY(SELECT u.rel FROM unnest(cols) WITH ORDINALITY u GROUP BY u.rel ORDER BY min(u.ordinality));
     RETURN NEXT;
+END
+$fn$;
+
+-- _snowflake_leaves(rel oid) -> table (leaf oid, qname text): where the rows of table rel are: rel
+-- itself for an ordinary table, its partitions (in name order) for a partitioned one, whose
+-- batches, indexes and foreign keys the migration makes one partition at a time. Raises 0A000
+-- for a partition that is itself partitioned or a foreign table. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_leaves(rel oid) RETURNS TABLE (leaf oid, qname text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    bad text;
+BEGIN
+    IF (SELECT k.relkind FROM pg_class k WHERE k.oid = rel) <> 'p' THEN
+        RETURN QUERY SELECT rel, @extschema@._snowflake_qname(rel::regclass);
+        RETURN;
+    END IF;
+    SELECT string_agg(@extschema@._snowflake_qname(k.oid::regclass), ', ') INTO bad
+    FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = rel AND k.relkind <> 'r';
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'partitions % of % are partitioned themselves or foreign tables', bad, @extschema@._snowflake_qname(rel::regclass)
+            USING ERRCODE = 'feature_not_supported',
+            HINT = 'The migration handles one level of partitions, each an ordinary table.';
+    END IF;
+    RETURN QUERY SELECT i.inhrelid, @extschema@._snowflake_qname(i.inhrelid::regclass)
+                 FROM pg_inherits i WHERE i.inhparent = rel ORDER BY 2;
 END
 $fn$;

@@ -28,10 +28,7 @@ DECLARE
     refused text;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase = 'done' THEN
         RAISE NOTICE 'snowflake: % is cut over already', mig;
         RETURN false;
@@ -43,7 +40,7 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_verify(tbl);
     SELECT string_agg(g.statement, E';\n' ORDER BY g.step) INTO missing
     FROM @extschema@._snowflake_migration_steps(tbl, true) g
-    WHERE g.kind = 'index'
+    WHERE g.kind IN ('index', 'index_only')
       AND NOT coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(g.object)), false);
     -- Objects created since the start that the cut-over could not carry.
     SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO refused
@@ -155,42 +152,9 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
-    s record;
-    attempt integer := 0;
-    caller_lock_timeout text := current_setting('lock_timeout');
-    state text;
-    msg text;
-    detail text;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    LOOP
-        BEGIN
-            PERFORM @extschema@._snowflake_lock_all(
-                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, true) g
-                      WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
-                'ACCESS EXCLUSIVE', lock_wait);
-            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g
-                     WHERE g.phase = 'cutover' ORDER BY g.step
-            LOOP
-                BEGIN
-                    EXECUTE s.statement;
-                EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-                    RAISE;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-                    RAISE EXCEPTION 'the cut-over of % failed: %', mig, msg
-                        USING ERRCODE = state, DETAIL = concat_ws(E'\n', nullif(detail, ''), 'At: ' || s.statement),
-                              HINT = 'Nothing changed. Fix what the statement needs (a view or policy over the key that does not work with bigint must be changed), then call it again; or abort.';
-                END;
-            END LOOP;
-            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-            EXIT;
-        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-            attempt := attempt + 1;
-            PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over', SQLERRM, attempt, lock_wait, give_up_after, since);
-        END;
-    END LOOP;
+    PERFORM @extschema@._snowflake_run_locked(tbl, 'cutover', lock_wait, give_up_after, since);
     UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig;
     UPDATE snowflake_internal.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
     BEGIN
@@ -219,6 +183,101 @@ BEGIN
     END IF;
     RAISE NOTICE 'snowflake: %: gave way to other transactions (%), attempt %', mig, why, attempt;
     PERFORM pg_sleep(least(1.0, extract(epoch FROM lock_wait)::float8 * power(2, least(attempt, 10))) * random());
+END
+$fn$;
+
+-- _snowflake_locked_statements(tbl regclass, job text) -> (tables, statements): what a job of
+-- _snowflake_run_locked() locks and runs, computed from the catalog now, under its locks: 'start'
+-- (the twins, triggers and grants, then the probe of what the cut-over will do), 'cutover' (the
+-- swap), 'abort' (every undo, IF EXISTS, last step first), 'integer cutover' and 'integer abort'
+-- (a bigint key's default, src/sql/migration/integer.sql). Locks nothing itself.
+CREATE OR REPLACE FUNCTION _snowflake_locked_statements(tbl regclass, job text, OUT tables text[], OUT statements text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+BEGIN
+    IF job LIKE 'integer %' THEN
+        tables := ARRAY[mig];
+        statements := ARRAY[format('SELECT @extschema@.%I(%L::regclass)',
+                                   CASE job WHEN 'integer cutover' THEN '_snowflake_integer_swap' ELSE '_snowflake_integer_restore' END, mig)];
+        RETURN;
+    END IF;
+    -- The referenced table first, then the referencing ones, as writers lock them.
+    tables := ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, job <> 'start') g
+                    WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target);
+    statements := CASE job
+        WHEN 'start' THEN
+            ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, false) g WHERE g.phase = 'start' ORDER BY g.step)
+            -- Column privileges of each migrated column reach its twin at once: a role that may
+            -- SELECT * (every column granted) or INSERT still may while the twins exist.
+            || ARRAY(SELECT g.statement FROM unnest((SELECT x.cols FROM @extschema@._snowflake_migration_context(tbl, false) x)) c,
+                                             @extschema@._snowflake_column_grants(c.rel, c.att, c.twin) g)
+            || format('SELECT @extschema@._snowflake_migration_probe_or_refuse(%L::regclass)', mig)
+        WHEN 'cutover' THEN
+            ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase = 'cutover' ORDER BY g.step)
+        WHEN 'abort' THEN
+            -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
+            ARRAY(SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.undo IS NOT NULL
+                  ORDER BY g.kind = 'index_only' DESC, g.step DESC)
+    END;
+    IF statements IS NULL THEN
+        RAISE EXCEPTION 'no such job: %', job USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$fn$;
+
+-- _snowflake_run_locked(tbl, job, lock_wait, give_up_after, since): the one way the migration
+-- makes catalog changes while writers run. Takes the job's locks (_snowflake_locked_statements:
+-- ACCESS EXCLUSIVE through _snowflake_lock_all, the referenced table first), then computes its
+-- statements from the catalog and runs them, in the caller's transaction; each attempt is a
+-- subtransaction that gives way after lock_wait and is rolled back and retried with back-off
+-- (_snowflake_give_way) until give_up_after, then 55P03 having changed nothing. The abort's
+-- statements run quietly (IF EXISTS notices); an error of a cut-over statement is raised again
+-- with its SQLSTATE, naming the statement. The caller's lock_timeout is set back afterwards.
+CREATE OR REPLACE FUNCTION _snowflake_run_locked(tbl regclass, job text, lock_wait interval, give_up_after interval, since timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    what text := 'the ' || CASE WHEN job LIKE 'integer %' THEN substr(job, 9) ELSE job END;
+    st text;
+    attempt integer := 0;
+    caller_lock_timeout text := current_setting('lock_timeout');
+    caller_messages text := current_setting('client_min_messages');
+    state text;
+    msg text;
+    detail text;
+BEGIN
+    what := replace(what, 'the cutover', 'the cut-over');
+    LOOP
+        BEGIN
+            PERFORM @extschema@._snowflake_lock_all((@extschema@._snowflake_locked_statements(tbl, job)).tables, 'ACCESS EXCLUSIVE', lock_wait);
+            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
+            FOREACH st IN ARRAY (@extschema@._snowflake_locked_statements(tbl, job)).statements LOOP
+                IF job = 'abort' THEN
+                    PERFORM set_config('client_min_messages', 'warning', true);
+                END IF;
+                BEGIN
+                    EXECUTE st;
+                EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                    IF job <> 'cutover' THEN RAISE; END IF;
+                    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                    RAISE EXCEPTION 'the cut-over of % failed: %', mig, msg
+                        USING ERRCODE = state, DETAIL = concat_ws(E'\n', nullif(detail, ''), 'At: ' || st),
+                              HINT = 'Nothing changed. Fix what the statement needs (a view or policy over the key that does not work with bigint must be changed), then call it again; or abort.';
+                END;
+            END LOOP;
+            EXIT;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            PERFORM set_config('client_min_messages', caller_messages, true);
+            attempt := attempt + 1;
+            PERFORM @extschema@._snowflake_give_way(mig, what, SQLERRM, attempt, lock_wait, give_up_after, since);
+        END;
+    END LOOP;
+    PERFORM set_config('client_min_messages', caller_messages, true);
+    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
 END
 $fn$;
 

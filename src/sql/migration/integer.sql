@@ -303,11 +303,7 @@ DECLARE
     m record;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = format('Start one with SELECT snowflake_migration_start(%L).', mig);
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase = 'started' THEN
         UPDATE snowflake_internal.snowflake_migration x SET phase = 'backfilled' WHERE x.relation = mig;
     END IF;
@@ -316,13 +312,61 @@ BEGIN
 END
 $fn$;
 
+-- _snowflake_integer_record_cut(tbl regclass): the part of a cut-over that an integer key needs,
+-- bigint or widened, run under the cut-over's ACCESS EXCLUSIVE lock before anything changes: the
+-- key must be as the start recorded it (55000 otherwise), its keys and sequence still below the
+-- first ID this server would issue now (22003, _snowflake_integer_boundary_check); records the
+-- identity sequence's settings and last value (the swap drops it; an abort creates it again) and
+-- that first ID as the boundary (old keys are below it).
+CREATE OR REPLACE FUNCTION _snowflake_integer_record_cut(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    i record;
+    k record;
+    b record;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO k FROM @extschema@._snowflake_integer_check(tbl) x;
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
+    IF k.key_type::text <> i.key_type OR k.seq IS DISTINCT FROM (CASE WHEN i.seq_name IS NOT NULL THEN to_regclass(format('%I.%I', i.seq_schema, i.seq_name)) END)
+       OR k.ident IS DISTINCT FROM (CASE i.identity WHEN 'always' THEN 'a' WHEN 'by default' THEN 'd' ELSE '' END)::"char" THEN
+        RAISE EXCEPTION 'the key of % changed since its migration started', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = format('Now: %s, %s, sequence %s.', k.key_type::text, coalesce(k.def, 'no default'), coalesce(k.seq::text, 'none')),
+            HINT = format('Undo the change, or abort the migration (SELECT snowflake_migration_abort(%L)) and start it again.', mig);
+    END IF;
+    SELECT * INTO b FROM @extschema@._snowflake_integer_boundary_check(tbl, k.key_col, k.seq);
+    UPDATE snowflake_internal.snowflake_migration_integer x
+    SET seq_start = s.seqstart, seq_increment = s.seqincrement, seq_min = s.seqmin, seq_max = s.seqmax,
+        seq_cache = s.seqcache, seq_cycle = s.seqcycle, seq_last = pg_sequence_last_value(k.seq)
+    FROM pg_sequence s WHERE x.relation = mig AND k.ident <> '' AND s.seqrelid = k.seq;
+    UPDATE snowflake_internal.snowflake_migration_integer x SET boundary = b.first_id WHERE x.relation = mig;
+END
+$fn$;
+
+-- _snowflake_integer_swap(tbl regclass): the cut-over of a bigint key, run by _snowflake_run_locked
+-- under its lock: _snowflake_integer_record_cut, then drops the identity and sets the default to
+-- snowflake_next(). Catalog changes only.
+CREATE OR REPLACE FUNCTION _snowflake_integer_swap(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    k record;
+BEGIN
+    PERFORM @extschema@._snowflake_integer_record_cut(tbl);
+    SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
+    IF k.ident <> '' THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', @extschema@._snowflake_qname(tbl), k.key_col);
+    END IF;
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', @extschema@._snowflake_qname(tbl), k.key_col);
+END
+$fn$;
+
 -- _snowflake_integer_cutover(tbl, lock_wait, give_up_after, since): snowflake_migration_cutover()
--- for a bigint key, in the caller's transaction: under an ACCESS EXCLUSIVE lock on the table
--- alone, taken as the uuid cut-over takes its locks (_snowflake_lock_all: at most lock_wait at a
--- time, giving way to writers, retried until give_up_after, then 55P03 having changed nothing),
--- checks the range again (the sequence went on until now), records the boundary and the identity
--- sequence, drops the identity and sets the default to snowflake_next(). Catalog changes only.
--- Raises 55000 when no migration is under way, 22003 as the start does.
+-- for a bigint key, in the caller's transaction: _snowflake_integer_swap under an ACCESS
+-- EXCLUSIVE lock on the table alone, taken as every swap takes its locks (_snowflake_run_locked:
+-- at most lock_wait at a time, giving way to writers, retried until give_up_after, then 55P03
+-- having changed nothing). Raises 55000 when no migration is under way, 22003 as the start does.
 CREATE OR REPLACE FUNCTION _snowflake_integer_cutover(tbl regclass, lock_wait interval, give_up_after interval, since timestamptz)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -330,68 +374,77 @@ DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
     i record;
-    k record;
-    b record;
-    sq record;
-    attempt integer := 0;
-    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     IF m.phase = 'done' THEN
         RAISE NOTICE 'snowflake: % is cut over already', mig;
         RETURN;
     END IF;
-    LOOP
-        BEGIN
-            PERFORM @extschema@._snowflake_lock_all(ARRAY[mig], 'ACCESS EXCLUSIVE', lock_wait);
-            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            SELECT * INTO k FROM @extschema@._snowflake_integer_check(tbl) x;
-            SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
-            IF k.key_type <> 'bigint'::regtype OR k.seq IS DISTINCT FROM (CASE WHEN i.seq_name IS NOT NULL THEN to_regclass(format('%I.%I', i.seq_schema, i.seq_name)) END)
-               OR k.ident IS DISTINCT FROM (CASE i.identity WHEN 'always' THEN 'a' WHEN 'by default' THEN 'd' ELSE '' END)::"char" THEN
-                RAISE EXCEPTION 'the key of % changed since its migration started', mig
-                    USING ERRCODE = 'object_not_in_prerequisite_state',
-                    DETAIL = format('Now: %s, %s, sequence %s.', k.key_type::text, coalesce(k.def, 'no default'), coalesce(k.seq::text, 'none')),
-                    HINT = format('Undo the change, or abort the migration (SELECT snowflake_migration_abort(%L)) and start it again.', mig);
-            END IF;
-            SELECT * INTO b FROM @extschema@._snowflake_integer_boundary_check(tbl, k.key_col, k.seq);
-            IF k.ident <> '' THEN
-                SELECT s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, pg_sequence_last_value(k.seq) AS last INTO sq
-                FROM pg_sequence s WHERE s.seqrelid = k.seq;
-                UPDATE snowflake_internal.snowflake_migration_integer x
-                SET seq_start = sq.seqstart, seq_increment = sq.seqincrement, seq_min = sq.seqmin, seq_max = sq.seqmax,
-                    seq_cache = sq.seqcache, seq_cycle = sq.seqcycle, seq_last = sq.last
-                WHERE x.relation = mig;
-                EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', mig, k.key_col);
-            END IF;
-            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', mig, k.key_col);
-            UPDATE snowflake_internal.snowflake_migration_integer x SET boundary = b.first_id WHERE x.relation = mig;
-            PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-            EXIT;
-        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-            attempt := attempt + 1;
-            PERFORM @extschema@._snowflake_give_way(mig, 'the cut-over', SQLERRM, attempt, lock_wait, give_up_after, since);
-        END;
-    END LOOP;
+    PERFORM @extschema@._snowflake_run_locked(tbl, 'integer cutover', lock_wait, give_up_after, since);
     UPDATE snowflake_internal.snowflake_migration x SET phase = 'done', cut_over_at = now() WHERE x.relation = mig;
-    RAISE NOTICE 'snowflake: % cut over: % is DEFAULT snowflake_next(); old keys are below %', mig, quote_ident(k.key_col), b.first_id
-        USING HINT = CASE WHEN k.ident <> '' THEN 'The identity is dropped; snowflake_migration_abort() creates it again.'
-                          WHEN k.seq IS NOT NULL THEN format('Sequence %s is kept for snowflake_migration_abort(); drop it when nothing calls it.', k.seq::text)
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
+    RAISE NOTICE 'snowflake: % cut over: % is DEFAULT snowflake_next(); old keys are below %', mig, quote_ident(m.key_column), i.boundary
+        USING HINT = CASE WHEN i.identity IS NOT NULL THEN 'The identity is dropped; snowflake_migration_abort() creates it again.'
+                          WHEN i.seq_name IS NOT NULL THEN format('Sequence %s is kept for snowflake_migration_abort(); drop it when nothing calls it.', format('%I.%I', i.seq_schema, i.seq_name))
                           ELSE 'snowflake_migration_abort() drops the default again.' END;
 END
 $fn$;
 
+-- _snowflake_integer_restore(tbl regclass): an abort after the cut-over of an integer key (bigint
+-- or widened), run by _snowflake_run_locked under its lock: the key gets its default back: the
+-- sequence's nextval(), or the identity (its sequence created again with the recorded name,
+-- settings and last value), or no default. Raises 55000 when the key's default is no longer
+-- snowflake_next() or its sequence was dropped.
+CREATE OR REPLACE FUNCTION _snowflake_integer_restore(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    m record := @extschema@._snowflake_migration_row(tbl);
+    i record;
+    k record;
+    seq regclass;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
+    SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
+    IF k.key_col IS NULL OR k.key_col <> m.key_column OR k.ident <> ''
+       OR k.def IS DISTINCT FROM (SELECT e.extnamespace::regnamespace::text || '.snowflake_next()' FROM pg_extension e WHERE e.extname = 'snowflake') THEN
+        RAISE EXCEPTION 'the key of % is no longer %.% DEFAULT snowflake_next()', mig, mig, quote_ident(m.key_column)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = format('Its default now: %s.', coalesce(k.def, 'none')),
+            HINT = 'Set the default you want yourself, then delete the rows of this table from snowflake_migration and snowflake_migration_integer.';
+    END IF;
+    IF i.identity IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', mig, k.key_col);
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (SEQUENCE NAME %I.%I START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s %sCYCLE)',
+                       mig, k.key_col, upper(i.identity), i.seq_schema, i.seq_name, i.seq_start, i.seq_increment,
+                       i.seq_min, i.seq_max, i.seq_cache, CASE WHEN i.seq_cycle THEN '' ELSE 'NO ' END);
+        IF i.seq_last IS NOT NULL THEN
+            PERFORM setval(format('%I.%I', i.seq_schema, i.seq_name)::regclass, i.seq_last, true);
+        END IF;
+        RETURN;
+    END IF;
+    IF i.seq_name IS NULL THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', mig, k.key_col);
+        RETURN;
+    END IF;
+    seq := to_regclass(format('%I.%I', i.seq_schema, i.seq_name));
+    IF seq IS NULL OR (SELECT c.relkind FROM pg_class c WHERE c.oid = seq) <> 'S' THEN
+        RAISE EXCEPTION 'sequence %.% of % was dropped', quote_ident(i.seq_schema), quote_ident(i.seq_name), mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Create the sequence again (setval() it past the old keys), then call the abort again; or keep the snowflake default.';
+    END IF;
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(%L::regclass)', mig, k.key_col, seq::text);
+END
+$fn$;
+
 -- _snowflake_integer_abort(tbl, lock_wait, give_up_after): snowflake_migration_abort() for a
--- table keyed by an integer. Before the cut-over only the record is deleted (the tables were not
--- changed). After it, in one catalog-only transaction locked like the cut-over, the key gets its
--- default back: the sequence's nextval(), or the identity (its sequence created again with the
--- recorded name, settings and last value), or no default. Snowflake IDs issued meanwhile stay
--- (the sequence's values are far below them). Raises 55000 when there is no migration, when the
--- key's default is no longer snowflake_next(), or when its sequence was dropped; 55P03 as the
+-- table keyed by an integer: of a bigint key before the cut-over, only the record is deleted (the
+-- tables were not changed); of any integer key after it, _snowflake_integer_restore in one
+-- catalog-only transaction locked like the cut-over (_snowflake_run_locked). Snowflake IDs issued
+-- meanwhile stay (the sequence's values are far below them); a widened key stays bigint. Raises
+-- 55000 when there is no migration, and what _snowflake_integer_restore raises; 55P03 as the
 -- cut-over.
 CREATE OR REPLACE FUNCTION _snowflake_integer_abort(tbl regclass, lock_wait interval, give_up_after interval) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -399,56 +452,11 @@ DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
     i record;
-    k record;
-    seq regclass;
-    attempt integer := 0;
-    since timestamptz := clock_timestamp();
-    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
-    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no migration of % is under way', mig USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    m := @extschema@._snowflake_migration_row(tbl);
     SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     IF m.phase = 'done' THEN
-        LOOP
-            BEGIN
-                PERFORM @extschema@._snowflake_lock_all(ARRAY[mig], 'ACCESS EXCLUSIVE', lock_wait);
-                PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-                SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
-                IF k.key_col IS NULL OR k.key_col <> m.key_column OR k.ident <> ''
-                   OR k.def IS DISTINCT FROM (SELECT e.extnamespace::regnamespace::text || '.snowflake_next()' FROM pg_extension e WHERE e.extname = 'snowflake') THEN
-                    RAISE EXCEPTION 'the key of % is no longer %.% DEFAULT snowflake_next()', mig, mig, quote_ident(m.key_column)
-                        USING ERRCODE = 'object_not_in_prerequisite_state',
-                        DETAIL = format('Its default now: %s.', coalesce(k.def, 'none')),
-                        HINT = 'Set the default you want yourself, then delete the rows of this table from snowflake_internal.snowflake_migration and snowflake_internal.snowflake_migration_integer.';
-                END IF;
-                IF i.identity IS NOT NULL THEN
-                    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', mig, k.key_col);
-                    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (SEQUENCE NAME %I.%I START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s %sCYCLE)',
-                                   mig, k.key_col, upper(i.identity), i.seq_schema, i.seq_name, i.seq_start, i.seq_increment,
-                                   i.seq_min, i.seq_max, i.seq_cache, CASE WHEN i.seq_cycle THEN '' ELSE 'NO ' END);
-                    IF i.seq_last IS NOT NULL THEN
-                        PERFORM setval(format('%I.%I', i.seq_schema, i.seq_name)::regclass, i.seq_last, true);
-                    END IF;
-                ELSIF i.seq_name IS NOT NULL THEN
-                    seq := to_regclass(format('%I.%I', i.seq_schema, i.seq_name));
-                    IF seq IS NULL OR (SELECT c.relkind FROM pg_class c WHERE c.oid = seq) <> 'S' THEN
-                        RAISE EXCEPTION 'sequence %.% of % was dropped', quote_ident(i.seq_schema), quote_ident(i.seq_name), mig
-                            USING ERRCODE = 'object_not_in_prerequisite_state',
-                            HINT = 'Create the sequence again (setval() it past the old keys), then call the abort again; or keep the snowflake default.';
-                    END IF;
-                    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(%L::regclass)', mig, k.key_col, seq::text);
-                ELSE
-                    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', mig, k.key_col);
-                END IF;
-                PERFORM set_config('lock_timeout', caller_lock_timeout, true);
-                EXIT;
-            EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-                attempt := attempt + 1;
-                PERFORM @extschema@._snowflake_give_way(mig, 'the abort', SQLERRM, attempt, lock_wait, give_up_after, since);
-            END;
-        END LOOP;
+        PERFORM @extschema@._snowflake_run_locked(tbl, 'integer abort', lock_wait, give_up_after, clock_timestamp());
     END IF;
     DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
     DELETE FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;

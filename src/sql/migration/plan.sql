@@ -53,6 +53,7 @@ DECLARE
     v record;
     p record;
     col text;
+    writes text;
 BEGIN
     FOR d IN
         SELECT DISTINCT ON (x.classid, x.objid) x.* FROM (
@@ -182,8 +183,10 @@ BEGIN
         kind := CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END;
         object := kind || ' ' || p.oid::regprocedure::text;
         before_sql := NULL; after_sql := NULL;
-        refused := p.uuid_typed;
+        writes := @extschema@._snowflake_code_uuid_writes(p.oid, rels, atts);
+        refused := p.uuid_typed OR writes IS NOT NULL;
         action := CASE
+            WHEN writes IS NOT NULL THEN format('refused: as a trigger it writes %s; the cut-over makes those values bigint and the write would then fail (42804); before the start make that column bigint or text (writing the value as text), or drop the trigger and create it again after the cut-over (writing the kept uuid column if the uuid is wanted)', writes)
             WHEN p.uuid_typed THEN format('refused: its source mentions %s and takes, returns or names the type uuid, which the key stops being at the cut-over (e.g. id = p_id with p_id uuid fails with 42883); make it independent of the key''s type (text, or the kept <column>_uuid after the cut-over) before the start, or drop it and create it again after the cut-over', p.cols)
             WHEN p.typed THEN format('review: declares a variable of a migrated column''s %%TYPE (%s), which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it', p.cols)
             WHEN p.lanname = 'sql' THEN format('checked by the start: its source mentions %s; the start parses it again against the bigint columns and refuses the migration if it does not parse', p.cols)
@@ -289,6 +292,23 @@ BEGIN
         EXIT WHEN tok[3] = '';
     END LOOP;
     RETURN array_to_string(items, ', ');
+END
+$fn$;
+
+-- _snowflake_migration_row(tbl regclass) -> the row of snowflake_migration for tbl; raises 55000
+-- when no migration of tbl is recorded (or the caller may not see it). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_row(tbl regclass) RETURNS snowflake_internal.snowflake_migration
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    m snowflake_internal.snowflake_migration;
+BEGIN
+    SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = @extschema@._snowflake_qname(tbl);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no migration of % is under way', @extschema@._snowflake_qname(tbl)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = format('Start one with SELECT snowflake_migration_start(%L).', @extschema@._snowflake_qname(tbl));
+    END IF;
+    RETURN m;
 END
 $fn$;
 
@@ -426,6 +446,10 @@ BEGIN
                     WHEN g.kind = 'index' THEN
                         CASE (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(g.object))
                             WHEN true THEN 'done' WHEN false THEN 'invalid: drop it and run again' ELSE 'to run' END
+                    -- a partitioned table's index: made on the parent alone, then its partitions' attached
+                    WHEN g.kind = 'index_only' THEN CASE WHEN to_regclass(g.object) IS NULL THEN 'to run' ELSE 'done' END
+                    WHEN g.kind = 'attach' THEN
+                        CASE WHEN EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = to_regclass(g.object)) THEN 'done' ELSE 'to run' END
                     WHEN g.kind = 'parent_batches' AND s.total IS NOT NULL THEN format('%s of %s rows', s.done, s.total)
                     WHEN g.kind = 'child_batches' AND s.total IS NOT NULL THEN format('%s of %s blocks', s.done, s.total)
                     ELSE 'pending' END

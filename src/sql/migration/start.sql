@@ -17,9 +17,7 @@ DECLARE
     s record;
     key_col text;
     touched text;
-    attempt integer := 0;
     since timestamptz := clock_timestamp();
-    caller_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     -- Tables keyed by integers: src/sql/migration/integer.sql.
@@ -65,43 +63,9 @@ BEGIN
     INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, key_col, key_col || '_snowflake', 'started');
 
-    -- The statements the plan computed a moment ago, in this call: none is read back. Their
-    -- locks are taken first, the referenced table first, giving way to writers as the cut-over
-    -- does (_snowflake_lock_all); an attempt that gives way is rolled back and tried again.
-    LOOP
-        BEGIN
-            PERFORM @extschema@._snowflake_lock_all(
-                ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, false) g
-                      WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target),
-                'ACCESS EXCLUSIVE', lock_wait);
-            PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            FOR s IN SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, false) g
-                     WHERE g.phase = 'start' ORDER BY g.step
-            LOOP
-                EXECUTE s.statement;
-            END LOOP;
-            -- Column privileges of each migrated column reach its twin at once: a role that may
-            -- SELECT * (every column granted) or INSERT still may while the twins exist.
-            FOR s IN SELECT g.statement
-                     FROM unnest((SELECT x.cols FROM @extschema@._snowflake_migration_context(tbl, true) x)) c,
-                          @extschema@._snowflake_column_grants(c.rel, c.att, c.twin) g
-            LOOP
-                EXECUTE s.statement;
-            END LOOP;
-            -- What the cut-over will do to views, policies and SQL bodies over the key, tried now.
-            touched := @extschema@._snowflake_migration_probe(tbl);
-            IF touched IS NOT NULL THEN
-                RAISE EXCEPTION 'objects that use the key of % or its references would not work over the bigint columns', mig
-                    USING ERRCODE = 'feature_not_supported', DETAIL = touched,
-                    HINT = 'Nothing changed. Change them so that they do not depend on the key''s type (or drop them and create them again after the cut-over), then start again.';
-            END IF;
-            EXIT;
-        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
-            attempt := attempt + 1;
-            PERFORM @extschema@._snowflake_give_way(mig, 'the start', SQLERRM, attempt, lock_wait, give_up_after, since);
-        END;
-    END LOOP;
-    PERFORM set_config('lock_timeout', caller_lock_timeout, true);
+    -- The statements computed under the locks, in this call: none is read back. The locks are
+    -- taken the referenced table first, giving way to writers as the cut-over does.
+    PERFORM @extschema@._snowflake_run_locked(tbl, 'start', lock_wait, give_up_after, since);
     UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.phase = 'start';
 
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
@@ -113,6 +77,22 @@ END
 $fn$;
 
 COMMENT ON FUNCTION snowflake_migration_start(regclass, interval, interval) IS 'migration phase 1: new rows get snowflake keys in a bigint twin of the uuid key';
+
+-- _snowflake_migration_probe_or_refuse(tbl regclass): the start's last statement, under its locks:
+-- raises 0A000 with the objects _snowflake_migration_probe() found that would not work over the
+-- bigint columns (the start then changes nothing).
+CREATE OR REPLACE FUNCTION _snowflake_migration_probe_or_refuse(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    touched text := @extschema@._snowflake_migration_probe(tbl);
+BEGIN
+    IF touched IS NOT NULL THEN
+        RAISE EXCEPTION 'objects that use the key of % or its references would not work over the bigint columns', @extschema@._snowflake_qname(tbl)
+            USING ERRCODE = 'feature_not_supported', DETAIL = touched,
+            HINT = 'Nothing changed. Change them so that they do not depend on the key''s type (or drop them and create them again after the cut-over), then start again.';
+    END IF;
+END
+$fn$;
 
 -- _snowflake_migration_probe(tbl regclass) -> text: what the cut-over would do to the objects over
 -- the migrated columns, tried now against the twins (which the start has just added): the columns

@@ -100,6 +100,7 @@ DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
     nm text;
+    lf record;
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -128,11 +129,15 @@ BEGIN
                                 coalesce(c.unchecked || ' OR ', ''), c.twin);
             undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
             RETURN NEXT;
-            step := step + 1; kind := 'child_batches'; undo := NULL; object := c.twin;
-            statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I',
-                                target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col);
-            RETURN NEXT;
-            object := NULL;
+            -- In ranges of blocks of each partition (ctids are per partition).
+            kind := 'child_batches'; undo := NULL; object := c.twin;
+            FOR lf IN SELECT * FROM @extschema@._snowflake_leaves(c.rel) LOOP
+                step := step + 1; target := lf.qname;
+                statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I',
+                                    target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col);
+                RETURN NEXT;
+            END LOOP;
+            object := NULL; target := c.qname;
         END IF;
         step := step + 1; kind := 'ddl'; undo := NULL;
         statement := format('ALTER TABLE %s VALIDATE CONSTRAINT %I', target, nm);
@@ -171,6 +176,8 @@ DECLARE
     tc record;
     uq record;
     nm text;
+    def text;
+    ch record;
     -- what the cut-over does, (kind, target, object, statement), returned after the index steps
     moved text[] := '{}';
 BEGIN
@@ -181,7 +188,7 @@ BEGIN
         SELECT x.indexrelid, x.indrelid, x.indisunique, x.indisprimary, x.indnullsnotdistinct, x.indnkeyatts,
                ARRAY(SELECT unnest(x.indkey::int2[])) AS indkey, ARRAY(SELECT unnest(x.indoption::int2[])) AS indoption,
                x.indexprs IS NOT NULL AS has_exprs, x.indpred IS NOT NULL AS partial,
-               am.amname, ic.relname, n.nspname
+               am.amname, ic.relname, n.nspname, ic.relkind = 'I' AS parted
         FROM pg_index x
         JOIN pg_class ic ON ic.oid = x.indexrelid
         JOIN pg_namespace n ON n.oid = ic.relnamespace
@@ -214,12 +221,47 @@ BEGIN
         END IF;
         step := step + 1;
         object := format('%I.%I', ix.nspname, nm);
-        statement := format('CREATE %sINDEX CONCURRENTLY %I ON %s USING %s (%s)%s%s',
-                            CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END, nm, target, ix.amname, tc.keys,
-                            CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
-                            CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
+        def := format('USING %s (%s)%s%s', ix.amname, tc.keys,
+                      CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
+                      CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
+        statement := format('CREATE %sINDEX %s%I ON %s%s %s', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END,
+                            CASE WHEN ix.parted THEN '' ELSE 'CONCURRENTLY ' END, nm, CASE WHEN ix.parted THEN 'ONLY ' ELSE '' END, target, def);
         undo := format('DROP INDEX IF EXISTS %s', object);
-        IF NOT moves THEN RETURN NEXT; END IF;
+        IF ix.parted THEN
+            -- A partitioned index cannot be built CONCURRENTLY: the index on the parent alone (a
+            -- catalog change, invalid until complete), then each partition's CONCURRENTLY,
+            -- attached to it (a catalog change) as it is built; the last makes it valid.
+            IF ix.indisprimary OR ix.indisunique THEN
+                RAISE EXCEPTION 'unique index %.% of partitioned table % contains a migrated column', ix.nspname, ix.relname, target
+                    USING ERRCODE = 'feature_not_supported', HINT = 'Migrate that table''s own key first.';
+            END IF;
+            kind := 'index_only';
+            IF NOT moves THEN RETURN NEXT; END IF;
+            FOR ch IN SELECT ci.relname, cn.nspname, @extschema@._snowflake_qname(cx.indrelid::regclass) AS tq
+                      FROM pg_inherits i JOIN pg_class ci ON ci.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = ci.relnamespace
+                      JOIN pg_index cx ON cx.indexrelid = i.inhrelid
+                      WHERE i.inhparent = ix.indexrelid ORDER BY 3
+            LOOP
+                IF octet_length(ch.relname) > 58 OR (NOT started AND to_regclass(format('%I.%I', ch.nspname, left(ch.relname, 53) || '_snowflake')) IS NOT NULL)
+                   OR to_regclass(format('%I.%I', ch.nspname, ch.relname || '_uuid')) IS NOT NULL THEN
+                    RAISE EXCEPTION 'index %.% cannot be twinned as %_snowflake and renamed to %_uuid', ch.nspname, ch.relname, left(ch.relname, 53), ch.relname
+                        USING ERRCODE = 'duplicate_table';
+                END IF;
+                step := step + 1; kind := 'index'; target := ch.tq;
+                object := format('%I.%I', ch.nspname, left(ch.relname, 53) || '_snowflake');
+                statement := format('CREATE INDEX CONCURRENTLY %I ON %s %s', left(ch.relname, 53) || '_snowflake', target, def);
+                undo := format('DROP INDEX IF EXISTS %s', object);
+                IF NOT moves THEN RETURN NEXT; END IF;
+                step := step + 1; kind := 'attach'; undo := NULL;
+                statement := format('ALTER INDEX %I.%I ATTACH PARTITION %s', ix.nspname, nm, object);
+                IF NOT moves THEN RETURN NEXT; END IF;
+                moved := moved || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ch.nspname, ch.relname, ch.relname || '_uuid')]
+                               || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', object, ch.relname)];
+            END LOOP;
+            kind := 'index'; target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+        ELSIF NOT moves THEN
+            RETURN NEXT;
+        END IF;
         IF ix.indisprimary THEN
             IF ix.indrelid <> tbl::oid AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.contype = 'f' AND con.conindid = ix.indexrelid) THEN
                 RAISE EXCEPTION 'the primary key of % contains a migrated column and is referenced by foreign keys', target
@@ -296,14 +338,16 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     ctx record;
     fk record;
+    lf record;
     nm text;
+    def text;
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
     -- ---- constrain: the foreign keys again, on the bigint twins; NOT VALID, then VALIDATE ----
     phase := 'constrain'; kind := 'ddl';
     FOR fk IN
-        SELECT con.*, format('%I.%I', cn.nspname, cc.relname) AS child_q
+        SELECT con.*, format('%I.%I', cn.nspname, cc.relname) AS child_q, cc.relkind
         FROM pg_constraint con
         JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
         WHERE con.oid = ANY (ctx.fks)
@@ -314,9 +358,7 @@ BEGIN
         IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = fk.conrelid AND con.conname = nm) THEN
             RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
         END IF;
-        step := step + 1;
-        statement := format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s ON UPDATE %s ON DELETE %s%s%s NOT VALID',
-            target, nm,
+        def := format('FOREIGN KEY (%s) REFERENCES %s (%s)%s ON UPDATE %s ON DELETE %s%s%s',
             @extschema@._snowflake_twin_list(fk.conrelid, fk.conkey, ctx.cols),
             ctx.parent_q,
             @extschema@._snowflake_twin_list(tbl, fk.confkey, ctx.cols),
@@ -326,12 +368,25 @@ BEGIN
             CASE WHEN fk.confdelsetcols IS NOT NULL AND cardinality(fk.confdelsetcols) > 0 THEN
                 format(' (%s)', @extschema@._snowflake_twin_list(fk.conrelid, fk.confdelsetcols, ctx.cols)) ELSE '' END,
             CASE WHEN fk.condeferrable THEN ' DEFERRABLE' || CASE WHEN fk.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END);
-        undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
-        RETURN NEXT;
-        step := step + 1;
-        statement := format('ALTER TABLE %s VALIDATE CONSTRAINT %I', target, nm);
-        undo := NULL;
-        RETURN NEXT;
+        -- Added NOT VALID, then validated (writes go on). PostgreSQL before 18 cannot add a NOT
+        -- VALID foreign key to a partitioned table: each partition gets it that way, and the one
+        -- added to the parent then attaches them without checking a row again.
+        FOR lf IN SELECT * FROM @extschema@._snowflake_leaves(fk.conrelid) LOOP
+            step := step + 1; target := lf.qname;
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', target, nm, def);
+            undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+            RETURN NEXT;
+            step := step + 1;
+            statement := format('ALTER TABLE %s VALIDATE CONSTRAINT %I', target, nm);
+            undo := NULL;
+            RETURN NEXT;
+        END LOOP;
+        IF fk.relkind = 'p' THEN
+            step := step + 1; target := fk.child_q;
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I %s', target, nm, def);
+            undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+            RETURN NEXT;
+        END IF;
     END LOOP;
 END
 $fn$;
@@ -344,6 +399,7 @@ DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
     r record;
+    lf record;
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -421,13 +477,21 @@ BEGIN
             RETURN NEXT;
         END IF;
     END LOOP;
-    FOR r IN SELECT con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
+    FOR r IN SELECT con.oid, con.conrelid, con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
              FROM pg_constraint con JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
              WHERE con.oid = ANY (ctx.fks) ORDER BY array_position(ctx.fks, con.oid)
     LOOP
         step := step + 1; target := r.child_q;
         statement := format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, left(r.conname, 53) || '_snowflake', r.conname);
         RETURN NEXT;
+        -- The partitions' own foreign keys take the names of those they replace.
+        FOR lf IN SELECT pc.conname, @extschema@._snowflake_qname(pc.conrelid::regclass) AS q
+                  FROM pg_constraint pc WHERE pc.conparentid = r.oid AND pc.conrelid <> r.conrelid ORDER BY 2
+        LOOP
+            step := step + 1; target := lf.q;
+            statement := format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, left(r.conname, 53) || '_snowflake', lf.conname);
+            RETURN NEXT;
+        END LOOP;
     END LOOP;
     FOR r IN SELECT x.target, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
              WHERE x.kind IN ('rename', 'unique') ORDER BY x.step

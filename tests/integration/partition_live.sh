@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# A migration through a partitioned table under live writers: accounts (uuid key) referenced by
+# orders, partitioned by month with PRIMARY KEY (id, created_at) and ON UPDATE CASCADE. Five
+# sessions write accounts and orders throughout; an abort after the index phase restores the
+# schema entry by entry, partitions included; a second migration cuts over with no failed writer
+# transaction, and every order, in every partition, references its account through the new key.
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
+sf_workdir
+sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
+sf_start node
+
+sf_psql node <<'SQL'
+CREATE EXTENSION snowflake;
+CREATE ROLE app LOGIN;
+CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL,
+                       created_at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                     account_id uuid NOT NULL REFERENCES accounts ON UPDATE CASCADE, amount int NOT NULL,
+                     PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE TABLE orders_2024_03 PARTITION OF orders FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
+CREATE TABLE orders_recent PARTITION OF orders FOR VALUES FROM ('2024-04-01') TO (MAXVALUE);
+CREATE INDEX orders_account_idx ON orders (account_id);
+-- The application's write path: PL/pgSQL that plans its statements once per session.
+CREATE FUNCTION app_write(n int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    acc record;
+BEGIN
+    INSERT INTO accounts (name) VALUES ('w' || n) RETURNING * INTO acc;
+    INSERT INTO orders (account_id, amount) VALUES (acc.id, n);
+    UPDATE orders SET amount = amount + 1 WHERE account_id = acc.id;
+END $$;
+GRANT SELECT, INSERT, UPDATE ON accounts, orders TO app;
+CREATE TABLE app_control (stopped int NOT NULL);
+INSERT INTO app_control VALUES (0);
+GRANT SELECT ON app_control TO app;
+INSERT INTO accounts (name, created_at)
+SELECT 'a' || n, timestamptz '2024-01-01 00:00:00+00' + n * interval '3 minutes' FROM generate_series(1, 20000) n;
+-- Old orders in every month's partition, a few for each account.
+INSERT INTO orders (account_id, amount, created_at)
+SELECT id, k, created_at + k * interval '20 days' FROM accounts, generate_series(0, 2) k;
+-- The schema, entry by entry, partitions and their indexes and constraints included.
+CREATE FUNCTION shop_schema() RETURNS TABLE (item text) LANGUAGE sql AS $$
+    SELECT format('%s column %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+    UNION ALL
+    SELECT format('%s constraint %s %s %s %s', c.relname, k.conname, pg_get_constraintdef(k.oid), k.convalidated, k.conparentid <> 0)
+    FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid WHERE c.relnamespace = 'public'::regnamespace AND k.contype <> 'n'
+    UNION ALL
+    SELECT format('index %s %s %s', pg_get_indexdef(i.indexrelid), i.indisvalid, (SELECT h.inhparent::regclass FROM pg_inherits h WHERE h.inhrelid = i.indexrelid))
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT format('trigger %s on %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+    UNION ALL
+    SELECT format('function %s', p.oid::regprocedure) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+$$;
+CREATE TABLE schema_before AS SELECT * FROM shop_schema();
+SQL
+
+# Five sessions: an account and its order through app_write(); an order for an existing account
+# with INSERT ... SELECT (orders locked before accounts); an account and an order in one
+# transaction; an old order moved to another amount.
+cat >"$SF_WORK/app.sql" <<'SQL'
+SELECT stopped FROM app_control \gset
+\if :stopped
+\sleep 50 ms
+\else
+\set n random(1, 1000000)
+SELECT app_write(:n);
+INSERT INTO orders (account_id, amount)
+SELECT a.id, 0 FROM accounts a WHERE a.name = 'a' || (:n % 20000 + 1);
+BEGIN;
+INSERT INTO accounts (name) VALUES ('t' || :n);
+INSERT INTO orders (account_id, amount) SELECT id, 2 FROM accounts WHERE name = 't' || :n;
+COMMIT;
+UPDATE orders SET amount = amount + 1 WHERE account_id = (SELECT id FROM accounts WHERE name = 'a' || (:n % 20000 + 1));
+\endif
+SQL
+chmod 644 "$SF_WORK/app.sql"
+sf_as_pg pgbench -n -h "$SF_WORK/node" -U app -c 5 -j 1 -T 900 -f "$SF_WORK/app.sql" postgres \
+  >"$SF_WORK/pgbench.log" 2>&1 &
+bench=$!
+
+q() { sf_psql node -c "$1"; }
+wait_for() {
+  local i
+  for i in $(seq 1 600); do
+    [ "$(q "$1")" = t ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+wait_for "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
+indexes() {
+  sf_psql node >/dev/null <<'SQL'
+SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
+SQL
+}
+
+# ---- Abort after the backfill and the indexes, while the sessions write ----
+out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
+out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 5000)" 2>&1) \
+  || sf_fail "backfill: $out"
+sf_check "the backfill filled the twins in every partition" "orders_2024_01|orders_2024_02|orders_2024_03|orders_recent" \
+  "$(q "SELECT string_agg(DISTINCT tableoid::regclass::text, '|' ORDER BY tableoid::regclass::text) FROM orders WHERE account_id_snowflake IS NOT NULL")"
+out=$(indexes 2>&1) || sf_fail "index phase: $out"
+sf_check "the index phase made the parent's index valid (its partitions' attached)" "t|4" \
+  "$(q "SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'orders_account_idx_snowflake'::regclass")"
+out=$(q "SELECT snowflake_migration_abort('accounts')" 2>&1) && sf_pass "abort while the sessions write" || sf_fail "abort: $out"
+sf_check "the abort restored the schema, partitions included" "" \
+  "$(q "(TABLE schema_before EXCEPT SELECT * FROM shop_schema()) UNION ALL (SELECT * FROM shop_schema() EXCEPT TABLE schema_before)")"
+
+# ---- The migration again, to the cut-over ----
+out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
+out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 5000)" 2>&1) \
+  && sf_pass "backfill while five sessions write" || sf_fail "backfill: $out"
+out=$(indexes 2>&1) || sf_fail "index phase: $out"
+sf_check "index phase run again: nothing left to do" "" "$(indexes 2>&1)"
+written_before=$(q "SELECT count(*) FROM orders")
+t0=$(date +%s%N)
+out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
+  && sf_pass "cut-over committed while the sessions write" || sf_fail "cut-over: $out"
+echo "  cut-over: $(echo "$out" | grep -c "gave way") attempts gave way to writers, $(( ($(date +%s%N) - t0) / 1000000 )) ms in all"
+wait_for "SELECT count(*) > $written_before + 100 FROM orders" || sf_fail "no writes after the cut-over"
+sleep 1
+
+sf_psql node -c "UPDATE app_control SET stopped = 1"
+wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
+  || sf_fail "the application did not stop"
+for p in $(ps -o pid= --ppid "$bench") "$bench"; do kill "$p" 2>/dev/null || true; done
+wait "$bench" 2>/dev/null || true
+
+sf_check "no writer transaction failed" "0" "$(grep -ciE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" || true)"
+sf_check "orders.account_id is bigint, in the parent and every partition" "bigint" \
+  "$(q "SELECT string_agg(DISTINCT format_type(a.atttypid, a.atttypmod), ',') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.relname LIKE 'orders%' AND c.relkind IN ('r', 'p') AND a.attname = 'account_id'")"
+sf_check "every order references an account through the bigint key" "0" \
+  "$(q "SELECT count(*) FROM orders o LEFT JOIN accounts a ON a.id = o.account_id WHERE a.id IS NULL")"
+sf_check "and it is the account its uuid named" "0" \
+  "$(q "SELECT count(*) FROM orders o JOIN accounts a ON a.id = o.account_id WHERE o.account_id_uuid IS DISTINCT FROM a.id_uuid AND o.account_id_uuid IS NOT NULL")"
+sf_check "the foreign key is the parent's, with ON UPDATE CASCADE, in every partition" "5|FOREIGN KEY (account_id) REFERENCES accounts(id) ON UPDATE CASCADE" \
+  "$(q "SELECT count(*), min(pg_get_constraintdef(oid)) FROM pg_constraint WHERE conname = 'orders_account_id_fkey' AND convalidated")"
+sf_check "the parent's index over the reference, and each partition's, read the bigint key" "5" \
+  "$(q "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE (i.indexrelid = 'orders_account_idx'::regclass OR i.indexrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'orders_account_idx'::regclass))
+          AND a.attname = 'account_id' AND a.atttypid = 'bigint'::regtype AND i.indisvalid")"
+q "UPDATE accounts SET id = id + 1 WHERE name = 'a1'" >/dev/null
+sf_check "ON UPDATE CASCADE reaches its old orders in two partitions" "3" \
+  "$(q "SELECT count(*) FROM orders o JOIN accounts a ON a.id = o.account_id WHERE a.name = 'a1' AND o.created_at < '2024-04-01'")"
+sf_check "the ID map was emptied" "0" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")"
+sf_summary
