@@ -25,7 +25,7 @@ sf_init p "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 17"
 sf_start p
 export PGHOST=$SF_WORK/p PGUSER=postgres
 q() { local db=$1; shift; sf_as_pg psql -h "$PGHOST" -U postgres -d "$db" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
-echo "versions: $("$PY" -c 'import sqlalchemy, alembic; print(f"SQLAlchemy {sqlalchemy.__version__}, Alembic {alembic.__version__}")'), drizzle-kit $(drizzle-kit --version 2>/dev/null | grep -o 'drizzle-kit: v[0-9.]*' | head -1)"
+echo "versions: $("$PY" -c 'import sqlalchemy, alembic; print(f"SQLAlchemy {sqlalchemy.__version__}, Alembic {alembic.__version__}")'), drizzle-kit $(drizzle-kit --version 2>/dev/null | grep -o 'drizzle-kit: v[0-9.]*' | grep -o 'v[0-9.]*' | head -1)"
 
 # The application: authors (keyed by uuid, then migrated to snowflake IDs by the toolkit, its
 # leftover uuid column dropped as docs/migration.md says) and posts (a snowflake key from the start).
@@ -72,12 +72,16 @@ alembic_project() {
   grep -q '^target_metadata = models.Base.metadata' "$dir/migrations/env.py" || echo "env.py not as expected" >&2
 }
 # autogenerate DB NAME: the operations alembic revision --autogenerate writes into upgrade(),
-# "table" for each table it names; "pass" when it writes none.
+# with the table each names; "pass" when it writes none. The revision is removed again (Alembic
+# generates the next only when the database is at the newest revision), and so is Alembic's own
+# table alembic_version, which it creates: each tool sees the database as if it were the only one.
 autogenerate() {
   local dir=$SF_WORK/alembic-$1
-  (cd "$dir" && PYTHONPATH=. "$PY" -m alembic revision --autogenerate -m "$2" >/dev/null 2>&1)
+  (cd "$dir" && PYTHONPATH=. "$PY" -m alembic revision --autogenerate -m "$2" >"$dir/$2.log" 2>&1) || cat "$dir/$2.log" >&2
   sed -n '/^def upgrade/,/^def downgrade/p' "$dir"/migrations/versions/*_"$2".py | grep -E "^ +(op\.|pass)" |
     sed -E "s/^ *//; s/^(op\.[a-z_]+)\('([a-z_]+)'.*/\1 \2/; s/^(op\.[a-z_]+)\(.*/\1/" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
+  rm -f "$dir"/migrations/versions/*_"$2".py
+  q "$1" -c "DROP TABLE IF EXISTS alembic_version"
 }
 cat >"$models/drizzle/schema.js" <<'JS'
 const { pgTable, bigint, text, timestamp } = require('drizzle-orm/pg-core');
@@ -101,9 +105,9 @@ module.exports = {
 JS
 ln -sfn "$NODE_DIR/node_modules" "$models/drizzle/node_modules"
 # push DB: drizzle-kit push --force (applies without asking, as a deploy does), output in $out.
-push() { out=$(cd "$models/drizzle" && PGDATABASE=$1 timeout 120 drizzle-kit push --force 2>&1) && status=0 || status=$?; }
+push() { out=$(cd "$models/drizzle" && PGDATABASE=$1 timeout 120 drizzle-kit push --force --verbose 2>&1) && status=0 || status=$?; }
 # What the extension has in the application's schema, and the rows of its state.
-in_public() { q "$1" -c "SELECT coalesce(string_agg(relname || ':' || relkind, ' ' ORDER BY relname COLLATE \"C\"), '-') FROM pg_class
+in_public() { q "$1" -c "SELECT coalesce(string_agg(relname || ':' || relkind::text, ' ' ORDER BY relname COLLATE \"C\"), '-') FROM pg_class
                           WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'm', 'S', 'p', 'f')"; }
 state_rows() { q "$1" -c "SELECT (SELECT count(*) FROM snowflake_internal.snowflake_migration WHERE phase = 'done') || ' ' ||
                                  (SELECT count(*) FROM snowflake_internal.snowflake_migration_lane)"; }
@@ -144,7 +148,6 @@ sf_check "1.1: the extension's tables are in public" \
 sf_check "1.1: autogenerate drops the extension's tables (the issue)" \
   "op.drop_table snowflake_lease op.drop_table snowflake_lease_grant op.drop_table snowflake_lease_settings op.drop_table snowflake_migration op.drop_table snowflake_migration_map op.drop_table snowflake_migration_step" \
   "$(autogenerate app11 before)"
-rm -f "$SF_WORK"/alembic-app11/migrations/versions/*_before.py
 before=$(q app11 -c "SELECT string_agg(relation || ' ' || phase, ',') FROM snowflake_migration")
 q app11 -c "ALTER EXTENSION snowflake UPDATE" 2>&1 | grep -v '^$' || true
 sf_check "updated: the migration's record kept, now in snowflake_internal" "public.authors done" \
