@@ -158,7 +158,7 @@ BEGIN
     LOOP
         kind := 'publication'; object := format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass));
         refused := false; before_sql := NULL; after_sql := NULL;
-        action := 'review: subscribers get the new columns only if their tables get them too (migrate the subscriber''s copy first, or add the columns there); the cut-over renames columns under the publication';
+        action := 'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table';
         RETURN NEXT;
     END LOOP;
     -- Not in pg_depend: the SQL and PL/pgSQL functions, procedures and trigger functions whose

@@ -52,7 +52,10 @@ BEGIN
             HINT = format('SELECT target, status FROM snowflake_migration_plan(%L) WHERE phase = ''dependent'' lists them all.', mig);
     END IF;
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
-    PERFORM @extschema@.snowflake_next();
+    -- (A subscriber's copy gets the publisher's IDs: src/sql/migration/replica.sql.)
+    IF NOT @extschema@._snowflake_migration_replica(tbl, false) THEN
+        PERFORM @extschema@.snowflake_next();
+    END IF;
 
     INSERT INTO snowflake_internal.snowflake_migration_step (relation, step, phase, kind, target, object)
     SELECT mig, g.step, g.phase, g.kind, g.target, g.object
@@ -71,7 +74,8 @@ BEGIN
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
     FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migrating %: new rows get snowflake IDs in column %; tables touched: %',
-        mig, quote_ident(key_col || '_snowflake'), touched
+        mig, quote_ident(key_col || '_snowflake')
+             || CASE WHEN @extschema@._snowflake_migration_replica(tbl, true) THEN ' from the publisher (a subscriber''s copy)' ELSE '' END, touched
         USING HINT = format('Next: CALL snowflake_migration_backfill(%L, time_column => ... | uuid_time => true | order_by => ...).', mig);
 END
 $fn$;
