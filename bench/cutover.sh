@@ -14,6 +14,7 @@
 # extension into $PG_BIN's PostgreSQL (scripts/env.sh) and runs a throwaway server as postgres.
 source "$(dirname "$0")/../scripts/env.sh"
 source "$(dirname "$0")/../tests/lib/servers.sh"
+source "$SF_ROOT/bench/latency.sh"
 PARENT_ROWS=${PARENT_ROWS:-200000}
 ORDERS_ROWS=${ORDERS_ROWS:-400000}
 EVENTS_ROWS=${EVENTS_ROWS:-800000}
@@ -21,16 +22,8 @@ RATE=${RATE:-250}
 LOCK_WAIT=${LOCK_WAIT:-100 ms}
 BASELINE_SECONDS=${BASELINE_SECONDS:-15}
 COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT' bash bench/cutover.sh"
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-cd /tmp
-sf_install_deps
-sf_build_install
-sf_workdir
-sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40" \
-  "shared_buffers = 256MB" "max_wal_size = 4GB" "checkpoint_timeout = 30min"
-sf_start node
-q() { sf_psql node -c "$1"; }
+bench_node
 
 log "schema: accounts $PARENT_ROWS, orders $ORDERS_ROWS, events $EVENTS_ROWS rows"
 sf_psql node <<SQL
@@ -82,12 +75,7 @@ INSERT INTO events (account_id, kind) SELECT account_id, 'visit' FROM events WHE
 COMMIT;
 \endif
 SQL
-chmod 644 "$SF_WORK/app.sql"
-mkdir -p "$SF_WORK/log" && chown postgres: "$SF_WORK/log"
-sf_as_pg bash -c 'cd "$1" && echo $$ > pgbench.pid && exec pgbench -n -h "$2" -U postgres -c 5 -j 1 -R "$3" -T 3600 -l -f "$4" postgres' \
-  _ "$SF_WORK/log" "$SF_WORK/node" "$RATE" "$SF_WORK/app.sql" >"$SF_WORK/pgbench.out" 2>&1 &
-bench=$!
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
+bench_writers "$RATE"
 
 sleep 3
 base_from=$(now_us); sleep "$BASELINE_SECONDS"; base_to=$(now_us)
@@ -109,21 +97,11 @@ cut_to=$(now_us)
 gave_way=$(echo "$cut_out" | grep -c "gave way" || true)
 sleep 5
 log "done; stopping the writers"
-kill -TERM "$(cat "$SF_WORK/log/pgbench.pid")"  # pgbench itself (exec'd), started above; a background job ignores SIGINT
-wait "$bench" 2>/dev/null || true
-sleep 1
+bench_stop_writers
 errors=$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.out" || true)
 migrated=$(q "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'id'")
 
 # pgbench -l: client_id transaction_no latency_us script_no epoch_s epoch_us [lag_us]
-cat "$SF_WORK"/log/pgbench_log.* > "$SF_WORK/all.log"
-window() {  # window FROM TO: latencies (ms) of transactions that overlapped [FROM, TO] (µs)
-  awk -v f="$1" -v t="$2" '{ end = $5 * 1000000 + $6; beg = end - $3; if (end >= f && beg <= t) printf "%.3f\n", $3 / 1000 }' "$SF_WORK/all.log"
-}
-stats() {  # n p50 p99 max of the latencies on stdin
-  sort -g | awk '{a[NR]=$1} END { if (NR == 0) { print "0 - - -"; exit }
-    p50 = a[int((NR - 1) * 0.50) + 1]; p99 = a[int((NR - 1) * 0.99) + 1]; printf "%d %.1f %.1f %.1f\n", NR, p50, p99, a[NR] }'
-}
 read -r bn bp50 bp99 bmax <<<"$(window "$base_from" "$base_to" | stats)"
 read -r sn sp50 sp99 smax <<<"$(window "$start_from" "$start_to" | stats)"
 read -r fn fp50 fp99 fmax <<<"$(window "$backfill_from" "$backfill_to" | stats)"
