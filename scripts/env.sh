@@ -36,6 +36,31 @@ sf_install_deps() {
   sf_apt_install "${need[@]}"
 }
 
+# sf_app_deps [EXTRA-PACKAGE...] -- MODULE...: for the tests that run applications: Debian's nodejs
+# and npm, python3-MODULE for each Python module Debian's /usr/bin/python3 cannot import, and the
+# extra packages named before --; installs those lacking.
+sf_app_deps() {
+  local need=() m
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do need+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  command -v node >/dev/null || need+=(nodejs)
+  command -v npm >/dev/null || need+=(npm)
+  for m in "$@"; do /usr/bin/python3 -c "import $m" 2>/dev/null || need+=("python3-$m"); done
+  sf_apt_install "${need[@]}"
+}
+
+# sf_npm_install DIR PACKAGE...: the (pinned) npm packages into DIR/node_modules, unless DIR/installed
+# names exactly those already; no install scripts run. Reused across runs when DIR is kept.
+sf_npm_install() {
+  local dir=$1
+  shift
+  [ "$(cat "$dir/installed" 2>/dev/null)" = "$*" ] && return 0
+  echo "installing from npm into $dir: $*"
+  mkdir -p "$dir"
+  (cd "$dir" && npm install --prefix "$dir" --no-save --no-audit --no-fund --ignore-scripts --silent "$@" >/dev/null)
+  echo "$*" >"$dir/installed"
+}
+
 # sf_apt_install PACKAGE...: installs the named Debian packages (nothing when none is named).
 sf_apt_install() {
   [ $# = 0 ] && return 0

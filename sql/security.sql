@@ -100,8 +100,9 @@ RESET ROLE;
 -- ships grants a write to PUBLIC: this catches functions and tables added later. LANGUAGE
 -- internal (the type snowflake's functions: bigint's own C code, and its min/max aggregates) runs
 -- no SQL and looks nothing up by name, like C. Listed here and known: the two procedures (a SET
--- clause forbids COMMIT) and the text forms of the migration functions, which resolve the table's
--- name on the caller's search_path on purpose and qualify everything else (src/sql/call_forms.sql) ----
+-- clause forbids COMMIT) and the text forms of the migration functions and snowflake_migration_key,
+-- which resolve the table's name on the caller's search_path on purpose and qualify everything
+-- else (src/sql/call_forms.sql, src/sql/migration/key.sql) ----
 SELECT p.oid::regprocedure AS unpinned_function
 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
 JOIN pg_language l ON l.oid = p.prolang

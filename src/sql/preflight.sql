@@ -14,7 +14,7 @@ DECLARE
     names pg_catalog.name[] := ARRAY['snowflake', 'snowflake_next', 'snowflake_decode', 'snowflake_compose', 'snowflake_timestamp',
         'snowflake_machine_id', 'snowflake_status', 'snowflake_guard_replicated', 'snowflake_shared_machine_ids',
         'snowflake_uuid_time', 'snowflake_migration_plan', 'snowflake_migration_start', 'snowflake_migration_backfill',
-        'snowflake_migration_cutover', 'snowflake_migration_abort', 'snowflake_lease_claim', 'snowflake_lease_renew',
+        'snowflake_migration_cutover', 'snowflake_migration_abort', 'snowflake_migration_key', 'snowflake_lease_claim', 'snowflake_lease_renew',
         'snowflake_lease_release'];
     squatters text;
     internal oid := (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) CAST('snowflake_internal' AS pg_catalog.name));

@@ -9,13 +9,7 @@ source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
 
 PY=/usr/bin/python3
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-"$PY" -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
-"$PY" -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
-"$PY" -c 'import sqlalchemy' 2>/dev/null || need+=(python3-sqlalchemy)
-sf_apt_install "${need[@]}"
+sf_app_deps -- psycopg psycopg2 sqlalchemy
 NODE_DIR=${SF_NODE_DIR:-/tmp/snowflake-node-$(id -u)}
 if [ ! -f "$NODE_DIR/node_modules/pg/package.json" ]; then
   mkdir -p "$NODE_DIR"

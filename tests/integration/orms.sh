@@ -12,26 +12,12 @@ source "$(dirname "$0")/../lib/checks.sh"
 sf_first_major_only
 
 PY=/usr/bin/python3
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-"$PY" -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
-"$PY" -c 'import sqlalchemy' 2>/dev/null || need+=(python3-sqlalchemy)
-"$PY" -c 'import alembic' 2>/dev/null || need+=(python3-alembic)
-"$PY" -c 'import django' 2>/dev/null || need+=(python3-django)
-sf_apt_install "${need[@]}"
+sf_app_deps -- psycopg2 sqlalchemy alembic django
 
 # The versions the page names. Install scripts are not run: Prisma's would download engines.
-packages="pg@8.23.1 typeorm@1.1.1 reflect-metadata@0.2.2 sequelize@6.37.8 knex@3.3.0 drizzle-orm@0.45.4
-  drizzle-kit@0.31.11 prisma@7.10.1 @prisma/client@7.10.0 @prisma/adapter-pg@7.10.1 tsx@4.23.15"
 NODE_DIR=${SF_ORM_NODE_DIR:-/var/cache/snowflake/node-orms}
-if [ "$(cat "$NODE_DIR/installed" 2>/dev/null)" != "$(echo $packages)" ]; then
-  echo "installing from npm into $NODE_DIR: $(echo $packages)"
-  mkdir -p "$NODE_DIR"
-  # shellcheck disable=SC2086
-  (cd "$NODE_DIR" && npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --ignore-scripts --silent $packages >/dev/null)
-  echo $packages >"$NODE_DIR/installed"
-fi
+sf_npm_install "$NODE_DIR" pg@8.23.1 typeorm@1.1.1 reflect-metadata@0.2.2 sequelize@6.37.8 knex@3.3.0 drizzle-orm@0.45.4 \
+  drizzle-kit@0.31.11 prisma@7.10.1 @prisma/client@7.10.0 @prisma/adapter-pg@7.10.1 tsx@4.23.15
 export PATH=$NODE_DIR/node_modules/.bin:$PATH CHECKPOINT_DISABLE=1
 
 sf_workdir

@@ -14,21 +14,9 @@ source "$(dirname "$0")/../lib/checks.sh"
 sf_first_major_only
 
 PY=/usr/bin/python3
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-"$PY" -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
-[ -f "$FAKETIME_LIB" ] || need+=(libfaketime)
-sf_apt_install "${need[@]}"
-packages="pg@8.23.1 flake-idgen@1.4.0 @sapphire/snowflake@3.5.5"
+if [ -f "$FAKETIME_LIB" ]; then sf_app_deps -- psycopg; else sf_app_deps libfaketime -- psycopg; fi
 NODE_DIR=${SF_SERVICES_NODE_DIR:-/var/cache/snowflake/node-services}
-if [ "$(cat "$NODE_DIR/installed" 2>/dev/null)" != "$packages" ]; then
-  echo "installing from npm into $NODE_DIR: $packages"
-  mkdir -p "$NODE_DIR"
-  # shellcheck disable=SC2086
-  (cd "$NODE_DIR" && npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --ignore-scripts --silent $packages >/dev/null)
-  echo "$packages" >"$NODE_DIR/installed"
-fi
+sf_npm_install "$NODE_DIR" pg@8.23.1 flake-idgen@1.4.0 @sapphire/snowflake@3.5.5
 sf_workdir
 # The services run as the postgres OS user, who may not enter the checkout (a clone under /root):
 # they load copies of the clients from the work directory.

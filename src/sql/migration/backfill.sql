@@ -259,6 +259,13 @@ BEGIN
         END IF;
         RETURN true;
     END IF;
+    -- A subscriber's copy numbers nothing: src/sql/migration/replica.sql.
+    IF @extschema@._snowflake_migration_replica(tbl, true) THEN
+        IF m.map_rows IS NULL THEN
+            PERFORM @extschema@._snowflake_replica_backfill_prepare(tbl);
+        END IF;
+        RETURN true;
+    END IF;
     -- Parsed into a whitelist of the table's columns before anything is written.
     IF order_by IS NOT NULL THEN
         order_by := @extschema@._snowflake_order_by(tbl, order_by);

@@ -355,6 +355,7 @@ LANGUAGE plpgsql AS $fn$
 -- functions, which pin their search_path, and COMMITs between them.
 DECLARE
     since timestamptz := pg_catalog.clock_timestamp();
+    replica boolean;
 BEGIN
     PERFORM @extschema@._snowflake_outside_block('snowflake_migration_cutover', tbl);
     COMMIT;
@@ -375,7 +376,21 @@ BEGIN
     COMMIT;
     PERFORM @extschema@._snowflake_cutover_check_twins(tbl);
     COMMIT;
+    -- A subscriber's copy swaps where its subscription stops: at the first change in the
+    -- publisher's new shape, every change before it applied (src/sql/migration/replica.sql).
+    replica := @extschema@._snowflake_migration_replica(tbl, true);
+    IF replica THEN
+        PERFORM @extschema@._snowflake_replica_arm(tbl);
+        COMMIT;
+        WHILE NOT @extschema@._snowflake_replica_stopped(tbl, give_up_after, since) LOOP
+            PERFORM pg_catalog.pg_sleep(0.01);
+            COMMIT;
+        END LOOP;
+    END IF;
     PERFORM @extschema@._snowflake_cutover_swap(tbl, lock_wait, give_up_after, since);
+    IF replica THEN
+        PERFORM @extschema@._snowflake_replica_resume(tbl);
+    END IF;
     COMMIT;
     PERFORM @extschema@._snowflake_cutover_finish(tbl);
     COMMIT;

@@ -53,6 +53,7 @@ DECLARE
     v record;
     p record;
     col text;
+    writes text;
 BEGIN
     FOR d IN
         SELECT DISTINCT ON (x.classid, x.objid) x.* FROM (
@@ -157,7 +158,7 @@ BEGIN
     LOOP
         kind := 'publication'; object := format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass));
         refused := false; before_sql := NULL; after_sql := NULL;
-        action := 'review: subscribers get the new columns only if their tables get them too (migrate the subscriber''s copy first, or add the columns there); the cut-over renames columns under the publication';
+        action := 'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table';
         RETURN NEXT;
     END LOOP;
     -- Not in pg_depend: the SQL and PL/pgSQL functions, procedures and trigger functions whose
@@ -182,8 +183,10 @@ BEGIN
         kind := CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END;
         object := kind || ' ' || p.oid::regprocedure::text;
         before_sql := NULL; after_sql := NULL;
-        refused := p.uuid_typed;
+        writes := @extschema@._snowflake_code_uuid_writes(p.oid, rels, atts);
+        refused := p.uuid_typed OR writes IS NOT NULL;
         action := CASE
+            WHEN writes IS NOT NULL THEN format('refused: as a trigger it writes %s; the cut-over makes those values bigint and the write would then fail (42804); before the start make that column bigint or text (writing the value as text), or drop the trigger and create it again after the cut-over (writing the kept uuid column if the uuid is wanted)', writes)
             WHEN p.uuid_typed THEN format('refused: its source mentions %s and takes, returns or names the type uuid, which the key stops being at the cut-over (e.g. id = p_id with p_id uuid fails with 42883); make it independent of the key''s type (text, or the kept <column>_uuid after the cut-over) before the start, or drop it and create it again after the cut-over', p.cols)
             WHEN p.typed THEN format('review: declares a variable of a migrated column''s %%TYPE (%s), which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it', p.cols)
             WHEN p.lanname = 'sql' THEN format('checked by the start: its source mentions %s; the start parses it again against the bigint columns and refuses the migration if it does not parse', p.cols)

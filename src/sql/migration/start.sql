@@ -58,7 +58,8 @@ BEGIN
     -- (src/sql/migration/integer.sql): its sequence, identity and largest key, below the first ID.
     IF widen THEN
         PERFORM @extschema@._snowflake_integer_record_start(tbl);
-    ELSE
+    -- (A subscriber's copy gets the publisher's IDs: src/sql/migration/replica.sql.)
+    ELSIF NOT @extschema@._snowflake_migration_replica(tbl, false) THEN
         PERFORM @extschema@.snowflake_next();
     END IF;
 
@@ -85,7 +86,8 @@ BEGIN
         RETURN;
     END IF;
     RAISE NOTICE 'snowflake: migrating %: new rows get snowflake IDs in column %; tables touched: %',
-        mig, quote_ident(key_col || '_snowflake'), touched
+        mig, quote_ident(key_col || '_snowflake')
+             || CASE WHEN @extschema@._snowflake_migration_replica(tbl, true) THEN ' from the publisher (a subscriber''s copy)' ELSE '' END, touched
         USING HINT = format('Next: CALL snowflake_migration_backfill(%L, time_column => ... | uuid_time => true | order_by => ...).', mig);
 END
 $fn$;

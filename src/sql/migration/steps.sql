@@ -39,6 +39,7 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     new_type text := @extschema@._snowflake_target_type(tbl, started);
     widen boolean := @extschema@._snowflake_widens(tbl);
+    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -51,6 +52,8 @@ BEGIN
                             CASE new_type WHEN 'snowflake' THEN '@extschema@.snowflake' ELSE 'bigint' END);
         undo := format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', target, c.twin);
         RETURN NEXT;
+        -- A subscriber's copy: the publisher sends every twin (src/sql/migration/replica.sql).
+        CONTINUE WHEN replica;
         IF c.is_key AND NOT widen THEN
             step := step + 1;
             statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, ctx.new_col);
@@ -431,6 +434,7 @@ DECLARE
     lf record;
     st text;
     widen boolean := @extschema@._snowflake_widens(tbl);
+    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -512,7 +516,13 @@ BEGIN
         step := step + 1;
         statement := format('ALTER TABLE %s DROP CONSTRAINT %I', target, left(c.twin, 53) || '_filled');
         RETURN NEXT;
-        IF NOT c.is_key THEN
+        IF c.is_key AND replica THEN
+            -- A subscriber's key gets the publisher's default only now: before, rows the
+            -- publisher sent without the twin would have taken this server's own IDs.
+            step := step + 1;
+            statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, c.col);
+            RETURN NEXT;
+        ELSIF NOT c.is_key AND NOT replica THEN
             step := step + 1;
             statement := format('DROP TRIGGER %I ON %s', c.fill, target);
             RETURN NEXT;
@@ -541,6 +551,20 @@ BEGIN
              WHERE x.kind IN ('rename', 'unique') ORDER BY x.step
     LOOP
         step := step + 1; target := r.target; statement := r.statement;
+        RETURN NEXT;
+    END LOOP;
+    -- REPLICA IDENTITY USING INDEX over a migrated column: its twin has the old index's name now
+    -- (a primary key's index goes with the constraint: without this, a published table would
+    -- refuse every UPDATE and DELETE after the cut-over).
+    FOR r IN SELECT @extschema@._snowflake_qname(x.indrelid::regclass) AS t, ic.relname
+             FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class tc ON tc.oid = x.indrelid
+             WHERE x.indrelid = ANY (ctx.rels) AND x.indisreplident AND tc.relkind = 'r'
+               AND (x.indisprimary OR (x.indexprs IS NULL AND x.indpred IS NULL))
+               AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+             ORDER BY 1
+    LOOP
+        step := step + 1; target := r.t;
+        statement := format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', r.t, r.relname);
         RETURN NEXT;
     END LOOP;
     -- Column privileges go with the name: whoever could insert, update, select or reference the

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Applications through a migration (docs/migration.md, "Applications through the migration"): a
+# node-postgres application (a pool, named prepared statements) and a psycopg 3 one (statements
+# prepared by the server from their first execution), both written as the page says, write and
+# look rows up by their keys and by old uuids from before the dry run to after the cut-over. Every
+# error either application sees is counted (none may happen), every answer checked; the page's
+# code blocks are what they run. The application role has column grants only.
+# Installs what it lacks: Debian's nodejs, npm, python3-psycopg; node-postgres (pinned below) into
+# SF_MIGRATION_NODE_DIR (default /var/cache/snowflake/node-migration), reused across runs.
+# Runs on the first major of a matrix: the drivers see nothing that differs between majors.
+source "$(dirname "$0")/../lib/servers.sh"
+source "$(dirname "$0")/../lib/checks.sh"
+
+sf_first_major_only
+
+PY=/usr/bin/python3
+sf_app_deps -- psycopg
+NODE_DIR=${SF_MIGRATION_NODE_DIR:-/var/cache/snowflake/node-migration}
+sf_npm_install "$NODE_DIR" pg@8.23.1
+
+sf_workdir
+sf_init p "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 517" "max_connections = 30"
+sf_start p
+q() { sf_psql p -c "$1"; }
+echo "versions: node $(node --version), pg $(node -p "require('$NODE_DIR/node_modules/pg/package.json').version"), psycopg $("$PY" -c 'import psycopg; print(psycopg.__version__)')"
+
+# The page's code blocks tagged <!-- test: NAME --> in "Applications through the migration".
+app=$SF_WORK/app
+mkdir -p "$app"
+awk -v dir="$app" '
+  /^## / { section = $0 }
+  /^<!-- test: .* -->$/ { name = $3; next }
+  /^```/ && !inside { inside = 1; if (name != "" && section == "## Applications through the migration") { file = dir "/" name; print name } next }
+  /^```/ && inside { inside = 0; file = ""; name = ""; next }
+  inside && file != "" { print > file }
+' "$SF_ROOT/docs/migration.md" >"$app/list"
+sf_check "the page's code for applications" "migration-node.js migration_psycopg.py" "$(tr '\n' ' ' <"$app/list" | sed 's/ $//')"
+cp "$SF_ROOT"/tests/integration/apps_migration/app.js "$SF_ROOT"/tests/integration/apps_migration/app.py "$app/"
+ln -s "$NODE_DIR/node_modules" "$app/node_modules"
+chown -R postgres: "$app"
+
+sf_psql p <<'SQL'
+CREATE EXTENSION snowflake;
+CREATE ROLE app LOGIN;
+CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL UNIQUE,
+                       created_at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts, amount int NOT NULL);
+CREATE INDEX ON orders (account_id);
+CREATE TABLE notes (nid bigserial PRIMARY KEY, account_id uuid REFERENCES accounts ON DELETE CASCADE, body text);
+-- Column grants only, as the issue's application had: the key's reach the new columns.
+GRANT SELECT (id, name, created_at), INSERT (name) ON accounts TO app;
+GRANT SELECT, INSERT ON orders, notes TO app;
+GRANT USAGE ON SEQUENCE orders_oid_seq, notes_nid_seq TO app;
+INSERT INTO accounts (name, created_at)
+SELECT 'old-' || lpad(n::text, 5, '0'), timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, 2000) n;
+INSERT INTO orders (account_id, amount) SELECT id, 1 FROM accounts;
+INSERT INTO notes (account_id, body) SELECT id, name FROM accounts WHERE name LIKE '%0';
+SQL
+
+# Both applications log in as app, as the postgres OS user (the socket is that user's).
+export PGHOST=$SF_WORK/p PGUSER=app PGDATABASE=postgres
+(cd "$app" && sf_as_pg env PGHOST="$PGHOST" PGUSER=app PGDATABASE=postgres node app.js >node.out 2>node.err) &
+node_pid=$!
+(cd "$app" && sf_as_pg env PGHOST="$PGHOST" PGUSER=app PGDATABASE=postgres "$PY" app.py >py.out 2>py.err) &
+py_pid=$!
+for i in $(seq 1 300); do [ -f "$app/node.started" ] && [ -f "$app/py.started" ] && break; sleep 0.1; done
+requests() { q "SELECT count(*) FROM accounts WHERE name LIKE 'node-%' OR name LIKE 'py-%'"; }
+wait_writes() {  # wait_writes N: until the applications have written N more accounts
+  local target=$(( $(requests) + $1 )) i
+  for i in $(seq 1 300); do [ "$(requests)" -ge "$target" ] && return 0; sleep 0.1; done
+  sf_fail "the applications stopped writing"
+}
+wait_writes 30
+
+sf_check "dry run: nothing refused" "" \
+  "$(q "SELECT string_agg(target || ': ' || status, '; ') FROM snowflake_migration_plan('accounts') WHERE phase = 'dependent' AND status LIKE 'refused%'")"
+out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) && sf_pass "start while both applications run" || sf_fail "start: $out"
+sf_check "the application role reads every column during the migration (SELECT *)" "2000" \
+  "$(sf_as_pg psql -h "$PGHOST" -U app -d postgres -X -q -A -t -c "SELECT count(*) FROM (SELECT * FROM accounts) a WHERE name LIKE 'old-%'" 2>&1)"
+wait_writes 30
+out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 2000)" 2>&1) \
+  && sf_pass "backfill while both applications run" || sf_fail "backfill: $out"
+sf_psql p >/dev/null <<'SQL'
+SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
+SQL
+wait_writes 30
+out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
+  && sf_pass "cut-over while both applications run" || sf_fail "cut-over: $out"
+wait_writes 60
+touch "$app/STOP"
+wait "$node_pid" && node_status=0 || node_status=$?
+wait "$py_pid" && py_status=0 || py_status=$?
+
+for a in node py; do
+  res=$(tail -1 "$app/$a.out" 2>/dev/null || true)
+  echo "  $a: $res"
+  [ -s "$app/$a.err" ] && sed 's/^/    /' "$app/$a.err" | head -20
+  field() { "$PY" -c "import json, sys; print(json.loads(sys.argv[1])['$1'])" "$res" 2>/dev/null || echo "?"; }
+  sf_check "$a: ran to its end" "0" "$([ $a = node ] && echo $node_status || echo $py_status)"
+  sf_check "$a: no request failed" "0" "$(field errors)"
+  sf_check "$a: every answer right" "0" "$(field wrong)"
+  sf_check_match "$a: old uuids found rows before the cut-over (uuid keys) and after it (bigint keys)" "^[1-9][0-9]* [1-9][0-9]*$" \
+    "$(field old_before) $(field old_after)"
+  sf_check_match "$a: the keys it got before the cut-over found their rows after it, by their new keys too" "^[1-9][0-9]*$" "$(field new_keys)"
+  sf_check_match "$a: the statement that reads the key as it is failed at the cut-over and was retried (at most once a connection)" \
+    "^[1-4]$" "$(field retries)"
+done
+sf_check "every order references its account through the bigint key" "bigint 0" \
+  "$(q "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id'") $(q "SELECT count(*) FROM orders o LEFT JOIN accounts a ON a.id = o.account_id WHERE a.id IS NULL")"
+sf_check "the application role keeps its column grants on the new key and the kept uuid" "t t f" \
+  "$(q "SELECT has_column_privilege('app', 'accounts', 'id', 'SELECT'), has_column_privilege('app', 'accounts', 'id_uuid', 'SELECT'), has_table_privilege('app', 'accounts', 'SELECT')" | tr '|' ' ')"
+sf_summary
