@@ -54,8 +54,9 @@ INSERT INTO events_a (what) VALUES ('new');
 END;
 SQL
 chmod 644 "$SF_WORK/app.sql"
-(cd "$SF_WORK" && sf_as_pg pgbench -n -h "$SF_WORK/node" -U postgres -c 5 -j 1 -T ${INTEGER_WRITE_SECONDS:-60} -l --log-prefix="$SF_WORK/lat" -f "$SF_WORK/app.sql" postgres \
-  >"$SF_WORK/pgbench.log" 2>&1) &
+# They write until every migration is cut over, and a few seconds more (however slow the machine).
+sf_as_pg bash -c 'cd "$1" && echo $$ > pgbench.pid && exec pgbench -n -h "$2" -U postgres -c 5 -j 1 -T 1800 -l --log-prefix="$1/lat" -f "$1/app.sql" postgres' \
+  _ "$SF_WORK" "$SF_WORK/node" >"$SF_WORK/pgbench.log" 2>&1 &
 bench=$!
 sleep 2
 # users: an integer key widened live, with the integer columns of posts that reference it.
@@ -83,9 +84,11 @@ for t in order_items events_d events_a; do
   out=$(q "CALL snowflake_migration_cutover('$t', lock_wait => '50 ms')" 2>&1) && sf_pass "$t cut over" || sf_fail "cut-over $t: $out"
   sleep 1
 done
+sleep 3
+kill -TERM "$(cat "$SF_WORK/pgbench.pid")"  # pgbench itself (exec'd), started above
 wait "$bench" || true
 sf_check "no writer failed" "0" "$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.log" || true)"
-sf_check_match "the writers committed transactions" "number of transactions actually processed: [1-9]" "$(cat "$SF_WORK/pgbench.log")"
+sf_check "the writers committed transactions" "t" "$(cat "$SF_WORK"/lat* 2>/dev/null | wc -l | awk '{ print ($1 > 0) ? "t" : "f" }')"
 sf_check "old rows unchanged" "$before" "$(old)"
 sf_check "references intact" "0" "$(q "SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL")"
 sf_check "posts reference existing users" "0" "$(q "SELECT count(*) FROM posts p LEFT JOIN users u ON u.id = p.user_id WHERE u.id IS NULL")"

@@ -202,7 +202,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION _snowflake_migration_dependents_of(tbl regclass)
 RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH pk AS (SELECT con.conkey[1] AS a FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p'),
+    WITH pk AS (SELECT @extschema@._snowflake_key_att(tbl) AS a),
     cols AS (SELECT tbl::oid AS r, pk.a FROM pk
              UNION
              SELECT con.conrelid, con.conkey[array_position(con.confkey, pk.a)]

@@ -66,9 +66,7 @@ BEGIN
     INSERT INTO snowflake_internal.snowflake_migration_step (relation, step, phase, kind, target, object)
     SELECT mig, g.step, g.phase, g.kind, g.target, g.object
     FROM @extschema@._snowflake_migration_steps(tbl, false) g;
-    SELECT a.attname INTO key_col
-    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-    WHERE c.conrelid = tbl AND c.contype = 'p';
+    SELECT a.attname INTO key_col FROM pg_attribute a WHERE a.attrelid = tbl AND a.attnum = @extschema@._snowflake_key_att(tbl);
     INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, key_col, key_col || '_snowflake', 'started');
 

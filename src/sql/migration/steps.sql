@@ -76,14 +76,17 @@ END $body$$f$, c.nsp, c.fill, c.col, c.twin) ELSE format($f$CREATE FUNCTION %1$I
 BEGIN
   IF NEW.%3$I IS NULL THEN
     NEW.%4$I := NULL;%8$s
-  ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.%3$I OPERATOR(pg_catalog.=) OLD.%3$I AND NEW.%4$I OPERATOR(pg_catalog.=) OLD.%4$I THEN
+  ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.%3$I OPERATOR(pg_catalog.=) OLD.%3$I AND NEW.%4$I OPERATOR(pg_catalog.=) OLD.%4$I%10$s THEN
     NULL;
   ELSE
-    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I);
+    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I%9$s);
   END IF;
   RETURN NEW;
 END $body$$f$, c.nsp, c.fill, c.col, c.twin, ctx.new_col, ctx.parent_q, ctx.key_col,
-            CASE WHEN c.rel = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', c.col, ctx.key_col, c.twin, ctx.new_col) ELSE '' END) END;
+            CASE WHEN c.rel = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', c.col, ctx.key_col, c.twin, ctx.new_col) ELSE '' END,
+            @extschema@._snowflake_match(c, 'p', 'NEW'),
+            (SELECT string_agg(format(' AND NEW.%1$I IS NOT DISTINCT FROM OLD.%1$I', c.pairs[i]), '' ORDER BY i)
+             FROM generate_series(2, coalesce(cardinality(c.pairs), 0), 2) i)) END;
         undo := format('DROP FUNCTION IF EXISTS %I.%I()', c.nsp, c.fill);
         RETURN NEXT;
         step := step + 1;
@@ -161,8 +164,8 @@ BEGIN
             kind := 'child_batches'; undo := NULL; object := c.twin;
             FOR lf IN SELECT * FROM @extschema@._snowflake_leaves(c.rel) LOOP
                 step := step + 1; target := lf.qname;
-                statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I',
-                                    target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col);
+                statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I%s',
+                                    target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col, @extschema@._snowflake_match(c, 'p', 'c'));
                 RETURN NEXT;
             END LOOP;
             object := NULL; target := c.qname;
@@ -192,6 +195,53 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     LEFT JOIN unnest(cols) u ON u.rel = att.attrelid AND u.att = att.attnum
 $$;
 
+-- _snowflake_parted_index(ix, nm, def, uniq, suffix, started) -> the index phase's statements
+-- for an index over the partitioned index ix, which PostgreSQL cannot build CONCURRENTLY: with a
+-- name nm, the index on the parent alone (kind index_only: a catalog change, invalid until
+-- complete); then for each partition's index of ix (old_name, its table target) its twin
+-- <name><suffix> CONCURRENTLY (kind index), attached to nm if there is one (kind attach, a
+-- catalog change); the last attach makes nm valid. def: "USING ... (columns) ...". Raises 42P07
+-- for a name taken. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_parted_index(ix oid, nm text, def text, uniq boolean, suffix text, started boolean)
+RETURNS TABLE (kind text, target text, object text, statement text, undo text, old_name text, old_rel text, new_rel text, nsp text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    p record;
+    ch record;
+    twin text;
+BEGIN
+    SELECT n.nspname, @extschema@._snowflake_qname(x.indrelid::regclass) AS tq INTO p
+    FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE x.indexrelid = ix;
+    IF nm IS NOT NULL THEN
+        kind := 'index_only'; target := p.tq; object := format('%I.%I', p.nspname, nm); nsp := p.nspname;
+        statement := format('CREATE %sINDEX %I ON ONLY %s %s', CASE WHEN uniq THEN 'UNIQUE ' ELSE '' END, nm, target, def);
+        undo := format('DROP INDEX IF EXISTS %s', object);
+        RETURN NEXT;
+    END IF;
+    FOR ch IN SELECT ci.relname, cn.nspname, @extschema@._snowflake_qname(cx.indrelid::regclass) AS tq
+              FROM pg_inherits i JOIN pg_class ci ON ci.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = ci.relnamespace
+              JOIN pg_index cx ON cx.indexrelid = i.inhrelid
+              WHERE i.inhparent = ix ORDER BY 3
+    LOOP
+        twin := left(ch.relname, 63 - octet_length(suffix)) || suffix;
+        IF octet_length(ch.relname) > 58 OR (NOT started AND to_regclass(format('%I.%I', ch.nspname, twin)) IS NOT NULL)
+           OR (suffix = '_snowflake' AND nm IS NOT NULL AND to_regclass(format('%I.%I', ch.nspname, ch.relname || '_uuid')) IS NOT NULL) THEN
+            RAISE EXCEPTION 'index %.% of partition % cannot be twinned as % (or renamed to %_uuid)', ch.nspname, ch.relname, ch.tq, twin, ch.relname
+                USING ERRCODE = 'duplicate_table';
+        END IF;
+        kind := 'index'; target := ch.tq; object := format('%I.%I', ch.nspname, twin); nsp := ch.nspname;
+        old_name := format('%I.%I', ch.nspname, ch.relname); old_rel := ch.relname; new_rel := twin;
+        statement := format('CREATE %sINDEX CONCURRENTLY %I ON %s %s', CASE WHEN uniq THEN 'UNIQUE ' ELSE '' END, twin, target, def);
+        undo := format('DROP INDEX IF EXISTS %s', object);
+        RETURN NEXT;
+        CONTINUE WHEN nm IS NULL;
+        kind := 'attach'; undo := NULL;
+        statement := format('ALTER INDEX %I.%I ATTACH PARTITION %s', p.nspname, nm, object);
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
 -- _snowflake_migration_steps_index(tbl, started, moves): the twins of the indexes over migrated
 -- columns and the unique index on the old primary-key columns; with moves, instead, what the cut-over
 -- does with them (kinds pk, rename, unique), for _snowflake_migration_steps_cutover().
@@ -206,6 +256,8 @@ DECLARE
     nm text;
     def text;
     ch record;
+    pkp text[] := '{}';
+    pka text[] := '{}';
     -- what the cut-over does, (kind, target, object, statement), returned after the index steps
     moved text[] := '{}';
     -- A widened integer key keeps no old column: its indexes go with it (DROP COLUMN), nothing is
@@ -255,41 +307,50 @@ BEGIN
         def := format('USING %s (%s)%s%s', ix.amname, tc.keys,
                       CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
                       CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
-        statement := format('CREATE %sINDEX %s%I ON %s%s %s', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END,
-                            CASE WHEN ix.parted THEN '' ELSE 'CONCURRENTLY ' END, nm, CASE WHEN ix.parted THEN 'ONLY ' ELSE '' END, target, def);
+        statement := format('CREATE %sINDEX CONCURRENTLY %I ON %s %s', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END, nm, target, def);
         undo := format('DROP INDEX IF EXISTS %s', object);
-        IF ix.parted THEN
-            -- A partitioned index cannot be built CONCURRENTLY: the index on the parent alone (a
-            -- catalog change, invalid until complete), then each partition's CONCURRENTLY,
-            -- attached to it (a catalog change) as it is built; the last makes it valid.
+        IF ix.parted AND ix.indisprimary AND ix.indrelid = tbl::oid THEN
+            -- The key of a partitioned migrated table: each partition's twin of its primary key,
+            -- CONCURRENTLY, without a parent (PostgreSQL makes no primary key of an index on a
+            -- partitioned table: the cut-over makes each partition's, then the parent's, and
+            -- attaches them); the lookup index on the uuids on the parent alone, then per partition.
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, NULL, def, true, '_snowflake', started) LOOP
+                step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
+                IF NOT moves THEN RETURN NEXT; END IF;
+                pkp := pkp || ARRAY['pkp', target, NULL, format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY USING INDEX %I', target,
+                                    (SELECT con.conname FROM pg_constraint con WHERE con.conindid = to_regclass(ch.old_name) AND con.contype = 'p'), ch.new_rel)]
+                ;
+                pka := pka || ARRAY['pkp', target, NULL, format('ALTER INDEX %I.%s ATTACH PARTITION %s', ix.nspname,
+                                    (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'),
+                                    format('%I.%I', ch.nsp, (SELECT con.conname FROM pg_constraint con WHERE con.conindid = to_regclass(ch.old_name) AND con.contype = 'p')))];
+            END LOOP;
+            target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+            moved := moved || ARRAY['pkp', target, NULL, format('ALTER TABLE %s DROP CONSTRAINT %s', target,
+                                    (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'))]
+                           || pkp || ARRAY['pkp', target, NULL, format('ALTER TABLE ONLY %s ADD CONSTRAINT %s PRIMARY KEY (%s)', target,
+                                    (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), tc.keys)]
+                           || pka;
+            target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, left(ix.relname, 58) || '_uuid',
+                          format('USING btree (%s)', (SELECT string_agg(quote_ident(att.attname), ', ' ORDER BY k.o) FROM unnest(ix.indkey) WITH ORDINALITY k(a, o)
+                                                      JOIN pg_attribute att ON att.attrelid = ix.indrelid AND att.attnum = k.a)), true, '_uuid', started) LOOP
+                step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
+                IF NOT moves THEN RETURN NEXT; END IF;
+            END LOOP;
+            CONTINUE;
+        ELSIF ix.parted THEN
             IF ix.indisprimary OR ix.indisunique THEN
                 RAISE EXCEPTION 'unique index %.% of partitioned table % contains a migrated column', ix.nspname, ix.relname, target
                     USING ERRCODE = 'feature_not_supported', HINT = 'Migrate that table''s own key first.';
             END IF;
-            kind := 'index_only';
-            IF NOT moves THEN RETURN NEXT; END IF;
-            FOR ch IN SELECT ci.relname, cn.nspname, @extschema@._snowflake_qname(cx.indrelid::regclass) AS tq
-                      FROM pg_inherits i JOIN pg_class ci ON ci.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = ci.relnamespace
-                      JOIN pg_index cx ON cx.indexrelid = i.inhrelid
-                      WHERE i.inhparent = ix.indexrelid ORDER BY 3
-            LOOP
-                IF (NOT started AND to_regclass(format('%I.%I', ch.nspname, left(ch.relname, 53) || '_snowflake')) IS NOT NULL)
-                   OR NOT widen AND (octet_length(ch.relname) > 58 OR to_regclass(format('%I.%I', ch.nspname, ch.relname || '_uuid')) IS NOT NULL) THEN
-                    RAISE EXCEPTION 'index %.% cannot be twinned as %_snowflake and renamed to %_uuid', ch.nspname, ch.relname, left(ch.relname, 53), ch.relname
-                        USING ERRCODE = 'duplicate_table';
-                END IF;
-                step := step + 1; kind := 'index'; target := ch.tq;
-                object := format('%I.%I', ch.nspname, left(ch.relname, 53) || '_snowflake');
-                statement := format('CREATE INDEX CONCURRENTLY %I ON %s %s', left(ch.relname, 53) || '_snowflake', target, def);
-                undo := format('DROP INDEX IF EXISTS %s', object);
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, nm, def, false, '_snowflake', started) LOOP
+                step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
                 IF NOT moves THEN RETURN NEXT; END IF;
-                step := step + 1; kind := 'attach'; undo := NULL;
-                statement := format('ALTER INDEX %I.%I ATTACH PARTITION %s', ix.nspname, nm, object);
-                IF NOT moves THEN RETURN NEXT; END IF;
-                moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ch.nspname, ch.relname, ch.relname || '_uuid')] END
-                               || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', object, ch.relname)];
+                CONTINUE WHEN ch.kind <> 'index';
+                moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', ch.old_name, ch.old_rel || '_uuid')] END
+                               || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', object, ch.old_rel)];
             END LOOP;
-            kind := 'index'; target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+            kind := 'index'; target := @extschema@._snowflake_qname(ix.indrelid::regclass); object := format('%I.%I', ix.nspname, nm);
         ELSIF NOT moves THEN
             RETURN NEXT;
         END IF;
@@ -344,7 +405,7 @@ BEGIN
     IF moves THEN
         FOR ix IN SELECT moved[i] AS k, moved[i + 1] AS t, moved[i + 2] AS o, moved[i + 3] AS s
                   FROM generate_series(1, cardinality(moved), 4) i
-                  ORDER BY array_position(ARRAY['pk', 'rename', 'unique'], moved[i]), i
+                  ORDER BY array_position(ARRAY['pk', 'pkp', 'rename', 'unique'], moved[i]), i
         LOOP
             step := step + 1; kind := ix.k; target := ix.t; object := ix.o; statement := ix.s;
             RETURN NEXT;
@@ -376,6 +437,11 @@ DECLARE
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    -- A partitioned table's key becomes unique (its primary key) only at the swap, which then adds
+    -- the foreign keys that reference it NOT VALID, validated once it has committed.
+    IF (SELECT k.relkind FROM pg_class k WHERE k.oid = tbl) = 'p' THEN
+        RETURN;
+    END IF;
     -- ---- constrain: the foreign keys again, on the bigint twins; NOT VALID, then VALIDATE ----
     phase := 'constrain'; kind := 'ddl';
     FOR fk IN
@@ -473,10 +539,15 @@ BEGIN
         statement := format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', target, c.twin);
         RETURN NEXT;
     END LOOP;
-    FOR r IN SELECT x.target, x.object, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
-             WHERE x.kind = 'pk' ORDER BY x.step
+    FOR r IN SELECT x.kind, x.target, x.object, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
+             WHERE x.kind IN ('pk', 'pkp') ORDER BY x.step
     LOOP
         step := step + 1; target := r.target;
+        IF r.kind = 'pkp' THEN  -- a partitioned table's: the statements as they are
+            statement := r.statement;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         statement := format('ALTER TABLE %s DROP CONSTRAINT %s', r.target, r.object);
         RETURN NEXT;
         step := step + 1;
@@ -536,6 +607,14 @@ BEGIN
              WHERE con.oid = ANY (ctx.fks) ORDER BY array_position(ctx.fks, con.oid)
     LOOP
         step := step + 1; target := r.child_q;
+        IF (SELECT k.relkind FROM pg_class k WHERE k.oid = tbl) = 'p' THEN
+            -- over the columns that now carry the old names; the rows are proved already
+            -- (_snowflake_cutover_check_twins): validated after the swap has committed
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', target, r.conname,
+                                regexp_replace(pg_get_constraintdef(r.oid), ' NOT VALID$', ''));
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         statement := format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, left(r.conname, 53) || '_snowflake', r.conname);
         RETURN NEXT;
         -- The partitions' own foreign keys take the names of those they replace.
