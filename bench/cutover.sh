@@ -8,6 +8,7 @@
 #
 #   bash bench/cutover.sh
 #   PARENT_ROWS=200000 ORDERS_ROWS=400000 EVENTS_ROWS=800000 RATE=250 LOCK_WAIT='100 ms' bash bench/cutover.sh
+#   PARTITIONED=1 bash bench/cutover.sh    # orders partitioned by month: bench/cutover_partitioned_results.md
 #
 # RATE is the writers' total transactions per second (pgbench -R; latencies include the time a
 # transaction waited for its turn, which is what an application sees). Builds and installs the
@@ -21,7 +22,30 @@ EVENTS_ROWS=${EVENTS_ROWS:-800000}
 RATE=${RATE:-250}
 LOCK_WAIT=${LOCK_WAIT:-100 ms}
 BASELINE_SECONDS=${BASELINE_SECONDS:-15}
-COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT' bash bench/cutover.sh"
+PARTITIONED=${PARTITIONED:-}
+COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT'${PARTITIONED:+ PARTITIONED=1} bash bench/cutover.sh"
+# The partitioned case: orders partitioned by month of created_at (12 partitions, key (oid, created_at)).
+if [ -n "$PARTITIONED" ]; then
+  ORDERS_DDL="CREATE TABLE orders (oid bigserial, created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                     account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                     region text NOT NULL, amount int NOT NULL, PRIMARY KEY (oid, created_at),
+                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED)
+                     PARTITION BY RANGE (created_at);
+  SELECT format('CREATE TABLE orders_m%s PARTITION OF orders FOR VALUES FROM (%L) TO (%L)', m,
+                timestamptz '2024-03-01 00:00:00+00' + (m - 1) * interval '1 month', timestamptz '2024-03-01 00:00:00+00' + m * interval '1 month')
+  FROM generate_series(1, 11) m \\gexec
+  CREATE TABLE orders_now PARTITION OF orders FOR VALUES FROM ('2025-02-01') TO (MAXVALUE);"
+  ORDERS_FILL="INSERT INTO orders (account_id, region, amount, created_at)
+  SELECT id, region, 1, created_at + k * interval '9 days' FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS)) k;"
+  RESULTS=$SF_ROOT/bench/cutover_partitioned_results.md
+else
+  ORDERS_DDL="CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                     region text NOT NULL, amount int NOT NULL,
+                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED);"
+  ORDERS_FILL="INSERT INTO orders (account_id, region, amount)
+  SELECT id, region, 1 FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS));"
+  RESULTS=$SF_ROOT/bench/cutover_results.md
+fi
 
 bench_node
 
@@ -30,9 +54,7 @@ sf_psql node <<SQL
 CREATE EXTENSION snowflake;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), region text NOT NULL,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp(), UNIQUE (id, region));
-CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
-                     region text NOT NULL, amount int NOT NULL,
-                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED);
+$ORDERS_DDL
 CREATE INDEX ON orders (account_id);
 CREATE TABLE events (eid bigserial PRIMARY KEY, account_id uuid REFERENCES accounts, kind text);
 CREATE INDEX ON events (account_id);
@@ -51,8 +73,7 @@ CREATE VIEW account_totals AS
     SELECT a.id, a.region, count(o.oid) AS orders FROM accounts a LEFT JOIN orders o ON o.account_id = a.id GROUP BY a.id;
 INSERT INTO accounts (region, created_at)
 SELECT 'r' || n % 3, timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, $PARENT_ROWS) n;
-INSERT INTO orders (account_id, region, amount)
-SELECT id, region, 1 FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS));
+$ORDERS_FILL
 INSERT INTO events (account_id, kind)
 SELECT id, 'seed' FROM accounts, generate_series(1, greatest(1, $EVENTS_ROWS / $PARENT_ROWS));
 VACUUM ANALYZE;
@@ -108,12 +129,12 @@ read -r fn fp50 fp99 fmax <<<"$(window "$backfill_from" "$backfill_to" | stats)"
 read -r cn cp50 cp99 cmax <<<"$(window "$cut_from" "$cut_to" | stats)"
 cut_ms=$(( (cut_to - cut_from) / 1000 )); backfill_s=$(( (backfill_to - backfill_from) / 1000000 ))
 
-out=$SF_ROOT/bench/cutover_results.md
+out=$RESULTS
 {
-  echo "# Cut-over stall under five writers"
+  echo "# Cut-over stall under five writers${PARTITIONED:+: orders partitioned by month}"
   echo
   echo "Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}'))."
-  echo "Schema: accounts $PARENT_ROWS rows (uuid key, UNIQUE (id, region)), orders $ORDERS_ROWS (two foreign keys, one"
+  echo "Schema: accounts $PARENT_ROWS rows (uuid key, UNIQUE (id, region)), orders $ORDERS_ROWS${PARTITIONED:+ (partitioned by month of created_at: 12 partitions, PRIMARY KEY (oid, created_at); indexes and foreign keys built and validated partition by partition)} (two foreign keys, one"
   echo "deferrable and composite; PL/pgSQL audit trigger), events $EVENTS_ROWS; a view grouped by the key. Writers: 5"
   echo "pgbench sessions, $RATE transactions/s in all: app_write() in PL/pgSQL (account, order, event), an INSERT ... SELECT"
   echo "that locks orders before accounts, and an UPDATE of an account then an INSERT of an event in one transaction."
