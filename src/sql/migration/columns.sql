@@ -37,6 +37,7 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     a int2;
     nm text;
+    widen boolean;
 BEGIN
     SELECT k.oid, k.relkind, k.relname, n.nspname, pg_get_userbyid(k.relowner) AS owner INTO rel
     FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
@@ -59,7 +60,9 @@ BEGIN
             parent_q, cardinality(pk.conkey) USING ERRCODE = 'feature_not_supported';
     END IF;
     SELECT att.attname INTO key_col FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att;
-    IF (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
+    -- A uuid key, or a smallint or integer key being widened (src/sql/migration/integer.sql).
+    widen := (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) IN ('int2'::regtype, 'int4'::regtype);
+    IF NOT widen AND (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
         RAISE EXCEPTION 'primary key column % of % is of type %, not uuid, smallint, integer or bigint', key_col, parent_q,
             (SELECT format_type(att.atttypid, att.atttypmod) FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att)
             USING ERRCODE = 'datatype_mismatch';
@@ -121,7 +124,9 @@ BEGIN
             RAISE EXCEPTION 'column name % is too long', c.twin USING ERRCODE = 'name_too_long',
                 HINT = 'Rename the column to at most 53 bytes first.';
         END IF;
-        FOREACH nm IN ARRAY CASE WHEN started THEN ARRAY[c.col || '_uuid'] ELSE ARRAY[c.twin, c.col || '_uuid'] END LOOP
+        -- (a widened column keeps no old column <column>_uuid)
+        FOREACH nm IN ARRAY CASE WHEN widen AND started THEN '{}'::text[] WHEN widen THEN ARRAY[c.twin]
+                                 WHEN started THEN ARRAY[c.col || '_uuid'] ELSE ARRAY[c.twin, c.col || '_uuid'] END LOOP
             IF EXISTS (SELECT 1 FROM pg_attribute att WHERE att.attrelid = c.rel AND att.attname = nm AND NOT att.attisdropped) THEN
                 RAISE EXCEPTION 'column % of % already exists', nm, c.qname
                     USING ERRCODE = 'duplicate_column',

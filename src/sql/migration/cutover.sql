@@ -78,8 +78,9 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, true);
+    -- A widened key's twins are proved equal to the old values by their validated CHECKs.
     FOREACH c IN ARRAY ctx.cols LOOP
-        CONTINUE WHEN c.is_key;
+        CONTINUE WHEN c.is_key OR @extschema@._snowflake_widens(tbl);
         EXECUTE format($q$SELECT count(*), string_agg(format('%%s = %%s: %%s = %%s, the new id of that parent is %%s', %1$L, coalesce(w.k::text, 'NULL'),
                                                       %2$L, coalesce(w.t::text, 'NULL'), coalesce(w.p::text, 'none')), E'\n') FILTER (WHERE w.i <= 5)
                           FROM (SELECT c.%1$I AS k, c.%2$I AS t, p.%3$I AS p, row_number() OVER () AS i
@@ -337,6 +338,12 @@ BEGIN
     SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
     PERFORM @extschema@._snowflake_cutover_validate(tbl);
+    IF @extschema@._snowflake_widens(tbl) THEN
+        RAISE NOTICE 'snowflake: % cut over: % is a bigint primary key DEFAULT snowflake_next(), with its old values; old keys are below %', mig,
+            quote_ident(m.key_column), (SELECT i.boundary FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = mig)
+            USING HINT = 'The referencing columns are bigint too. The sequence, if any, is kept for snowflake_migration_abort(); drop it when nothing calls it.';
+        RETURN;
+    END IF;
     RAISE NOTICE 'snowflake: % cut over: % is the % primary key; the uuids stay in %', mig,
         quote_ident(m.key_column),
         (SELECT CASE WHEN a.atttypid = '@extschema@.snowflake'::regtype THEN 'snowflake' ELSE 'bigint' END

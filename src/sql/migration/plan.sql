@@ -457,6 +457,10 @@ BEGIN
         LEFT JOIN snowflake_internal.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
         ORDER BY g.step;
     ELSE
+        -- A smallint or integer key to widen: what the start refuses (integer.sql), refused now.
+        IF @extschema@._snowflake_widens(tbl) THEN
+            PERFORM @extschema@._snowflake_integer_check(tbl);
+        END IF;
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
                      FROM @extschema@._snowflake_migration_steps(tbl, false) g ORDER BY g.step;
     END IF;

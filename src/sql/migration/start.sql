@@ -19,6 +19,7 @@ DECLARE
     key_col text;
     touched text;
     since timestamptz := clock_timestamp();
+    widen boolean := @extschema@._snowflake_widens(tbl);
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     -- Tables keyed by integers: src/sql/migration/integer.sql.
@@ -32,6 +33,7 @@ BEGIN
         -- Left by a table of that name that was dropped (or recorded by hand): not this table's.
         DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
         DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+        DELETE FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
         DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
         RAISE NOTICE 'snowflake: forgot the state of a migration of % (phase %), which does not describe this table', mig, s.phase;
     ELSIF FOUND AND s.phase = 'done' THEN
@@ -53,8 +55,12 @@ BEGIN
             HINT = format('SELECT target, status FROM snowflake_migration_plan(%L) WHERE phase = ''dependent'' lists them all.', mig);
     END IF;
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
+    -- A smallint or integer key being widened is checked and recorded as integer keys are
+    -- (src/sql/migration/integer.sql): its sequence, identity and largest key, below the first ID.
+    IF widen THEN
+        PERFORM @extschema@._snowflake_integer_record_start(tbl);
     -- (A subscriber's copy gets the publisher's IDs: src/sql/migration/replica.sql.)
-    IF NOT @extschema@._snowflake_migration_replica(tbl, false) THEN
+    ELSIF NOT @extschema@._snowflake_migration_replica(tbl, false) THEN
         PERFORM @extschema@.snowflake_next();
     END IF;
 
@@ -72,6 +78,12 @@ BEGIN
 
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
     FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+    IF widen THEN
+        RAISE NOTICE 'snowflake: migrating %: widening % to bigint, the old values copied into %; tables touched: %',
+            mig, quote_ident(key_col), quote_ident(key_col || '_snowflake'), touched
+            USING HINT = format('Next: CALL snowflake_migration_backfill(%L) (it copies the old values; no options).', mig);
+        RETURN;
+    END IF;
     RAISE NOTICE 'snowflake: migrating %: new rows get snowflake IDs in column %; tables touched: %',
         mig, quote_ident(key_col || '_snowflake')
              || CASE WHEN @extschema@._snowflake_migration_replica(tbl, true) THEN ' from the publisher (a subscriber''s copy)' ELSE '' END, touched

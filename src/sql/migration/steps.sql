@@ -38,6 +38,7 @@ DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
     new_type text := @extschema@._snowflake_target_type(tbl, started);
+    widen boolean := @extschema@._snowflake_widens(tbl);
     replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
@@ -53,7 +54,7 @@ BEGIN
         RETURN NEXT;
         -- A subscriber's copy: the publisher sends every twin (src/sql/migration/replica.sql).
         CONTINUE WHEN replica;
-        IF c.is_key THEN
+        IF c.is_key AND NOT widen THEN
             step := step + 1;
             statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, ctx.new_col);
             undo := NULL;
@@ -66,7 +67,12 @@ BEGIN
         -- made, so no other role can attach it elsewhere. An UPDATE that changes neither the
         -- uuid nor the twin keeps the twin the trigger wrote before (no lookup).
         step := step + 1;
-        statement := format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+        -- Widening an integer key (src/sql/migration/integer.sql): every twin is the old value.
+        statement := CASE WHEN widen THEN format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+  NEW.%4$I := NEW.%3$I;
+  RETURN NEW;
+END $body$$f$, c.nsp, c.fill, c.col, c.twin) ELSE format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
   IF NEW.%3$I IS NULL THEN
     NEW.%4$I := NULL;%8$s
@@ -80,7 +86,7 @@ END $body$$f$, c.nsp, c.fill, c.col, c.twin, ctx.new_col, ctx.parent_q, ctx.key_
             CASE WHEN c.rel = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', c.col, ctx.key_col, c.twin, ctx.new_col) ELSE '' END,
             @extschema@._snowflake_match(c, 'p', 'NEW'),
             (SELECT string_agg(format(' AND NEW.%1$I IS NOT DISTINCT FROM OLD.%1$I', c.pairs[i]), '' ORDER BY i)
-             FROM generate_series(2, coalesce(cardinality(c.pairs), 0), 2) i));
+             FROM generate_series(2, coalesce(cardinality(c.pairs), 0), 2) i)) END;
         undo := format('DROP FUNCTION IF EXISTS %I.%I()', c.nsp, c.fill);
         RETURN NEXT;
         step := step + 1;
@@ -107,6 +113,7 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     nm text;
     lf record;
+    widen boolean := @extschema@._snowflake_widens(tbl);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -117,7 +124,25 @@ BEGIN
         IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = c.rel AND con.conname = nm) THEN
             RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
         END IF;
-        IF c.is_key THEN
+        IF widen THEN
+            -- Before the pass (the trigger fills every write from now on), then one pass of each
+            -- table in ranges of blocks; validated, it proves every twin equal to its old value
+            -- (and, for a NOT NULL column, not null: the swap's SET NOT NULL then reads no row).
+            step := step + 1; kind := 'ddl'; object := NULL;
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s) NOT VALID', target, nm,
+                                CASE WHEN c.not_null THEN format('%I IS NOT NULL AND %I = %I', c.twin, c.twin, c.col)
+                                     ELSE format('%I IS NOT DISTINCT FROM %I', c.twin, c.col) END);
+            undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+            RETURN NEXT;
+            kind := 'child_batches'; undo := NULL; object := c.twin;
+            FOR lf IN SELECT * FROM @extschema@._snowflake_leaves(c.rel) LOOP
+                step := step + 1; target := lf.qname;
+                statement := format('UPDATE %s c SET %I = c.%I WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND c.%I IS NOT NULL',
+                                    target, c.twin, c.col, c.twin, c.col);
+                RETURN NEXT;
+            END LOOP;
+            object := NULL; target := c.qname;
+        ELSIF c.is_key THEN
             step := step + 1; kind := 'parent_batches'; undo := NULL; object := c.twin;
             statement := format('UPDATE %s p SET %I = m.new_id FROM snowflake_internal.snowflake_migration_map m WHERE m.relation = $1 AND m.n >= $2 AND m.n < $3 AND p.%I = m.key AND p.%I IS NULL',
                                 target, c.twin, c.col, c.twin);
@@ -235,6 +260,9 @@ DECLARE
     pka text[] := '{}';
     -- what the cut-over does, (kind, target, object, statement), returned after the index steps
     moved text[] := '{}';
+    -- A widened integer key keeps no old column: its indexes go with it (DROP COLUMN), nothing is
+    -- renamed <name>_uuid and the primary key needs no lookup index on the old values.
+    widen boolean := @extschema@._snowflake_widens(tbl);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -319,7 +347,7 @@ BEGIN
                 step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
                 IF NOT moves THEN RETURN NEXT; END IF;
                 CONTINUE WHEN ch.kind <> 'index';
-                moved := moved || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', ch.old_name, ch.old_rel || '_uuid')]
+                moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', ch.old_name, ch.old_rel || '_uuid')] END
                                || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', object, ch.old_rel)];
             END LOOP;
             kind := 'index'; target := @extschema@._snowflake_qname(ix.indrelid::regclass); object := format('%I.%I', ix.nspname, nm);
@@ -333,6 +361,7 @@ BEGIN
             END IF;
             moved := moved || ARRAY['pk', target,
                 (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), quote_ident(nm)];
+            CONTINUE WHEN widen;
             -- The primary key's index goes with the constraint at the cut-over: a unique index on
             -- the old columns, built now, keeps lookups by the uuids (<column>_uuid) fast.
             nm := left(ix.relname, 58) || '_uuid';
@@ -352,21 +381,21 @@ BEGIN
             -- columns; the old one is kept, renamed <name>_uuid, for lookups by the uuids.
             SELECT con.conname, con.condeferrable, con.condeferred INTO uq
             FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid;
-            IF octet_length(uq.conname) > 58 OR (NOT started AND EXISTS (
+            IF NOT widen AND octet_length(uq.conname) > 58 OR NOT widen AND (NOT started AND EXISTS (
                     SELECT 1 FROM pg_constraint con WHERE con.conrelid = ix.indrelid AND con.conname = uq.conname || '_uuid'))
-               OR to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
+               OR NOT widen AND to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
                 RAISE EXCEPTION 'constraint % of % cannot be renamed to %_uuid at the cut-over', uq.conname, target, uq.conname
                     USING ERRCODE = 'duplicate_object';
             END IF;
-            moved := moved || ARRAY['unique', target, NULL, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')]
+            moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['unique', target, NULL, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')] END
                            || ARRAY['unique', target, NULL, format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I%s', target, uq.conname, left(ix.relname, 53) || '_snowflake',
                                     CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END)];
         ELSE
-            IF octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL THEN
+            IF NOT widen AND (octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL) THEN
                 RAISE EXCEPTION 'index %.% cannot be renamed to %_uuid at the cut-over', ix.nspname, ix.relname, ix.relname
                     USING ERRCODE = 'duplicate_table';
             END IF;
-            moved := moved || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, ix.relname, ix.relname || '_uuid')]
+            moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, ix.relname, ix.relname || '_uuid')] END
                            || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, nm, ix.relname)];
         END IF;
     END LOOP;
@@ -469,6 +498,8 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     r record;
     lf record;
+    st text;
+    widen boolean := @extschema@._snowflake_widens(tbl);
     replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
@@ -479,6 +510,12 @@ BEGIN
     statement := format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE',
                         (SELECT string_agg(@extschema@._snowflake_qname(u.r::regclass), ', ' ORDER BY u.o) FROM unnest(ctx.rels) WITH ORDINALITY u(r, o)));
     RETURN NEXT;
+    -- An integer key being widened: checked and its boundary recorded first (integer.sql).
+    IF widen THEN
+        step := step + 1;
+        statement := format('SELECT @extschema@._snowflake_integer_record_cut(%L::regclass)', ctx.parent_q);
+        RETURN NEXT;
+    END IF;
     -- Views over the key: dropped now, created again at the end over the bigint columns.
     FOR r IN SELECT dd.object, dd.before_sql FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) dd
              WHERE dd.before_sql IS NOT NULL AND NOT dd.refused ORDER BY dd.object
@@ -497,7 +534,7 @@ BEGIN
     -- Primary keys over a migrated column move to their twins; SET NOT NULL is proved by the
     -- validated CHECK, so it does not scan.
     FOREACH c IN ARRAY ctx.cols LOOP
-        CONTINUE WHEN NOT (c.is_key OR (c.not_null AND c.unchecked IS NULL));
+        CONTINUE WHEN NOT (c.is_key OR (c.not_null AND (widen OR c.unchecked IS NULL)));
         step := step + 1; target := c.qname;
         statement := format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', target, c.twin);
         RETURN NEXT;
@@ -519,6 +556,13 @@ BEGIN
     END LOOP;
     FOREACH c IN ARRAY ctx.cols LOOP
         target := c.qname;
+        IF widen THEN
+            FOREACH st IN ARRAY @extschema@._snowflake_widen_column_steps(tbl, c) LOOP
+                step := step + 1; statement := st;
+                RETURN NEXT;
+            END LOOP;
+            CONTINUE;
+        END IF;
         -- New rows will not fill the old column: it must accept NULL.
         IF c.not_null THEN
             step := step + 1;
@@ -636,3 +680,37 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE a.attrelid = rel AND a.attnum = att
     ORDER BY CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.privilege_type
 $$;
+
+-- _snowflake_widen_column_steps(tbl, c) -> text[]: the swap's statements for one column of a
+-- widened integer key (src/sql/migration/integer.sql): its CHECK, fill trigger and function go;
+-- a serial's sequence becomes the new column's (DROP COLUMN would take it with the old one); the
+-- old column is dropped (catalog only; its indexes and constraints go with it, their twins take
+-- their names) and the twin takes its name, comment and default (the key: snowflake_next()).
+CREATE OR REPLACE FUNCTION _snowflake_widen_column_steps(tbl regclass, c @extschema@._snowflake_migrated_column) RETURNS text[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    k record;
+    def text := (SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad WHERE ad.adrelid = c.rel AND ad.adnum = c.att);
+    st text[] := ARRAY[format('ALTER TABLE %s DROP CONSTRAINT %I', c.qname, left(c.twin, 53) || '_filled'),
+                       format('DROP TRIGGER %I ON %s', c.fill, c.qname),
+                       format('DROP FUNCTION %I.%I()', c.nsp, c.fill)];
+BEGIN
+    SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
+    IF c.is_key AND k.ident = '' AND EXISTS (
+            SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = k.seq AND d.refclassid = 'pg_class'::regclass
+                                        AND d.refobjid = c.rel AND d.refobjsubid = c.att AND d.deptype = 'a') THEN
+        st := st || format('ALTER SEQUENCE %s OWNED BY %s.%I', k.seq::text, c.qname, c.twin);
+    END IF;
+    st := st || format('ALTER TABLE %s DROP COLUMN %I', c.qname, c.col)
+             || format('ALTER TABLE %s RENAME COLUMN %I TO %I', c.qname, c.twin, c.col);
+    IF col_description(c.rel, c.att) IS NOT NULL THEN
+        st := st || format('COMMENT ON COLUMN %s.%I IS %L', c.qname, c.col, col_description(c.rel, c.att));
+    END IF;
+    IF c.is_key THEN
+        st := st || format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', c.qname, c.col);
+    ELSIF def IS NOT NULL THEN
+        st := st || format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', c.qname, c.col, def);
+    END IF;
+    RETURN st;
+END
+$fn$;
