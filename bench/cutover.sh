@@ -8,38 +8,53 @@
 #
 #   bash bench/cutover.sh
 #   PARENT_ROWS=200000 ORDERS_ROWS=400000 EVENTS_ROWS=800000 RATE=250 LOCK_WAIT='100 ms' bash bench/cutover.sh
+#   PARTITIONED=1 bash bench/cutover.sh    # orders partitioned by month: bench/cutover_partitioned_results.md
 #
 # RATE is the writers' total transactions per second (pgbench -R; latencies include the time a
 # transaction waited for its turn, which is what an application sees). Builds and installs the
 # extension into $PG_BIN's PostgreSQL (scripts/env.sh) and runs a throwaway server as postgres.
 source "$(dirname "$0")/../scripts/env.sh"
 source "$(dirname "$0")/../tests/lib/servers.sh"
+source "$SF_ROOT/bench/latency.sh"
 PARENT_ROWS=${PARENT_ROWS:-200000}
 ORDERS_ROWS=${ORDERS_ROWS:-400000}
 EVENTS_ROWS=${EVENTS_ROWS:-800000}
 RATE=${RATE:-250}
 LOCK_WAIT=${LOCK_WAIT:-100 ms}
 BASELINE_SECONDS=${BASELINE_SECONDS:-15}
-COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT' bash bench/cutover.sh"
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+PARTITIONED=${PARTITIONED:-}
+COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT'${PARTITIONED:+ PARTITIONED=1} bash bench/cutover.sh"
+# The partitioned case: orders partitioned by month of created_at (12 partitions, key (oid, created_at)).
+if [ -n "$PARTITIONED" ]; then
+  ORDERS_DDL="CREATE TABLE orders (oid bigserial, created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                     account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                     region text NOT NULL, amount int NOT NULL, PRIMARY KEY (oid, created_at),
+                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED)
+                     PARTITION BY RANGE (created_at);
+  SELECT format('CREATE TABLE orders_m%s PARTITION OF orders FOR VALUES FROM (%L) TO (%L)', m,
+                timestamptz '2024-03-01 00:00:00+00' + (m - 1) * interval '1 month', timestamptz '2024-03-01 00:00:00+00' + m * interval '1 month')
+  FROM generate_series(1, 11) m \\gexec
+  CREATE TABLE orders_now PARTITION OF orders FOR VALUES FROM ('2025-02-01') TO (MAXVALUE);"
+  ORDERS_FILL="INSERT INTO orders (account_id, region, amount, created_at)
+  SELECT id, region, 1, created_at + k * interval '9 days' FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS)) k;"
+  RESULTS=$SF_ROOT/bench/cutover_partitioned_results.md
+else
+  ORDERS_DDL="CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
+                     region text NOT NULL, amount int NOT NULL,
+                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED);"
+  ORDERS_FILL="INSERT INTO orders (account_id, region, amount)
+  SELECT id, region, 1 FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS));"
+  RESULTS=$SF_ROOT/bench/cutover_results.md
+fi
 
-cd /tmp
-sf_install_deps
-sf_build_install
-sf_workdir
-sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40" \
-  "shared_buffers = 256MB" "max_wal_size = 4GB" "checkpoint_timeout = 30min"
-sf_start node
-q() { sf_psql node -c "$1"; }
+bench_node
 
 log "schema: accounts $PARENT_ROWS, orders $ORDERS_ROWS, events $EVENTS_ROWS rows"
 sf_psql node <<SQL
 CREATE EXTENSION snowflake;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), region text NOT NULL,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp(), UNIQUE (id, region));
-CREATE TABLE orders (oid bigserial PRIMARY KEY, account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
-                     region text NOT NULL, amount int NOT NULL,
-                     FOREIGN KEY (account_id, region) REFERENCES accounts (id, region) DEFERRABLE INITIALLY DEFERRED);
+$ORDERS_DDL
 CREATE INDEX ON orders (account_id);
 CREATE TABLE events (eid bigserial PRIMARY KEY, account_id uuid REFERENCES accounts, kind text);
 CREATE INDEX ON events (account_id);
@@ -58,8 +73,7 @@ CREATE VIEW account_totals AS
     SELECT a.id, a.region, count(o.oid) AS orders FROM accounts a LEFT JOIN orders o ON o.account_id = a.id GROUP BY a.id;
 INSERT INTO accounts (region, created_at)
 SELECT 'r' || n % 3, timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, $PARENT_ROWS) n;
-INSERT INTO orders (account_id, region, amount)
-SELECT id, region, 1 FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS));
+$ORDERS_FILL
 INSERT INTO events (account_id, kind)
 SELECT id, 'seed' FROM accounts, generate_series(1, greatest(1, $EVENTS_ROWS / $PARENT_ROWS));
 VACUUM ANALYZE;
@@ -82,12 +96,7 @@ INSERT INTO events (account_id, kind) SELECT account_id, 'visit' FROM events WHE
 COMMIT;
 \endif
 SQL
-chmod 644 "$SF_WORK/app.sql"
-mkdir -p "$SF_WORK/log" && chown postgres: "$SF_WORK/log"
-sf_as_pg bash -c 'cd "$1" && echo $$ > pgbench.pid && exec pgbench -n -h "$2" -U postgres -c 5 -j 1 -R "$3" -T 3600 -l -f "$4" postgres' \
-  _ "$SF_WORK/log" "$SF_WORK/node" "$RATE" "$SF_WORK/app.sql" >"$SF_WORK/pgbench.out" 2>&1 &
-bench=$!
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
+bench_writers "$RATE"
 
 sleep 3
 base_from=$(now_us); sleep "$BASELINE_SECONDS"; base_to=$(now_us)
@@ -109,33 +118,23 @@ cut_to=$(now_us)
 gave_way=$(echo "$cut_out" | grep -c "gave way" || true)
 sleep 5
 log "done; stopping the writers"
-kill -TERM "$(cat "$SF_WORK/log/pgbench.pid")"  # pgbench itself (exec'd), started above; a background job ignores SIGINT
-wait "$bench" 2>/dev/null || true
-sleep 1
+bench_stop_writers
 errors=$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.out" || true)
 migrated=$(q "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'id'")
 
 # pgbench -l: client_id transaction_no latency_us script_no epoch_s epoch_us [lag_us]
-cat "$SF_WORK"/log/pgbench_log.* > "$SF_WORK/all.log"
-window() {  # window FROM TO: latencies (ms) of transactions that overlapped [FROM, TO] (µs)
-  awk -v f="$1" -v t="$2" '{ end = $5 * 1000000 + $6; beg = end - $3; if (end >= f && beg <= t) printf "%.3f\n", $3 / 1000 }' "$SF_WORK/all.log"
-}
-stats() {  # n p50 p99 max of the latencies on stdin
-  sort -g | awk '{a[NR]=$1} END { if (NR == 0) { print "0 - - -"; exit }
-    p50 = a[int((NR - 1) * 0.50) + 1]; p99 = a[int((NR - 1) * 0.99) + 1]; printf "%d %.1f %.1f %.1f\n", NR, p50, p99, a[NR] }'
-}
 read -r bn bp50 bp99 bmax <<<"$(window "$base_from" "$base_to" | stats)"
 read -r sn sp50 sp99 smax <<<"$(window "$start_from" "$start_to" | stats)"
 read -r fn fp50 fp99 fmax <<<"$(window "$backfill_from" "$backfill_to" | stats)"
 read -r cn cp50 cp99 cmax <<<"$(window "$cut_from" "$cut_to" | stats)"
 cut_ms=$(( (cut_to - cut_from) / 1000 )); backfill_s=$(( (backfill_to - backfill_from) / 1000000 ))
 
-out=$SF_ROOT/bench/cutover_results.md
+out=$RESULTS
 {
-  echo "# Cut-over stall under five writers"
+  echo "# Cut-over stall under five writers${PARTITIONED:+: orders partitioned by month}"
   echo
   echo "Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}'))."
-  echo "Schema: accounts $PARENT_ROWS rows (uuid key, UNIQUE (id, region)), orders $ORDERS_ROWS (two foreign keys, one"
+  echo "Schema: accounts $PARENT_ROWS rows (uuid key, UNIQUE (id, region)), orders $ORDERS_ROWS${PARTITIONED:+ (partitioned by month of created_at: 12 partitions, PRIMARY KEY (oid, created_at); indexes and foreign keys built and validated partition by partition)} (two foreign keys, one"
   echo "deferrable and composite; PL/pgSQL audit trigger), events $EVENTS_ROWS; a view grouped by the key. Writers: 5"
   echo "pgbench sessions, $RATE transactions/s in all: app_write() in PL/pgSQL (account, order, event), an INSERT ... SELECT"
   echo "that locks orders before accounts, and an UPDATE of an account then an INSERT of an event in one transaction."

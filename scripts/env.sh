@@ -49,12 +49,19 @@ sf_app_deps() {
   sf_apt_install "${need[@]}"
 }
 
-# sf_npm_install DIR PACKAGE...: the (pinned) npm packages into DIR/node_modules, unless DIR/installed
-# names exactly those already; no install scripts run. Reused across runs when DIR is kept.
+# sf_npm_install DIR PACKAGE...: the (pinned) npm packages into DIR/node_modules; no install scripts
+# run. Reused across runs when DIR is kept: nothing is fetched when DIR/installed names every package
+# asked for, so a test that needs part of another's set (footprint.sh of orms.sh's) shares its
+# directory. Otherwise npm installs what is there (other versions of the packages asked for left
+# out) and what is asked for: npm prunes what it is not asked to install.
 sf_npm_install() {
-  local dir=$1
+  local dir=$1 have p missing=0
   shift
-  [ "$(cat "$dir/installed" 2>/dev/null)" = "$*" ] && return 0
+  have=" $(cat "$dir/installed" 2>/dev/null) "
+  for p in "$@"; do [[ "$have" == *" $p "* ]] || missing=1; done
+  [ $missing = 0 ] && return 0
+  # What is there and not asked for under another version, then what is asked for.
+  set -- $(printf '%s\n' $have | awk -v asked=" $* " 'NF { n = $0; sub(/@[^@]*$/, "", n); if (asked !~ " " n "@") print }') "$@"
   echo "installing from npm into $dir: $*"
   mkdir -p "$dir"
   (cd "$dir" && npm install --prefix "$dir" --no-save --no-audit --no-fund --ignore-scripts --silent "$@" >/dev/null)

@@ -70,4 +70,4 @@ FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'snowflake'
 WHERE p.proname !~ '^_snowflake|_migration_|_uuid_time$'  -- those are checked in migration.sql
   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'internal') AND p.prokind <> 'a'  -- type.sql checks the type's
-ORDER BY p.proname;
+ORDER BY p.proname, p.oid::regprocedure::text;

@@ -4,6 +4,7 @@
 -- what the functions check). Lease ends are plain numbers (ms since 2024-01-01 on the IDs' scale).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS snowflake;
+CREATE EXTENSION IF NOT EXISTS snowflake_coordination;   -- the lease objects, on the coordination database only
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
 -- The node role of docs/many-nodes.md: nothing but EXECUTE on the three functions and SELECT on the view.

@@ -1,6 +1,6 @@
 -- Tables keyed by integers through the migration calls: the refusals (another type, a key in the
--- snowflake range, a shared sequence, a default that is no sequence, narrow references, smallint
--- and integer keys in this version) and the bigint path (bigserial, a sequence default, IDENTITY
+-- snowflake range, a shared sequence, a default that is no sequence, narrow references), smallint
+-- and integer keys widened live (serial, IDENTITY ALWAYS) and the bigint path (bigserial, a sequence default, IDENTITY
 -- BY DEFAULT and ALWAYS, no default): old keys kept, new IDs above them, abort after the cut-over.
 CREATE EXTENSION IF NOT EXISTS snowflake;
 \set SHOW_CONTEXT never
@@ -37,20 +37,117 @@ CREATE TABLE odd_default (id bigint PRIMARY KEY DEFAULT 42);
 CREATE TABLE narrow_parent (id bigserial PRIMARY KEY);
 CREATE TABLE narrow_child (parent_id integer REFERENCES narrow_parent);
 CREATE TABLE int_parent (id serial PRIMARY KEY);
+CREATE TABLE shared_int (id integer PRIMARY KEY DEFAULT nextval('shared_seq'));   -- widened, but the sequence is shared
 CREATE TABLE parted_int (id bigint PRIMARY KEY) PARTITION BY RANGE (id);
 SELECT t, int_error_of(format('SELECT snowflake_migration_start(%L)', t)) AS start,
        int_error_of(format('SELECT * FROM snowflake_migration_plan(%L)', t)) AS plan
-FROM unnest(ARRAY['numeric_key', 'shared_a', 'ahead', 'ahead_seq', 'odd_default', 'narrow_parent', 'int_parent', 'parted_int']) t;
+FROM unnest(ARRAY['numeric_key', 'shared_a', 'ahead', 'ahead_seq', 'odd_default', 'narrow_parent', 'shared_int', 'parted_int']) t;
 -- With the numbers and what to do.
 SELECT t, int_hint_of(format('SELECT snowflake_migration_start(%L)', t))
-FROM unnest(ARRAY['shared_a', 'ahead', 'ahead_seq', 'narrow_parent', 'int_parent']) t;
+FROM unnest(ARRAY['shared_a', 'ahead', 'ahead_seq', 'narrow_parent', 'shared_int']) t;
 -- Nothing was recorded.
 SELECT count(*) AS migrations FROM snowflake_internal.snowflake_migration;
 SELECT count(*) AS integer_migrations FROM snowflake_internal.snowflake_migration_integer;
--- The dry run of an integer key describes the widening it will take.
-SELECT step, phase, target, statement, status FROM snowflake_migration_plan('int_parent');
-DROP TABLE numeric_key, shared_a, shared_b, ahead, ahead_seq, odd_default, narrow_child, narrow_parent, int_parent, parted_int;
+-- The dry run of an integer key: the widening it will take (fill functions named by a hash).
+SELECT step, phase, target, regexp_replace(statement, 'snowflake_fill_[0-9a-f]{12}', 'snowflake_fill_H', 'g') AS statement, status
+FROM snowflake_migration_plan('int_parent');
+DROP TABLE numeric_key, shared_a, shared_b, shared_int, ahead, ahead_seq, odd_default, narrow_child, narrow_parent, int_parent, parted_int;
 DROP SEQUENCE shared_seq;
+
+-- ---- smallint and integer keys, widened ----
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
+COMMENT ON COLUMN users.id IS 'user number';
+CREATE TABLE posts (id serial PRIMARY KEY, author_id integer NOT NULL REFERENCES users ON DELETE CASCADE,
+                    editor_id integer REFERENCES users ON DELETE SET NULL, body text);
+CREATE INDEX posts_by_author ON posts (author_id, id);
+CREATE TABLE tags (id smallint GENERATED ALWAYS AS IDENTITY (START WITH 5) PRIMARY KEY, label text UNIQUE);
+CREATE TABLE post_tags (post_id integer REFERENCES posts, tag_id smallint NOT NULL REFERENCES tags, UNIQUE (post_id, tag_id));
+CREATE VIEW user_posts AS SELECT u.id, u.name, p.id AS post_id FROM users u JOIN posts p ON p.author_id = u.id;
+CREATE ROLE int_reader;
+GRANT SELECT (id, name) ON users TO int_reader;
+INSERT INTO users (name) SELECT 'u' || n FROM generate_series(1, 40) n;
+INSERT INTO posts (author_id, editor_id, body) SELECT 1 + n % 40, CASE WHEN n % 3 > 0 THEN 1 + n % 7 END, 'p' || n FROM generate_series(1, 120) n;
+INSERT INTO tags (label) SELECT 't' || n FROM generate_series(1, 6) n;
+INSERT INTO post_tags SELECT p.id, t.id FROM posts p JOIN tags t ON t.id % 3 = p.id % 3;
+CREATE TABLE wide_before AS
+    SELECT 'users' AS t, id::bigint AS id, name AS v FROM users UNION ALL SELECT 'posts', id, author_id || ':' || coalesce(editor_id::text, '-') FROM posts
+    UNION ALL SELECT 'tags', id, label FROM tags UNION ALL SELECT 'post_tags', post_id, tag_id::text FROM post_tags;
+-- An abort before the cut-over leaves the tables as they were.
+CREATE FUNCTION int_wide_schema() RETURNS TABLE (item text) LANGUAGE sql AS $$
+    SELECT format('%s.%s %s%s default %s comment %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                  CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum))
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+    WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags')
+    UNION ALL
+    SELECT format('%s constraint %s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
+    FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags')
+    UNION ALL
+    SELECT format('index %s', pg_get_indexdef(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+    WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags')
+    UNION ALL
+    SELECT format('trigger %s on %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t WHERE NOT t.tgisinternal
+    ORDER BY 1
+$$;
+CREATE TABLE wide_schema_before AS SELECT * FROM int_wide_schema();
+SET client_min_messages = warning;
+SELECT snowflake_migration_start('users');
+CALL snowflake_migration_backfill('users');
+SELECT snowflake_migration_abort('users');
+SET client_min_messages = notice;
+SELECT item AS changed_by_the_abort FROM ((SELECT * FROM int_wide_schema() EXCEPT SELECT * FROM wide_schema_before)
+                                          UNION ALL (SELECT * FROM wide_schema_before EXCEPT SELECT * FROM int_wide_schema())) x;
+-- The same procedure as for any table; writes go on (the twins are filled by the triggers).
+SELECT snowflake_migration_start('users');
+SELECT snowflake_migration_start('tags');
+INSERT INTO users (name) VALUES ('during');
+INSERT INTO posts (author_id, body) SELECT id, 'during' FROM users WHERE name = 'during';
+CALL snowflake_migration_backfill('users', order_by => 'id');
+SET client_min_messages = warning;
+CALL snowflake_migration_backfill('users', batch_size => 25);
+CALL snowflake_migration_backfill('tags');
+SET client_min_messages = notice;
+SELECT count(*) FILTER (WHERE id_snowflake IS DISTINCT FROM id) AS users_unfilled FROM users;
+SELECT count(*) FILTER (WHERE author_id_snowflake IS DISTINCT FROM author_id OR editor_id_snowflake IS DISTINCT FROM editor_id) AS posts_unfilled FROM posts;
+-- A twin written past the trigger (which rewrites it at every write) is refused by the CHECK that proves it.
+UPDATE posts SET editor_id_snowflake = 7 WHERE id = 3 RETURNING editor_id, editor_id_snowflake;
+SET session_replication_role = replica;
+SELECT int_error_of($$UPDATE posts SET editor_id_snowflake = 7 WHERE id = 3$$) AS past_the_trigger;
+RESET session_replication_role;
+SELECT statement FROM snowflake_migration_plan('users') WHERE phase = 'index' AND status <> 'done' \gexec
+SELECT statement FROM snowflake_migration_plan('tags') WHERE phase = 'index' AND status <> 'done' \gexec
+SET client_min_messages = warning;
+CALL snowflake_migration_cutover('users');
+CALL snowflake_migration_cutover('tags');
+SET client_min_messages = notice;
+-- Every key and reference is bigint, under its old name, with its old values; names of
+-- constraints and indexes, the comment, the column grant and the view are carried.
+SELECT item FROM int_wide_schema() WHERE item !~ '^trigger' ORDER BY 1;
+SELECT count(*) AS values_changed FROM (
+    SELECT * FROM wide_before EXCEPT (SELECT 'users', id, name FROM users UNION ALL SELECT 'posts', id, author_id || ':' || coalesce(editor_id::text, '-') FROM posts
+                                      UNION ALL SELECT 'tags', id, label FROM tags UNION ALL SELECT 'post_tags', post_id, tag_id::text FROM post_tags)) x;
+SELECT has_column_privilege('int_reader', 'users', 'id', 'SELECT') AS reader_keeps_id, count(*) AS view_rows FROM user_posts;
+SELECT pg_get_serial_sequence('users', 'id') AS users_sequence, pg_get_serial_sequence('tags', 'id') AS tags_sequence;
+-- New rows get IDs of this server's machine id, above every old key; the ALWAYS identity is a
+-- default now (explicit values accepted); the references take them.
+INSERT INTO users (name) VALUES ('new');
+INSERT INTO tags (label) VALUES ('new');
+INSERT INTO posts (author_id, body) SELECT id, 'new' FROM users WHERE name = 'new';
+INSERT INTO tags (id, label) VALUES (1000, 'explicit');
+SELECT t, n.id > i.boundary AS above_boundary, snowflake_machine_id(n.id) AS machine_id, (SELECT max(id) FROM wide_before w WHERE w.t = i.t) < i.boundary AS old_below
+FROM (SELECT 'users' AS t, id FROM users WHERE name = 'new' UNION ALL SELECT 'tags', id FROM tags WHERE label = 'new') n
+JOIN (SELECT replace(relation, 'public.', '') AS t, boundary FROM snowflake_internal.snowflake_migration_integer) i USING (t);
+SELECT count(*) AS new_posts_of_new_user FROM posts p JOIN users u ON u.id = p.author_id WHERE u.name = 'new';
+-- Abort after the cut-over: the sequence default and the identity come back (the keys stay bigint).
+SELECT snowflake_migration_abort('users');
+SELECT snowflake_migration_abort('tags');
+SELECT item FROM int_wide_schema() WHERE item ~ '^(users|tags)\.id ';
+INSERT INTO tags (label) VALUES ('after abort');
+SELECT id FROM tags WHERE label = 'after abort';
+DROP VIEW user_posts;
+DROP TABLE post_tags, posts, tags, users, wide_before, wide_schema_before;
+DROP FUNCTION int_wide_schema();
+DROP ROLE int_reader;
 
 -- ---- bigint keys ----
 CREATE TABLE orders (id bigserial PRIMARY KEY, note text);

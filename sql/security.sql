@@ -96,7 +96,7 @@ CREATE TRIGGER mallory_trigger BEFORE UPDATE ON public.mallory_t FOR EACH ROW EX
 INSERT INTO public.mallory_t SELECT gen_random_uuid(), timestamptz '2024-06-01 00:00:00+00' + n * interval '1 second', 'm' || n FROM generate_series(1, 20) n;
 RESET ROLE;
 
--- ---- Every extension function that is not C must pin its search_path, and nothing the extension
+-- ---- Every function of both extensions (snowflake, and snowflake_coordination made by leases.sql) that is not C must pin its search_path, and nothing the extension
 -- ships grants a write to PUBLIC: this catches functions and tables added later. LANGUAGE
 -- internal (the type snowflake's functions: bigint's own C code, and its min/max aggregates) runs
 -- no SQL and looks nothing up by name, like C. Listed here and known: the two procedures (a SET
@@ -106,19 +106,19 @@ RESET ROLE;
 SELECT p.oid::regprocedure AS unpinned_function
 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
 JOIN pg_language l ON l.oid = p.prolang
-WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
+WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid IN (SELECT oid FROM pg_extension WHERE extname IN ('snowflake', 'snowflake_coordination'))
   AND d.deptype = 'e' AND l.lanname NOT IN ('c', 'internal')
   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)
 ORDER BY p.oid::regprocedure::text;
 SELECT p.oid::regprocedure AS definer_function, p.proconfig
 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
+WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid IN (SELECT oid FROM pg_extension WHERE extname IN ('snowflake', 'snowflake_coordination'))
   AND d.deptype = 'e' AND p.prosecdef
 ORDER BY p.oid::regprocedure::text;
 SELECT c.oid::regclass AS relation, a.privilege_type, c.relrowsecurity AS row_security
 FROM pg_depend d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
 CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
-WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
+WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid IN (SELECT oid FROM pg_extension WHERE extname IN ('snowflake', 'snowflake_coordination'))
   AND d.deptype = 'e' AND a.grantee = 0
 ORDER BY c.oid::regclass::text, 2;
 
@@ -205,7 +205,7 @@ DECLARE
 BEGIN
     FOR f IN SELECT p.oid::regprocedure AS fn, p.prokind, p.pronargs, p.proargtypes::regtype[] AS args
              FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-             WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake')
+             WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid IN (SELECT oid FROM pg_extension WHERE extname IN ('snowflake', 'snowflake_coordination'))
                AND d.deptype = 'e' AND p.proname LIKE '\_snowflake%' AND p.prorettype <> 'trigger'::regtype
                    AND p.prorettype <> 'event_trigger'::regtype
              ORDER BY p.oid::regprocedure::text

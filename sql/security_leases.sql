@@ -3,6 +3,7 @@
 -- ends are relative to this database's clock (now_ms: milliseconds since 2024-01-01 UTC).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS snowflake;
+CREATE EXTENSION IF NOT EXISTS snowflake_coordination;   -- the lease objects, on the coordination database only
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 CREATE ROLE regress_sfl_a LOGIN;

@@ -5,11 +5,11 @@ CREATE DATABASE snowflake_update;
 \c snowflake_update
 SET client_min_messages = warning;
 
--- Everything the extension owns, described by name (never by OID), one row per fact.
-CREATE FUNCTION extension_catalog() RETURNS TABLE (object text, fact text)
+-- Everything an extension owns (snowflake, or snowflake_coordination), described by name (never by OID), one row per fact.
+CREATE FUNCTION extension_catalog(which name DEFAULT 'snowflake') RETURNS TABLE (object text, fact text)
 LANGUAGE sql AS $$
   WITH ext AS (SELECT e.oid, e.extname, e.extconfig, e.extcondition, e.extrelocatable, e.extnamespace::regnamespace::text AS nsp
-               FROM pg_extension e WHERE e.extname = 'snowflake'),
+               FROM pg_extension e WHERE e.extname = which),
   members AS (SELECT d.classid, d.objid, d.objsubid, pg_describe_object(d.classid, d.objid, d.objsubid) AS object
               FROM pg_depend d, ext WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e')
   SELECT 'extension', format('schema %s, relocatable %s, config %s %s', nsp, extrelocatable,
@@ -98,13 +98,15 @@ DELETE FROM snowflake_internal.snowflake_migration_step;
 DELETE FROM snowflake_internal.snowflake_migration;
 DROP EXTENSION snowflake;
 
--- The state of every configuration table, by table name (not schema), one row per table.
+-- The state of every configuration table of both extensions, by table name (not schema or
+-- extension: the update moves tables to snowflake_internal, snowflake_coordination takes the
+-- lease tables over), one row per table.
 CREATE FUNCTION extension_state() RETURNS TABLE (tbl name, content text)
 LANGUAGE plpgsql AS $$
 DECLARE
     c regclass;
 BEGIN
-    FOR c IN SELECT unnest(e.extconfig)::regclass FROM pg_extension e WHERE e.extname = 'snowflake' LOOP
+    FOR c IN SELECT unnest(e.extconfig)::regclass FROM pg_extension e WHERE e.extname IN ('snowflake', 'snowflake_coordination') LOOP
         tbl := (SELECT relname FROM pg_class WHERE oid = c);
         EXECUTE format('SELECT coalesce(string_agg(t::text, %L ORDER BY t::text), %L) FROM %s t', ' | ', '', c)
             INTO content;
@@ -114,7 +116,10 @@ END
 $$;
 
 -- 1.1, as users run it: a finished migration, one under way (backfilled, not cut over), leases
--- and a grant. The update keeps all of it, and the migration under way finishes under the new version.
+-- and a grant: an application database that was also the coordination database. The update keeps
+-- all of it, the migration state in snowflake_internal, the lease objects in extension snowflake
+-- (with a WARNING) until CREATE EXTENSION snowflake_coordination takes them over; the migration
+-- under way finishes under the new version.
 CREATE EXTENSION snowflake VERSION '1.1';
 CREATE TABLE done11 (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT '2024-06-01');
 CREATE TABLE busy11 (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT '2024-07-01');
@@ -132,10 +137,25 @@ INSERT INTO snowflake_lease_grant VALUES ('postgres', '[10,19]');
 INSERT INTO snowflake_lease_settings VALUES (true, '1 hour');
 SELECT status, machine_id FROM snowflake_lease_claim('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
                                                      10, 19, 0, 30000, 'node-a');
+CREATE ROLE regress_sfu_watch;
+GRANT SELECT ON snowflake_leases TO regress_sfu_watch;
 CREATE TABLE state11 AS SELECT * FROM extension_state();
 ALTER EXTENSION snowflake UPDATE;
 SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'snowflake') AS at_newest
 FROM pg_extension WHERE extname = 'snowflake';
+-- The state tables moved; nothing of the migration toolkit is left in the application's schema.
+SELECT c.relnamespace::regnamespace AS schema, string_agg(c.relname, ', ' ORDER BY c.relname) AS tables
+FROM pg_class c WHERE c.relkind IN ('r', 'v') AND c.relname LIKE 'snowflake%' GROUP BY 1 ORDER BY 1;
+CREATE EXTENSION snowflake_coordination;
+SELECT e.extname, count(*) AS lease_objects
+FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+WHERE d.deptype = 'e' AND (d.classid = 'pg_class'::regclass AND d.objid IN (SELECT oid FROM pg_class WHERE relname LIKE 'snowflake_lease%')
+                           OR d.classid = 'pg_proc'::regclass AND d.objid IN (SELECT oid FROM pg_proc WHERE proname LIKE '%snowflake_lease%'))
+GROUP BY 1;
+-- The grant given under 1.1 stays, and is not taken for the extension's own: pg_dump writes it.
+SELECT has_table_privilege('regress_sfu_watch', 'snowflake_leases', 'SELECT') AS watch_reads_leases,
+       (SELECT count(*) FROM pg_init_privs i, aclexplode(i.initprivs) a
+        WHERE a.grantee = 'regress_sfu_watch'::regrole) AS initial_privileges_of_watch;
 SELECT count(*) > 0 AS state_rows_before,
        count(*) FILTER (WHERE content <> '') AS tables_with_rows
 FROM state11;
@@ -143,6 +163,9 @@ SELECT 'lost by the update' AS side, * FROM (SELECT * FROM state11 EXCEPT ALL SE
 UNION ALL
 SELECT 'changed by the update', * FROM (SELECT * FROM extension_state() WHERE tbl NOT IN ('snowflake_migration_lane', 'snowflake_migration_integer') EXCEPT ALL SELECT * FROM state11) b
 ORDER BY 1, 2;
+-- Nodes keep leasing: the same holder gets its id back.
+SELECT status, machine_id FROM snowflake_lease_claim('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
+                                                     10, 19, 0, 30000, 'node-a');
 -- New in 1.2: the migrations of tables keyed by integers, none after the update.
 SELECT count(*) AS integer_migrations FROM snowflake_internal.snowflake_migration_integer;
 -- New in 1.2: the IDs of the map built under 1.1 are recorded as taken, so that no later backfill repeats them.
@@ -153,12 +176,13 @@ SELECT format_type(atttypid, atttypmod) AS busy11_id FROM pg_attribute WHERE att
 SELECT count(*) AS children, count(*) FILTER (WHERE c.parent = b.id) AS joined
 FROM child11 c LEFT JOIN busy11 b ON b.id = c.parent;
 CREATE TABLE updated11 AS SELECT * FROM extension_catalog();
+REVOKE SELECT ON snowflake_leases FROM regress_sfu_watch;
+CREATE TABLE updated11_coord AS SELECT * FROM extension_catalog('snowflake_coordination');
 DROP TABLE done11, child11, busy11, state11;
 DELETE FROM snowflake_internal.snowflake_migration_step;
 DELETE FROM snowflake_internal.snowflake_migration;
-DELETE FROM snowflake_lease;
-DELETE FROM snowflake_lease_grant;
-DELETE FROM snowflake_lease_settings;
+DROP EXTENSION snowflake_coordination;
+DROP ROLE regress_sfu_watch;
 DROP EXTENSION snowflake;
 
 -- The oldest released version, in use: its generator issues IDs before and after each update.
@@ -173,11 +197,15 @@ SELECT count(*) AS ids, bool_and(version = '1.0' OR id > (SELECT max(id) FROM ke
 FROM keyed;
 CREATE TABLE updated AS SELECT * FROM extension_catalog();
 
--- A fresh install of the newest version.
+-- A fresh install of the newest version: in an application database, nothing of the leases.
 DROP TABLE keyed;
 DROP EXTENSION snowflake;
 CREATE EXTENSION snowflake;
 CREATE TABLE fresh AS SELECT * FROM extension_catalog();
+SELECT count(*) AS lease_objects FROM pg_class WHERE relname LIKE 'snowflake_lease%';
+CREATE EXTENSION snowflake_coordination;
+CREATE TABLE fresh_coord AS SELECT * FROM extension_catalog('snowflake_coordination');
+DROP EXTENSION snowflake_coordination;
 
 -- Non-trivial (every kind of object is described), and the same fact for fact.
 SELECT count(*) > 40 AS described, count(*) FILTER (WHERE fact LIKE 'CREATE OR REPLACE FUNCTION%') > 10 AS functions
@@ -189,7 +217,12 @@ UNION ALL
 SELECT 'only after update from 1.1', * FROM (SELECT * FROM updated11 EXCEPT ALL SELECT * FROM fresh) c
 UNION ALL
 SELECT 'only in fresh install (vs 1.1)', * FROM (SELECT * FROM fresh EXCEPT ALL SELECT * FROM updated11) d
+UNION ALL
+SELECT 'coordination: only when taken over from 1.1', * FROM (SELECT * FROM updated11_coord EXCEPT ALL SELECT * FROM fresh_coord) e
+UNION ALL
+SELECT 'coordination: only in fresh install', * FROM (SELECT * FROM fresh_coord EXCEPT ALL SELECT * FROM updated11_coord) f
 ORDER BY 1, 2, 3;
+SELECT count(*) > 10 AS coordination_described FROM fresh_coord;
 
 -- A coordination database of 1.1 whose nodes relied on an empty snowflake_lease_grant (any role
 -- granted the functions leased any id): the update gives each such role every id, with a
@@ -202,7 +235,19 @@ GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bi
 SET client_min_messages = warning;
 ALTER EXTENSION snowflake UPDATE;
 SELECT holder_role, machine_ids FROM snowflake_lease_grant;
-DELETE FROM snowflake_lease_grant;
+-- Its nodes keep leasing after the update, before snowflake_coordination takes the objects over.
+SET SESSION AUTHORIZATION regress_sfu_node;
+SELECT status, machine_id FROM snowflake_lease_claim('00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-00000000000b',
+                                                     5, 5, 0, 30000, 'node-b');
+RESET SESSION AUTHORIZATION;
+-- snowflake_coordination takes the objects over with the role's grants, which stay its own (not initial privileges).
+CREATE EXTENSION snowflake_coordination;
+SELECT has_function_privilege('regress_sfu_node', 'snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text)', 'EXECUTE') AS node_claims,
+       has_function_privilege('regress_sfu_node', 'snowflake_lease_release(integer, uuid, uuid, bigint)', 'EXECUTE') AS node_releases,
+       (SELECT count(*) FROM pg_init_privs i, aclexplode(i.initprivs) a WHERE a.grantee = 'regress_sfu_node'::regrole) AS initial_privileges_of_node,
+       (SELECT count(*) FROM snowflake_lease_grant) AS grant_rows,
+       (SELECT string_agg(holder_role || ' ' || machine_id, ', ') FROM snowflake_lease) AS leases;
+DROP EXTENSION snowflake_coordination;
 DROP EXTENSION snowflake;
 DROP ROLE regress_sfu_node;
 

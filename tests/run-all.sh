@@ -58,7 +58,7 @@ if wants regress; then
   echo "== SQL tests (make installcheck: pg_regress, temporary instance, PostgreSQL $PG_MAJOR)"
   # pg_regress runs initdb, so it works in a directory the server user owns.
   mkdir -p "$SF_WORK/regress/tests"
-  cp -r "$SF_ROOT/Makefile" "$SF_ROOT/snowflake.control" "$SF_ROOT/sql" "$SF_ROOT/expected" "$SF_WORK/regress/"
+  cp -r "$SF_ROOT/Makefile" "$SF_ROOT/snowflake.control" "$SF_ROOT/snowflake_coordination.control" "$SF_ROOT/sql" "$SF_ROOT/expected" "$SF_WORK/regress/"
   cp "$SF_ROOT/tests/regress.conf" "$SF_WORK/regress/tests/"
   chown -R "$(stat -c %U "$SF_WORK")" "$SF_WORK/regress"
   out=$(sf_as_pg make -C "$SF_WORK/regress" -s installcheck PG_CONFIG="$PG_CONFIG" 2>&1) && status=0 || status=$?

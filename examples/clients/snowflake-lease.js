@@ -28,7 +28,8 @@ class SnowflakeUnavailable extends Error {
 class LeasedSnowflake {
   // options: connection (node-postgres config, or a connection string), firstId, lastId (the range
   // to lease from), durationMs (default 30000), holder (a uuid that stays the same across restarts
-  // of this instance: it gets its id back; default a new one), schema (of the extension, default
+  // of this instance: it gets its id back; default a new one), schema (of extension
+  // snowflake_coordination on the coordination database, default
   // 'public'), host (recorded in the lease), maxWaitMs (how long start() waits for a lease).
   static async start(options) {
     const gen = new LeasedSnowflake(options);

@@ -42,7 +42,7 @@ class LeasedSnowflake:
               host=None, max_wait_ms=60000):
         """conninfo: libpq connection string of the coordination database; first_id, last_id: the
         range to lease from; holder: a uuid that stays the same across restarts of this instance
-        (it gets its id back; default a new one); schema: the extension's."""
+        (it gets its id back; default a new one); schema: that of extension snowflake_coordination."""
         gen = cls(conninfo, first_id, last_id, duration_ms, holder, schema, host)
         gen._claim(max_wait_ms)
         gen._renew()                           # the end from now on, after any wait in the claim

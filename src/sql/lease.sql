@@ -1,6 +1,9 @@
 -- Machine-id leases on a coordination database: claim, renew, release, and a view of every lease.
 -- The tables and the two kinds of time are described in lease_state.sql. A node's background
--- worker calls these functions over libpq (src/pg/lease/); no preloading is needed here.
+-- worker calls these functions over libpq (src/pg/lease/); no preloading is needed here. From 1.2 in
+-- extension snowflake_coordination (which needs no library: nothing here is C); the update of
+-- snowflake from 1.1 runs them once more over 1.1's objects, which it then drops or keeps
+-- (update/1.1--1.2-leases.sql).
 --
 -- Security: a node logs in with a role of its own that may only EXECUTE these functions (and read
 -- the view); it has no privilege on the tables. The functions run as the extension's owner
@@ -275,11 +278,12 @@ END;
 $$;
 
 -- Every lease, for people: times of the coordination database's clock, and the lease ends as
--- the millisecond inside an ID (previous_end NULL: the first holder).
+-- the millisecond inside an ID (previous_end NULL: the first holder), as snowflake_timestamp()
+-- gives it, computed here so that this extension needs nothing of snowflake's.
 CREATE OR REPLACE VIEW snowflake_leases AS
 SELECT l.machine_id, l.holder, l.holder_role, l.host, l.system_identifier, l.started_at,
-       @extschema@.snowflake_timestamp(l.lease_end_ms << 22) AS lease_end, l.renewed_at,
-       CASE WHEN l.previous_end_ms >= 0 THEN @extschema@.snowflake_timestamp(l.previous_end_ms << 22) END AS previous_end,
+       timestamptz '2024-01-01 00:00:00+00' + l.lease_end_ms * interval '1 millisecond' AS lease_end, l.renewed_at,
+       CASE WHEN l.previous_end_ms >= 0 THEN timestamptz '2024-01-01 00:00:00+00' + l.previous_end_ms * interval '1 millisecond' END AS previous_end,
        l.released_at,
        CASE WHEN l.released_at IS NOT NULL THEN 'released'
             WHEN l.renewed_at < clock_timestamp() - coalesce((SELECT s.reclaim_after FROM @extschema@.snowflake_lease_settings s),

@@ -1,5 +1,9 @@
 -- Machine-id leases, kept on a coordination database (docs/many-nodes.md, section "Machine ids from leases"). New in 1.1.
 --
+-- From 1.2 part of extension snowflake_coordination (CREATE EXTENSION snowflake_coordination on the
+-- coordination database only), no longer of snowflake. IF NOT EXISTS: tables taken over from
+-- snowflake (coordination/adopt.sql) are already this extension's and stay as they are.
+--
 -- Times of two kinds, never mixed:
 -- * *_ms: milliseconds since 2024-01-01 UTC, the scale of the IDs themselves. A holder never issues
 --   an ID of its machine id with a millisecond past lease_end_ms, and it issues only IDs with a
@@ -11,7 +15,7 @@
 
 -- One row per machine id ever leased. Rows are never deleted: a row's lease_end_ms is the bound
 -- the next holder must start after.
-CREATE TABLE snowflake_lease (
+CREATE TABLE IF NOT EXISTS snowflake_lease (
     machine_id        integer PRIMARY KEY CHECK (machine_id BETWEEN 0 AND 1023),
     holder            uuid NOT NULL,         -- the node identity kept in the node's data directory
     incarnation       uuid NOT NULL,         -- one run of the node's server (new at each start)
@@ -31,7 +35,7 @@ CREATE TABLE snowflake_lease (
 -- means 10 minutes (no row from the script, so that a dump's row restores without a conflict):
 --   INSERT INTO snowflake_lease_settings VALUES (true, '1 hour')
 --       ON CONFLICT (one) DO UPDATE SET reclaim_after = excluded.reclaim_after;
-CREATE TABLE snowflake_lease_settings (
+CREATE TABLE IF NOT EXISTS snowflake_lease_settings (
     one           boolean PRIMARY KEY DEFAULT true CHECK (one),
     reclaim_after interval NOT NULL CHECK (reclaim_after >= interval '0')
 );
@@ -39,7 +43,7 @@ CREATE TABLE snowflake_lease_settings (
 -- The ids each node role may lease: a role claims and renews only ids inside its own ranges (a
 -- range withdrawn makes its holder's next renewal answer 'lost'). Under 1.1 an empty table let
 -- every role granted the functions lease any id; from 1.2 a role without a row leases nothing.
-CREATE TABLE snowflake_lease_grant (
+CREATE TABLE IF NOT EXISTS snowflake_lease_grant (
     holder_role name NOT NULL,
     machine_ids int4range NOT NULL CHECK (NOT isempty(machine_ids) AND machine_ids <@ int4range(0, 1023, '[]')),
     PRIMARY KEY (holder_role, machine_ids)

@@ -20,6 +20,23 @@ check_above_all() {
   if [[ "$after" =~ ^[0-9]+$ ]] && [ "$after" -gt "$before" ]; then sf_pass "$1"; else sf_fail "$1: $after not above $before"; fi
 }
 status() { sf_psql node -c "SELECT $1 FROM snowflake_status()"; }
+# check_above_all, timing the new ID's statement alone (psql's \timing, without a connection's
+# start-up, which takes a second or more on a loaded machine): sets waited_ms. With a clock step
+# ($2), the same session takes an ID, steps the clock and times the next ID, so the clock has no
+# time to catch up unseen.
+timed_check_above_all() {
+  local before out step=()
+  before=$(highest)
+  [ -n "${2:-}" ] && step=(-c "INSERT INTO ids VALUES (snowflake_next())" -c "\\! echo '$2' > $SF_WORK/node.faketime")
+  out=$(sf_psql node "${step[@]}" -c '\timing on' -c "INSERT INTO ids VALUES (snowflake_next()) RETURNING id" 2>&1) || true
+  waited_ms=$(echo "$out" | sed -n 's/^Time: \([0-9]*\).*/\1/p')
+  out=$(echo "$out" | head -1)
+  if [[ "$out" =~ ^[0-9]+$ ]] && [ "$out" -gt "$before" ] && [ "$out" = "$(highest)" ]; then
+    sf_pass "$1"
+  else
+    sf_fail "$1: $out not above $before"
+  fi
+}
 crash() {
   # SIGKILL of a backend: the postmaster kills the rest and reinitialises shared memory.
   local pid="" reinits
@@ -43,10 +60,18 @@ crash() {
 
 echo "-- the clock steps back 5 s while running"
 take 5000 >/dev/null
+t0=$(date +%s%3N)
 sf_set_clock node -5s
 err=$(sf_error node "SELECT snowflake_next()")
+# 5 s less the time the clock ran on since the last ID (a loaded machine takes a second or more).
+since_ms=$(( $(date +%s%3N) - t0 + 200 ))
 sf_check_match "a backward step fails at once with SF001" "ERROR: +SF001: clock moved backwards" "$err"
-sf_check_match "... and says by how much" "DETAIL: +The system clock is (4[0-9]{3}|5[0-9]{3}) ms behind" "$err"
+behind=$(echo "$err" | sed -n 's/.*The system clock is \([0-9]*\) ms behind.*/\1/p')
+if [ -n "$behind" ] && [ "$behind" -le 5000 ] && [ "$behind" -ge $((5000 - since_ms)) ]; then
+  sf_pass "... and says by how much ($behind ms)"
+else
+  sf_fail "... and says by how much: [$behind] not within $((5000 - since_ms))..5000 ms in [$err]"
+fi
 sf_check "... counted as a rollback error" "1" "$(status rollback_errors)"
 sf_set_clock node +0
 check_above_all "the clock back: IDs resume above every earlier one"
@@ -71,9 +96,7 @@ check_above_all "the clock back: IDs above every ID before the crash"
 echo "-- a crash with the clock right: the wait is at most one lease"
 take 3000 >/dev/null
 crash
-t0=$(date +%s%N)
-check_above_all "first ID after the crash is above every earlier one"
-waited_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+timed_check_above_all "first ID after the crash is above every earlier one"
 if [ "$waited_ms" -le 1500 ]; then sf_pass "first ID after the crash took ${waited_ms} ms (lease 1000 ms)"; else sf_fail "first ID after the crash took ${waited_ms} ms"; fi
 
 echo "-- a frozen clock while more than 4096 IDs are asked in one statement"
@@ -113,14 +136,11 @@ check_above_all "unfrozen, the generator is healthy: an ID above all earlier one
 
 echo "-- rollback tolerance: a short step is waited out, a long one is still an error"
 take 100 >/dev/null
-sf_set_clock node -1s
-t0=$(date +%s%N)
-check_above_all "a 1 s step within the 4 s tolerance gives an ID above all earlier ones"
-waited_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+timed_check_above_all "a 1 s step within the 4 s tolerance gives an ID above all earlier ones" -1s
 if [ "$waited_ms" -ge 500 ]; then sf_pass "... after waiting ${waited_ms} ms for the clock"; else sf_fail "... without waiting (${waited_ms} ms)"; fi
 sf_check_match "... counted as a rollback wait" "^[1-9]" "$(status rollback_waits)"
-sf_set_clock node -8s
-sf_check_match "an 8 s step beyond the tolerance fails with SF001" "ERROR: +SF001" "$(sf_error node "SELECT snowflake_next()")"
+sf_set_clock node -60s
+sf_check_match "a 60 s step beyond the tolerance fails with SF001" "ERROR: +SF001" "$(sf_error node "SELECT snowflake_next()")"
 sf_set_clock node +0
 sf_psql node -c "ALTER SYSTEM RESET snowflake.rollback_tolerance_ms" -c "ALTER SYSTEM RESET snowflake.max_wait_ms" \
   -c "SELECT pg_reload_conf()" >/dev/null

@@ -51,7 +51,7 @@ fi
 echo "-- the coordination server: the extension, one role per node, nothing but the functions granted"
 sf_init coord "max_connections = 30"
 sf_start coord
-sf_psql coord -c "CREATE EXTENSION snowflake"
+sf_psql coord -c "CREATE EXTENSION snowflake_coordination"
 for role in node1 node2 node3 node4; do
   sf_psql coord -c "CREATE ROLE $role LOGIN" -c "
     GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text),
@@ -128,9 +128,44 @@ sf_psql noext -c "CREATE EXTENSION snowflake"
 deadline=$((SECONDS + 10))
 until grep -q 'could not claim a machine id' "$SF_WORK/noext/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 sf_check_match "SF030, naming the missing extension" \
-  "ERROR: +SF030: no machine id is leased to this server.*DETAIL: +the snowflake extension is not installed in the coordination database" \
+  "ERROR: +SF030: no machine id is leased to this server.*DETAIL: +the snowflake_coordination extension is not installed in the coordination database" \
   "$(sf_error noext "SELECT snowflake_next()")"
 sf_stop noext
+
+echo "-- a coordination database still at 1.1: a node leases from it, through the update and the take-over"
+# A node of 1.2 finds the lease functions in extension snowflake (1.1, or updated and not yet taken
+# over) and in snowflake_coordination after CREATE EXTENSION snowflake_coordination takes them over.
+sf_psql coord -c "CREATE DATABASE legacy"
+sf_psql coord -d legacy -c "CREATE EXTENSION snowflake VERSION '1.1'" -c "
+  GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text),
+                            snowflake_lease_renew(integer, uuid, uuid, bigint),
+                            snowflake_lease_release(integer, uuid, uuid, bigint) TO node1"
+sf_init legacy "shared_preload_libraries = 'snowflake'" "snowflake.lease_machine_ids = '700-703'" \
+  "snowflake.lease_duration_ms = $duration_ms" "snowflake.lease_conninfo = 'host=$SF_WORK/coord dbname=legacy user=node1 connect_timeout=2'"
+sf_start legacy
+sf_psql legacy -c "CREATE EXTENSION snowflake"
+if wait_until legacy 20 "$held"; then sf_pass "a node leases from a 1.1 coordination database"; else
+  sf_fail "no lease from a 1.1 coordination database: $(sf_psql legacy -c "SELECT lease_state FROM snowflake_status()")"; fi
+legacy_renewals() { sf_psql coord -d legacy -c "SELECT renewed_at FROM snowflake_lease WHERE machine_id BETWEEN 700 AND 703"; }
+renewed_after() { # renewed_after STAMP: true once the node's lease is renewed after STAMP
+  local deadline=$((SECONDS + 10))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(sf_psql coord -d legacy -c "SELECT bool_or(renewed_at > '$1') FROM snowflake_lease")" = t ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+sf_psql coord -d legacy -c "ALTER EXTENSION snowflake UPDATE" 2>/dev/null
+stamp=$(legacy_renewals)
+if renewed_after "$stamp"; then sf_pass "updated to 1.2, leases kept in extension snowflake: the node renews"; else
+  sf_fail "no renewal after the update"; fi
+sf_psql coord -d legacy -c "CREATE EXTENSION snowflake_coordination"
+stamp=$(legacy_renewals)
+if renewed_after "$stamp"; then sf_pass "taken over by snowflake_coordination: the node renews"; else
+  sf_fail "no renewal after the take-over"; fi
+sf_check "the lease never lapsed, one id held throughout" "held|1" \
+  "$(sf_psql legacy -c "SELECT lease_state FROM snowflake_status()")|$(sf_psql coord -d legacy -c "SELECT count(*) FROM snowflake_lease")"
+sf_stop legacy
 
 # The hub: every node's rows meet here (it issues no IDs itself).
 sf_init hub "max_logical_replication_workers = 8" "max_worker_processes = 16" "wal_retrieve_retry_interval = '1s'" \

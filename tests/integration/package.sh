@@ -47,7 +47,8 @@ libdir=$("$PG_CONFIG" --pkglibdir)
 extdir=$("$PG_CONFIG" --sharedir)/extension
 ours() {
   find "$libdir" "$extdir" \( -path "$libdir/snowflake.so" -o -path "$libdir/bitcode/snowflake.index.bc" \
-    -o -path "$libdir/bitcode/snowflake/*" -o -path "$extdir/snowflake.control" -o -path "$extdir/snowflake--*.sql" \) \
+    -o -path "$libdir/bitcode/snowflake/*" -o -path "$extdir/snowflake.control" -o -path "$extdir/snowflake--*.sql" \
+    -o -path "$extdir/snowflake_coordination.control" -o -path "$extdir/snowflake_coordination--*.sql" \) \
     -type f 2>/dev/null | sort
 }
 STASH=$SF_WORK/stash
@@ -70,7 +71,8 @@ sf_check "no snowflake file of a checkout left in PostgreSQL 15 ($(wc -l <"$STAS
 echo "== apt-get install $deb"
 out=$(apt_ install "$deb" 2>&1) || echo "$out" | tail -20
 sf_check "$PKG is installed" "installed" "$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>&1)"
-for f in "$libdir/snowflake.so" "$extdir/snowflake.control" "$extdir/snowflake--$version.sql" "$extdir/snowflake--1.0.sql"; do
+for f in "$libdir/snowflake.so" "$extdir/snowflake.control" "$extdir/snowflake--$version.sql" "$extdir/snowflake--1.0.sql" \
+         "$extdir/snowflake_coordination.control" "$extdir/snowflake_coordination--$version.sql"; do
   sf_check "dpkg -S $f" "$PKG" "$(dpkg -S "$f" 2>&1 | cut -d: -f1)"
 done
 # README links into docs/: the package carries both, side by side.
@@ -92,6 +94,9 @@ sf_check "the package's update script: CREATE EXTENSION VERSION '1.0', then ALTE
   "$(sf_psql pkg -c "CREATE DATABASE upd" && sf_psql pkg -d upd -c "CREATE EXTENSION snowflake VERSION '1.0'" \
     -c "ALTER EXTENSION snowflake UPDATE" \
     -c "SELECT extversion, snowflake_next() > 0 FROM pg_extension WHERE extname = 'snowflake'" 2>&1)"
+sf_check "the package's second extension: CREATE EXTENSION snowflake_coordination (the lease objects)" "$version|t" \
+  "$(sf_psql pkg -c "CREATE DATABASE coord" && sf_psql pkg -d coord -c "CREATE EXTENSION snowflake_coordination" \
+    -c "SELECT extversion, to_regclass('snowflake_leases') IS NOT NULL FROM pg_extension WHERE extname = 'snowflake_coordination'" 2>&1)"
 sf_stop pkg
 
 echo "== apt-get remove $PKG"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A migration through a partitioned table under live writers: accounts (uuid key) referenced by
-# orders, partitioned by month with PRIMARY KEY (id, created_at) and ON UPDATE CASCADE. Five
-# sessions write accounts and orders throughout; an abort after the index phase restores the
-# schema entry by entry, partitions included; a second migration cuts over with no failed writer
-# transaction, and every order, in every partition, references its account through the new key.
+# Migrations through a partitioned table under live writers: accounts (uuid key) referenced by
+# orders, partitioned by month with PRIMARY KEY (id, created_at) and ON UPDATE CASCADE, referenced
+# by notes through (order_id, order_created_at). Five sessions write accounts, orders and notes
+# throughout; an abort of accounts' migration after the index phase restores the schema entry by
+# entry, partitions included; then accounts and orders are migrated one after the other, with no
+# failed writer transaction, and every reference, in every partition, intact over the new keys.
 source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
@@ -23,6 +24,9 @@ CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') T
 CREATE TABLE orders_2024_03 PARTITION OF orders FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
 CREATE TABLE orders_recent PARTITION OF orders FOR VALUES FROM ('2024-04-01') TO (MAXVALUE);
 CREATE INDEX orders_account_idx ON orders (account_id);
+CREATE TABLE notes (id bigserial PRIMARY KEY, order_id uuid NOT NULL, order_created_at timestamptz NOT NULL, body text,
+                    FOREIGN KEY (order_id, order_created_at) REFERENCES orders (id, created_at) ON DELETE CASCADE);
+CREATE INDEX notes_order_idx ON notes (order_id, order_created_at);
 -- The application's write path: PL/pgSQL that plans its statements once per session.
 CREATE FUNCTION app_write(n int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -31,8 +35,10 @@ BEGIN
     INSERT INTO accounts (name) VALUES ('w' || n) RETURNING * INTO acc;
     INSERT INTO orders (account_id, amount) VALUES (acc.id, n);
     UPDATE orders SET amount = amount + 1 WHERE account_id = acc.id;
+    INSERT INTO notes (order_id, order_created_at, body) SELECT id, created_at, 'w' FROM orders WHERE account_id = acc.id;
 END $$;
-GRANT SELECT, INSERT, UPDATE ON accounts, orders TO app;
+GRANT SELECT, INSERT, UPDATE ON accounts, orders, notes TO app;
+GRANT USAGE ON SEQUENCE notes_id_seq TO app;
 CREATE TABLE app_control (stopped int NOT NULL);
 INSERT INTO app_control VALUES (0);
 GRANT SELECT ON app_control TO app;
@@ -41,6 +47,7 @@ SELECT 'a' || n, timestamptz '2024-01-01 00:00:00+00' + n * interval '3 minutes'
 -- Old orders in every month's partition, a few for each account.
 INSERT INTO orders (account_id, amount, created_at)
 SELECT id, k, created_at + k * interval '20 days' FROM accounts, generate_series(0, 2) k;
+INSERT INTO notes (order_id, order_created_at, body) SELECT id, created_at, 'old' FROM orders;
 -- The schema, entry by entry, partitions and their indexes and constraints included.
 CREATE FUNCTION shop_schema() RETURNS TABLE (item text) LANGUAGE sql AS $$
     SELECT format('%s column %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
@@ -79,6 +86,8 @@ INSERT INTO accounts (name) VALUES ('t' || :n);
 INSERT INTO orders (account_id, amount) SELECT id, 2 FROM accounts WHERE name = 't' || :n;
 COMMIT;
 UPDATE orders SET amount = amount + 1 WHERE account_id = (SELECT id FROM accounts WHERE name = 'a' || (:n % 20000 + 1));
+INSERT INTO notes (order_id, order_created_at, body)
+SELECT id, created_at, 'n' FROM orders WHERE account_id IN (SELECT id FROM accounts WHERE name = 't' || :n);
 \endif
 SQL
 chmod 644 "$SF_WORK/app.sql"
@@ -97,8 +106,8 @@ wait_for() {
 }
 wait_for "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
 indexes() {
-  sf_psql node >/dev/null <<'SQL'
-SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
+  sf_psql node -v t="$1" >/dev/null <<'SQL'
+SELECT statement FROM snowflake_migration_plan(:'t') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL
 }
 
@@ -108,7 +117,7 @@ out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_a
   || sf_fail "backfill: $out"
 sf_check "the backfill filled the twins in every partition" "orders_2024_01|orders_2024_02|orders_2024_03|orders_recent" \
   "$(q "SELECT string_agg(DISTINCT tableoid::regclass::text, '|' ORDER BY tableoid::regclass::text) FROM orders WHERE account_id_snowflake IS NOT NULL")"
-out=$(indexes 2>&1) || sf_fail "index phase: $out"
+out=$(indexes accounts 2>&1) || sf_fail "index phase: $out"
 sf_check "the index phase made the parent's index valid (its partitions' attached)" "t|4" \
   "$(q "SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'orders_account_idx_snowflake'::regclass")"
 out=$(q "SELECT snowflake_migration_abort('accounts')" 2>&1) && sf_pass "abort while the sessions write" || sf_fail "abort: $out"
@@ -119,14 +128,26 @@ sf_check "the abort restored the schema, partitions included" "" \
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 5000)" 2>&1) \
   && sf_pass "backfill while five sessions write" || sf_fail "backfill: $out"
-out=$(indexes 2>&1) || sf_fail "index phase: $out"
-sf_check "index phase run again: nothing left to do" "" "$(indexes 2>&1)"
+out=$(indexes accounts 2>&1) || sf_fail "index phase: $out"
+sf_check "index phase run again: nothing left to do" "" "$(indexes accounts 2>&1)"
 written_before=$(q "SELECT count(*) FROM orders")
 t0=$(date +%s%N)
 out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
   && sf_pass "cut-over committed while the sessions write" || sf_fail "cut-over: $out"
 echo "  cut-over: $(echo "$out" | grep -c "gave way") attempts gave way to writers, $(( ($(date +%s%N) - t0) / 1000000 )) ms in all"
 wait_for "SELECT count(*) > $written_before + 100 FROM orders" || sf_fail "no writes after the cut-over"
+
+# ---- Then orders itself: PRIMARY KEY (id, created_at), referenced by notes (order_id, order_created_at) ----
+out=$(q "SELECT snowflake_migration_start('orders')" 2>&1) || sf_fail "start of orders: $out"
+out=$(q "CALL snowflake_migration_backfill('orders', time_column => 'created_at', batch_size => 5000)" 2>&1) \
+  && sf_pass "backfill of orders while five sessions write" || sf_fail "backfill of orders: $out"
+out=$(indexes orders 2>&1) || sf_fail "index phase of orders: $out"
+written_before=$(q "SELECT count(*) FROM notes")
+t0=$(date +%s%N)
+out=$(q "CALL snowflake_migration_cutover('orders', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
+  && sf_pass "cut-over of orders committed while the sessions write" || sf_fail "cut-over of orders: $out"
+echo "  cut-over of orders: $(echo "$out" | grep -c "gave way") attempts gave way to writers, $(( ($(date +%s%N) - t0) / 1000000 )) ms in all"
+wait_for "SELECT count(*) > $written_before + 100 FROM notes" || sf_fail "no notes written after the cut-over of orders"
 sleep 1
 
 sf_psql node -c "UPDATE app_control SET stopped = 1"
@@ -136,6 +157,7 @@ for p in $(ps -o pid= --ppid "$bench") "$bench"; do kill "$p" 2>/dev/null || tru
 wait "$bench" 2>/dev/null || true
 
 sf_check "no writer transaction failed" "0" "$(grep -ciE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" || true)"
+grep -iE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" | head -3 || true
 sf_check "orders.account_id is bigint, in the parent and every partition" "bigint" \
   "$(q "SELECT string_agg(DISTINCT format_type(a.atttypid, a.atttypmod), ',') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.relname LIKE 'orders%' AND c.relkind IN ('r', 'p') AND a.attname = 'account_id'")"
@@ -152,5 +174,15 @@ sf_check "the parent's index over the reference, and each partition's, read the 
 q "UPDATE accounts SET id = id + 1 WHERE name = 'a1'" >/dev/null
 sf_check "ON UPDATE CASCADE reaches its old orders in two partitions" "3" \
   "$(q "SELECT count(*) FROM orders o JOIN accounts a ON a.id = o.account_id WHERE a.name = 'a1' AND o.created_at < '2024-04-01'")"
-sf_check "the ID map was emptied" "0" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")"
+sf_check "orders is keyed by (id, created_at), id bigint, in the parent and every partition" "5|PRIMARY KEY (id, created_at)|bigint" \
+  "$(q "SELECT count(*), min(pg_get_constraintdef(k.oid)), min(format_type(a.atttypid, a.atttypmod)) FROM pg_constraint k
+        JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attname = 'id' WHERE k.contype = 'p' AND k.conrelid::regclass::text LIKE 'orders%'")"
+sf_check "every note references its order through the bigint key, the order its uuid named" "0" \
+  "$(q "SELECT count(*) FROM notes n LEFT JOIN orders o ON (o.id, o.created_at) = (n.order_id, n.order_created_at)
+        WHERE o.id IS NULL OR o.id_uuid IS DISTINCT FROM coalesce(n.order_id_uuid, o.id_uuid)")"
+sf_check "notes' foreign key is validated, on the bigint key" "t|FOREIGN KEY (order_id, order_created_at) REFERENCES orders(id, created_at) ON DELETE CASCADE" \
+  "$(q "SELECT convalidated, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'notes'::regclass AND contype = 'f' AND conparentid = 0")"
+sf_check "lookups by the old order uuid have their index, in every partition" "t|4" \
+  "$(q "SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'orders_pkey_uuid'::regclass")"
+sf_check "the ID maps were emptied" "0" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")"
 sf_summary

@@ -28,7 +28,7 @@ export NODE_PATH=$NODE_DIR/node_modules PYTHONPATH=$CLIENTS
 duration_ms=1500
 sf_init coord "max_connections = 40"
 sf_start coord
-sf_psql coord -c "CREATE EXTENSION snowflake"
+sf_psql coord -c "CREATE EXTENSION snowflake_coordination"
 # One role per kind of holder, each with its own range: PostgreSQL nodes 100-101, Node services
 # 512-515, Python services 516-519.
 for role in nodes svc_node svc_py; do
@@ -314,7 +314,7 @@ for s in js py; do
   sf_check "services-usage.$s runs" 0 "$status"
   read -r m first second <<<"$(echo "$out" | tr -d "n'")"
   sf_check "services-usage.$s: an id of svc_api's range, two IDs of it in order, the lease released" "t|t|released" \
-    "$(sf_psql coord -c "SELECT ${m:-0} BETWEEN 512 AND 575 AND snowflake_machine_id(${first:-0}) = ${m:-0} AND snowflake_machine_id(${second:-0}) = ${m:-0},
+    "$(sf_psql coord -c "SELECT ${m:-0} BETWEEN 512 AND 575 AND (${first:-0}::bigint >> 12) & 1023 = ${m:-0} AND (${second:-0}::bigint >> 12) & 1023 = ${m:-0},
                                 ${second:-0} > ${first:-0}, (SELECT state FROM snowflake_leases WHERE machine_id = ${m:-0} AND holder_role = 'svc_api')")"
 done
 

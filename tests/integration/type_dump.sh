@@ -76,4 +76,56 @@ sf_check_match "foreign keys are enforced after the restore" "violates foreign k
 sf_as_pg pg_dump -h "$SF_WORK/p" -U postgres -Fp -f "$SF_WORK/src.sql" src
 sf_check_match "the plain dump writes the type by name" "id public\.snowflake DEFAULT public\.snowflake_next\(\)" "$(cat "$SF_WORK/src.sql")"
 
+echo "-- pg_dump of the migration toolkit's state (schema snowflake_internal), mid-migration"
+sf_psql p -c "CREATE DATABASE mig" -c "CREATE DATABASE mig2"
+db mig -c "CREATE EXTENSION snowflake" \
+  -c "CREATE TABLE t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), at timestamptz NOT NULL DEFAULT '2024-06-01')" \
+  -c "INSERT INTO t SELECT FROM generate_series(1, 100)" -c "SELECT snowflake_migration_start('t')" \
+  -c "CALL snowflake_migration_backfill('t', time_column => 'at')" >/dev/null
+mig_state() {
+  db "$1" -c "SELECT (SELECT string_agg(relation || ' ' || phase || ' ' || map_rows, ',') FROM snowflake_internal.snowflake_migration),
+                     (SELECT md5(string_agg(key::text || new_id, ',' ORDER BY n)) FROM snowflake_internal.snowflake_migration_map),
+                     (SELECT count(*) FROM snowflake_internal.snowflake_migration_step),
+                     (SELECT string_agg(relation || ms::text || slots::text, ',') FROM snowflake_internal.snowflake_migration_lane)"
+}
+mig_before=$(mig_state mig)
+sf_check_match "a backfilled migration's state, in snowflake_internal" "^public\.t backfilled 100\|[0-9a-f]{32}\|[1-9][0-9]*\|public\.t" "$mig_before"
+sf_as_pg pg_dump -h "$SF_WORK/p" -U postgres -Fc -f "$SF_WORK/mig.dump" mig
+sf_as_pg pg_restore -h "$SF_WORK/p" -U postgres -d mig2 --exit-on-error "$SF_WORK/mig.dump" && status=0 || status=$?
+sf_check "pg_restore of a database mid-migration succeeds" 0 "$status"
+sf_check "the restored state is the same" "$mig_before" "$(mig_state mig2)"
+db mig2 -c "SELECT statement FROM snowflake_migration_plan('t') WHERE phase = 'index'" | while read -r stmt; do db mig2 -c "$stmt"; done
+sf_check "the migration finishes in the restored database" "done|bigint|100" \
+  "$(db mig2 -c "SET client_min_messages = warning" -c "CALL snowflake_migration_cutover('t')" -c "SELECT (SELECT phase FROM snowflake_internal.snowflake_migration), format_type(atttypid, NULL), (SELECT count(*) FROM t)
+                   FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'id'")"
+
+echo "-- pg_dump of coordination databases: leases, grant rows and the node role's privileges"
+sf_psql p -c "CREATE ROLE node_a LOGIN" -c "CREATE DATABASE coord" -c "CREATE DATABASE coord2" -c "CREATE DATABASE coord11" -c "CREATE DATABASE coord11b"
+grant_node="GRANT EXECUTE ON FUNCTION snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text) TO node_a;
+            GRANT SELECT ON snowflake_leases TO node_a; INSERT INTO snowflake_lease_grant VALUES ('node_a', '[40,49]');"
+claim="SELECT status || ' ' || machine_id FROM snowflake_lease_claim('00000000-0000-4000-8000-000000000001', gen_random_uuid(), 40, 49, 0, 30000, 'a', NULL)"
+coord_state() {
+  db "$1" -c "SELECT (SELECT string_agg(machine_id || ' ' || holder_role, ',') FROM snowflake_lease),
+                     (SELECT string_agg(holder_role || ' ' || machine_ids, ',') FROM snowflake_lease_grant),
+                     has_function_privilege('node_a', 'snowflake_lease_claim(uuid, uuid, integer, integer, bigint, integer, text, text)', 'EXECUTE'),
+                     has_table_privilege('node_a', 'snowflake_leases', 'SELECT'),
+                     (SELECT extname FROM pg_extension e JOIN pg_depend d ON d.refobjid = e.oid AND d.deptype = 'e'
+                      WHERE d.objid = 'snowflake_lease'::regclass)"
+}
+db coord -c "CREATE EXTENSION snowflake_coordination" -c "$grant_node" >/dev/null
+sf_check "coordination 1.2: node_a claims" "granted 40" "$(db coord -c "SET SESSION AUTHORIZATION node_a" -c "$claim")"
+# Updated from 1.1, then taken over: the grants must stay the operator's (pg_dump writes them).
+db coord11 -c "CREATE EXTENSION snowflake VERSION '1.1'" -c "$grant_node" >/dev/null
+db coord11 -c "SET SESSION AUTHORIZATION node_a" -c "$claim" >/dev/null
+db coord11 -c "ALTER EXTENSION snowflake UPDATE" -c "CREATE EXTENSION snowflake_coordination" 2>/dev/null
+for pair in coord:coord2 coord11:coord11b; do
+  from=${pair%%:*} to=${pair#*:}
+  want=$(coord_state "$from")
+  sf_check "$from: a lease, a grant row, node_a's privileges, in snowflake_coordination" "40 node_a|node_a [40,50)|t|t|snowflake_coordination" "$want"
+  sf_as_pg pg_dump -h "$SF_WORK/p" -U postgres -Fc -f "$SF_WORK/$from.dump" "$from"
+  sf_as_pg pg_restore -h "$SF_WORK/p" -U postgres -d "$to" --exit-on-error "$SF_WORK/$from.dump" && status=0 || status=$?
+  sf_check "$from: pg_restore succeeds" 0 "$status"
+  sf_check "$from: restored with its lease, grant row and node_a's privileges" "$want" "$(coord_state "$to")"
+done
+
 sf_summary

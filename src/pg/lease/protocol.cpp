@@ -13,19 +13,27 @@ namespace {
 
 static_assert(sizeof(SharedLease::detail) == kClientErrorSize, "a client's error is a lease's detail");
 
-// Pins the coordination connection's search_path to the extension's schema (then pg_catalog), so
-// the unqualified calls below reach the extension's functions and nothing a role planted
-// elsewhere. false with *error when the extension is not installed there.
+// Pins the coordination connection's search_path to the schema of the lease functions (then
+// pg_catalog), so the unqualified calls below reach them and nothing a role planted elsewhere.
+// They belong to extension snowflake_coordination (from 1.2), or still to snowflake on a
+// coordination database at 1.1 or updated from it and not yet taken over (a node updated first
+// keeps leasing). false with *error when neither has them there.
 bool PinSearchPath(PGconn* conn, char* error) {
   PGresult* row = Call(conn,
                        "SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(n.nspname) || "
                        "', pg_catalog, pg_temp', false) "
-                       "FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-                       "WHERE e.extname = 'snowflake'",
+                       "FROM pg_catalog.pg_proc p "
+                       "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+                       "AND d.objid = p.oid AND d.deptype = 'e' "
+                       "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
+                       "AND e.extname IN ('snowflake_coordination', 'snowflake') "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+                       "WHERE p.proname = 'snowflake_lease_claim' "
+                       "ORDER BY e.extname = 'snowflake_coordination' DESC LIMIT 1",
                        0, nullptr, error);
   if (row == nullptr) {
     if (strcmp(error, "unexpected answer") == 0)
-      CopyError(error, "the snowflake extension is not installed in the coordination database");
+      CopyError(error, "the snowflake_coordination extension is not installed in the coordination database");
     return false;
   }
   PQclear(row);

@@ -25,6 +25,11 @@ BEGIN
         RETURN;
     END IF;
     m := @extschema@._snowflake_migration_row(tbl);
+    -- A widened integer key after its cut-over: its sequence or identity back (integer.sql).
+    IF m.phase = 'done' AND @extschema@._snowflake_widens(tbl) THEN
+        PERFORM @extschema@._snowflake_integer_abort(tbl, lock_wait, give_up_after);
+        RETURN;
+    END IF;
     IF m.phase = 'done' THEN
         RAISE EXCEPTION 'the migration of % is cut over; it cannot be aborted', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -33,6 +38,7 @@ BEGIN
     DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
     PERFORM @extschema@._snowflake_run_locked(tbl, 'abort', lock_wait, give_up_after, since);
     DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+    DELETE FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
     DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     RAISE NOTICE 'snowflake: migration of % aborted', mig;
 END

@@ -14,7 +14,10 @@ CREATE TYPE _snowflake_migrated_column AS (
     unchecked text,     -- the condition under which its foreign key checks nothing (MATCH SIMPLE, a NULL column)
     fill      text,     -- the name of its fill trigger and trigger function
     nsp       text,     -- the schema of its table (where the fill function lives)
-    owner     text      -- the owner of its table (who owns the fill function)
+    owner     text,     -- the owner of its table (who owns the fill function)
+    -- a referencing column of a key with more columns (PRIMARY KEY (id, created_at)): the other
+    -- columns of its foreign key, as pairs (the parent's column, its own), that find its parent row
+    pairs     text[]
 );
 
 -- _snowflake_migration_context(tbl regclass, started boolean) -> one row: what every phase of
@@ -34,13 +37,15 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     a int2;
     nm text;
+    widen boolean;
 BEGIN
     SELECT k.oid, k.relkind, k.relname, n.nspname, pg_get_userbyid(k.relowner) AS owner INTO rel
     FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
-    IF rel.relkind <> 'r' THEN
-        RAISE EXCEPTION '%.% is not an ordinary table', quote_ident(rel.nspname), quote_ident(rel.relname) USING ERRCODE = 'feature_not_supported',
-            HINT = 'Partitioned tables, views and foreign tables cannot be migrated by snowflake_migration_start().';
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '%.% is not a table', quote_ident(rel.nspname), quote_ident(rel.relname) USING ERRCODE = 'feature_not_supported',
+            HINT = 'Views and foreign tables cannot be migrated by snowflake_migration_start().';
     END IF;
+    PERFORM @extschema@._snowflake_leaves(tbl);  -- refuses partitions it cannot handle
     parent_q := format('%I.%I', rel.nspname, rel.relname);
     parent_owner := rel.owner;
     SELECT con.conname, con.conkey, con.conindid INTO pk
@@ -48,13 +53,16 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table % has no primary key', parent_q USING ERRCODE = 'feature_not_supported';
     END IF;
-    IF cardinality(pk.conkey) <> 1 THEN
-        RAISE EXCEPTION 'the primary key of % has % columns; only a single uuid column can be migrated',
+    -- A key of several columns (a partitioned table's includes the partition key) has one uuid.
+    key_att := @extschema@._snowflake_key_att(tbl);
+    IF key_att IS NULL THEN
+        RAISE EXCEPTION 'the primary key of % has % columns, and not exactly one of them is a uuid',
             parent_q, cardinality(pk.conkey) USING ERRCODE = 'feature_not_supported';
     END IF;
-    key_att := pk.conkey[1];
     SELECT att.attname INTO key_col FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att;
-    IF (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
+    -- A uuid key, or a smallint or integer key being widened (src/sql/migration/integer.sql).
+    widen := (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) IN ('int2'::regtype, 'int4'::regtype);
+    IF NOT widen AND (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
         RAISE EXCEPTION 'primary key column % of % is of type %, not uuid, smallint, integer or bigint', key_col, parent_q,
             (SELECT format_type(att.atttypid, att.atttypmod) FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att)
             USING ERRCODE = 'datatype_mismatch';
@@ -62,7 +70,7 @@ BEGIN
 
     -- The parent key first, then one column per (referencing table, referencing column).
     fks := '{}';
-    cols := ARRAY[ROW(true, tbl::oid, parent_q, key_att, key_col, NULL, true, NULL, NULL, NULL, NULL)::@extschema@._snowflake_migrated_column];
+    cols := ARRAY[ROW(true, tbl::oid, parent_q, key_att, key_col, NULL, true, NULL, NULL, NULL, NULL, '{}')::@extschema@._snowflake_migrated_column];
     FOR fk IN
         SELECT con.oid, con.conname, con.conrelid, con.conkey, con.confkey, cc.relkind,
                format('%I.%I', cn.nspname, cc.relname) AS child_q
@@ -81,7 +89,16 @@ BEGIN
         fks := fks || fk.oid;
         a := fk.conkey[array_position(fk.confkey, key_att)];
         CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(cols) u WHERE u.rel = fk.conrelid AND u.att = a);  -- one twin per column
-        c := ROW(false, fk.conrelid, fk.child_q, a, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        IF rel.relkind = 'p' AND fk.relkind = 'p' AND current_setting('server_version_num')::int < 180000 THEN
+            RAISE EXCEPTION 'foreign key % on partitioned table % references partitioned table %', fk.conname, fk.child_q, parent_q
+                USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Its new foreign key is added NOT VALID by the cut-over, which PostgreSQL supports on a partitioned table from version 18 on.';
+        END IF;
+        c := ROW(false, fk.conrelid, fk.child_q, a, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                 ARRAY(SELECT x::text FROM unnest(fk.confkey, fk.conkey) WITH ORDINALITY u(pa, ca, o),
+                                    LATERAL (VALUES (1, (SELECT attname FROM pg_attribute WHERE attrelid = tbl AND attnum = u.pa)),
+                                                    (2, (SELECT attname FROM pg_attribute WHERE attrelid = fk.conrelid AND attnum = u.ca))) v(i, x)
+                       WHERE u.pa = ANY (pk.conkey) AND u.pa <> key_att ORDER BY u.o, v.i));
         SELECT att.attname, att.attnotnull INTO c.col, c.not_null FROM pg_attribute att WHERE att.attrelid = fk.conrelid AND att.attnum = a;
         -- Every row must get the twin once its parent exists; a row the foreign key does not
         -- check (MATCH SIMPLE, some referencing column NULL) need not.
@@ -107,7 +124,9 @@ BEGIN
             RAISE EXCEPTION 'column name % is too long', c.twin USING ERRCODE = 'name_too_long',
                 HINT = 'Rename the column to at most 53 bytes first.';
         END IF;
-        FOREACH nm IN ARRAY CASE WHEN started THEN ARRAY[c.col || '_uuid'] ELSE ARRAY[c.twin, c.col || '_uuid'] END LOOP
+        -- (a widened column keeps no old column <column>_uuid)
+        FOREACH nm IN ARRAY CASE WHEN widen AND started THEN '{}'::text[] WHEN widen THEN ARRAY[c.twin]
+                                 WHEN started THEN ARRAY[c.col || '_uuid'] ELSE ARRAY[c.twin, c.col || '_uuid'] END LOOP
             IF EXISTS (SELECT 1 FROM pg_attribute att WHERE att.attrelid = c.rel AND att.attname = nm AND NOT att.attisdropped) THEN
                 RAISE EXCEPTION 'column % of % already exists', nm, c.qname
                     USING ERRCODE = 'duplicate_column',
@@ -146,3 +165,22 @@ BEGIN
                  FROM pg_inherits i WHERE i.inhparent = rel ORDER BY 2;
 END
 $fn$;
+
+-- _snowflake_key_att(tbl regclass) -> int2: the migrated column of tbl's primary key: its only
+-- column, or the one uuid column of a key of several (NULL when there is none or more than one).
+CREATE OR REPLACE FUNCTION _snowflake_key_att(tbl regclass) RETURNS int2
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN cardinality(con.conkey) = 1 THEN con.conkey[1]
+                ELSE (SELECT min(a.attnum) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attnum = ANY (con.conkey)
+                      AND a.atttypid = 'uuid'::regtype HAVING count(*) = 1) END
+    FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p'
+$$;
+
+-- _snowflake_match(c, p, r) -> text: the other conditions that find the parent row of a row (alias
+-- r) of c's table in the migrated table (alias p) when its key has several columns, e.g.
+-- ' AND p.created_at OPERATOR(pg_catalog.=) NEW.order_created_at'; '' for a key of one column.
+CREATE OR REPLACE FUNCTION _snowflake_match(c @extschema@._snowflake_migrated_column, p text, r text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(format(' AND %s.%I OPERATOR(pg_catalog.=) %s.%I', p, c.pairs[i], r, c.pairs[i + 1]), '' ORDER BY i), '')
+    FROM generate_series(1, coalesce(cardinality(c.pairs), 0), 2) i
+$$;

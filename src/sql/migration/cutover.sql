@@ -7,7 +7,9 @@
 -- the bigint columns, which take the old names; the uuid columns stay as <column>_uuid with a
 -- unique index; views over the key are created again and policies altered onto the new columns;
 -- every session's cached plans are invalidated so that PL/pgSQL code replans against the new
--- columns. Every statement is computed from the catalog when it runs.
+-- columns. Every statement is computed from the catalog when it runs. On a subscriber's copy
+-- (src/sql/migration/replica.sql) it waits before the swap until its subscription has stopped at
+-- the first change in the publisher's new shape, and enables it again in the swap's transaction.
 -- Locks: each table in one order, the referenced table first (as a writer that inserts a parent
 -- and then its children does), each attempt waiting at most lock_wait (lock_timeout) so that
 -- writers queue behind it no longer than that; an attempt that times out or deadlocks is rolled
@@ -76,22 +78,23 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, true);
+    -- A widened key's twins are proved equal to the old values by their validated CHECKs.
     FOREACH c IN ARRAY ctx.cols LOOP
-        CONTINUE WHEN c.is_key;
+        CONTINUE WHEN c.is_key OR @extschema@._snowflake_widens(tbl);
         EXECUTE format($q$SELECT count(*), string_agg(format('%%s = %%s: %%s = %%s, the new id of that parent is %%s', %1$L, coalesce(w.k::text, 'NULL'),
                                                       %2$L, coalesce(w.t::text, 'NULL'), coalesce(w.p::text, 'none')), E'\n') FILTER (WHERE w.i <= 5)
                           FROM (SELECT c.%1$I AS k, c.%2$I AS t, p.%3$I AS p, row_number() OVER () AS i
-                                FROM %4$s c LEFT JOIN %5$s p ON p.%6$I OPERATOR(pg_catalog.=) c.%1$I
+                                FROM %4$s c LEFT JOIN %5$s p ON p.%6$I OPERATOR(pg_catalog.=) c.%1$I%7$s
                                 WHERE c.%2$I IS DISTINCT FROM p.%3$I) w$q$,
-                       c.col, c.twin, ctx.new_col, c.qname, ctx.parent_q, ctx.key_col)
+                       c.col, c.twin, ctx.new_col, c.qname, ctx.parent_q, ctx.key_col, @extschema@._snowflake_match(c, 'p', 'c'))
         INTO n, examples;
         IF n > 0 THEN
             RAISE EXCEPTION '% rows of % carry in % another id than the new id of the parent % names', n, c.qname, c.twin, c.col
                 USING ERRCODE = 'integrity_constraint_violation',
                 DETAIL = examples || CASE WHEN n > 5 THEN format(E'\n... and %s more', n - 5) ELSE '' END,
                 HINT = format('The fill trigger computes the twin from the uuid at every write (unless bypassed, e.g. with session_replication_role = replica): %s; then call the cut-over again.',
-                              format('UPDATE %1$s c SET %2$I = NULL WHERE c.%2$I IS DISTINCT FROM (SELECT p.%3$I FROM %4$s p WHERE p.%5$I = c.%6$I)',
-                                     c.qname, c.twin, ctx.new_col, ctx.parent_q, ctx.key_col, c.col));
+                              format('UPDATE %1$s c SET %2$I = NULL WHERE c.%2$I IS DISTINCT FROM (SELECT p.%3$I FROM %4$s p WHERE p.%5$I = c.%6$I%7$s)',
+                                     c.qname, c.twin, ctx.new_col, ctx.parent_q, ctx.key_col, c.col, @extschema@._snowflake_match(c, 'p', 'c')));
         END IF;
     END LOOP;
 END
@@ -322,7 +325,8 @@ LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT greatest(1, ceil(extract(epoch FROM i) * 1000))::bigint::text
 $$;
 
--- _snowflake_cutover_finish(tbl regclass): after the swap has committed: deletes the ID map (no
+-- _snowflake_cutover_finish(tbl regclass): after the swap has committed: validates the foreign keys
+-- it added NOT VALID (_snowflake_cutover_validate), deletes the ID map (no
 -- work for the swap's locks) and says what happened.
 CREATE OR REPLACE FUNCTION _snowflake_cutover_finish(tbl regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -333,11 +337,36 @@ BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
+    PERFORM @extschema@._snowflake_cutover_validate(tbl);
+    IF @extschema@._snowflake_widens(tbl) THEN
+        RAISE NOTICE 'snowflake: % cut over: % is a bigint primary key DEFAULT snowflake_next(), with its old values; old keys are below %', mig,
+            quote_ident(m.key_column), (SELECT i.boundary FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = mig)
+            USING HINT = 'The referencing columns are bigint too. The sequence, if any, is kept for snowflake_migration_abort(); drop it when nothing calls it.';
+        RETURN;
+    END IF;
     RAISE NOTICE 'snowflake: % cut over: % is the % primary key; the uuids stay in %', mig,
         quote_ident(m.key_column),
         (SELECT CASE WHEN a.atttypid = '@extschema@.snowflake'::regtype THEN 'snowflake' ELSE 'bigint' END
          FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = m.key_column),
         quote_ident(m.key_column || '_uuid');
+END
+$fn$;
+
+-- _snowflake_cutover_validate(tbl regclass): validates the foreign keys referencing tbl that the
+-- swap added NOT VALID (those referencing a partitioned table, whose key becomes unique only in
+-- the swap; their rows were proved by _snowflake_cutover_check_twins): a scan of each referencing
+-- table under SHARE UPDATE EXCLUSIVE, which writers do not wait for.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_validate(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    fk record;
+BEGIN
+    PERFORM @extschema@._snowflake_migration_owner_check(tbl);
+    FOR fk IN SELECT con.conname, @extschema@._snowflake_qname(con.conrelid::regclass) AS q FROM pg_constraint con
+              WHERE con.contype = 'f' AND con.confrelid = tbl AND con.conparentid = 0 AND NOT con.convalidated ORDER BY 2, 1
+    LOOP
+        EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', fk.q, fk.conname);
+    END LOOP;
 END
 $fn$;
 
@@ -348,6 +377,7 @@ LANGUAGE plpgsql AS $fn$
 -- functions, which pin their search_path, and COMMITs between them.
 DECLARE
     since timestamptz := pg_catalog.clock_timestamp();
+    replica boolean;
 BEGIN
     PERFORM @extschema@._snowflake_outside_block('snowflake_migration_cutover', tbl);
     COMMIT;
@@ -358,6 +388,8 @@ BEGIN
         RETURN;
     END IF;
     IF NOT @extschema@._snowflake_cutover_prepare(tbl) THEN
+        PERFORM @extschema@._snowflake_cutover_validate(tbl);  -- what an interrupted call left
+        COMMIT;
         RETURN;
     END IF;
     COMMIT;
@@ -368,7 +400,21 @@ BEGIN
     COMMIT;
     PERFORM @extschema@._snowflake_cutover_check_twins(tbl);
     COMMIT;
+    -- A subscriber's copy swaps where its subscription stops: at the first change in the
+    -- publisher's new shape, every change before it applied (src/sql/migration/replica.sql).
+    replica := @extschema@._snowflake_migration_replica(tbl, true);
+    IF replica THEN
+        PERFORM @extschema@._snowflake_replica_arm(tbl);
+        COMMIT;
+        WHILE NOT @extschema@._snowflake_replica_stopped(tbl, give_up_after, since) LOOP
+            PERFORM pg_catalog.pg_sleep(0.01);
+            COMMIT;
+        END LOOP;
+    END IF;
     PERFORM @extschema@._snowflake_cutover_swap(tbl, lock_wait, give_up_after, since);
+    IF replica THEN
+        PERFORM @extschema@._snowflake_replica_resume(tbl);
+    END IF;
     COMMIT;
     PERFORM @extschema@._snowflake_cutover_finish(tbl);
     COMMIT;

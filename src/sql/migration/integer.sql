@@ -55,14 +55,34 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 $$;
 
+-- _snowflake_integer_kind(tbl regclass) -> text: which path the migration calls on tbl take for an
+-- integer key: 'bigint' (the default swapped, nothing rewritten: this file) or 'widen' (a smallint
+-- or integer key widened by the uuid toolkit, steps.sql, with the hooks below): the one its
+-- migration recorded, or with none recorded the key's type now. NULL for a uuid migration (a
+-- uuid migration that is cut over leaves a bigint key: it stays a uuid migration) and for keys
+-- of other types. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_integer_kind(tbl regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN i.relation IS NOT NULL THEN CASE WHEN i.key_type = 'bigint' THEN 'bigint' ELSE 'widen' END
+                WHEN EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration m WHERE m.relation = @extschema@._snowflake_qname(tbl)) THEN NULL
+                ELSE (SELECT CASE WHEN k.key_type = 'int8'::regtype THEN 'bigint' ELSE 'widen' END FROM @extschema@._snowflake_integer_key(tbl) k) END
+    FROM (SELECT 1) one
+    LEFT JOIN snowflake_internal.snowflake_migration_integer i ON i.relation = @extschema@._snowflake_qname(tbl)
+$$;
+
 -- _snowflake_integer_migration(tbl regclass) -> boolean: whether the migration calls on tbl take
--- the integer path: a migration of tbl recorded by it, or none recorded and an integer key (a
--- uuid migration that is cut over leaves a bigint key: it stays a uuid migration). Locks nothing.
+-- the bigint path of this file. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_integer_migration(tbl regclass) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = @extschema@._snowflake_qname(tbl)) THEN true
-                WHEN EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration m WHERE m.relation = @extschema@._snowflake_qname(tbl)) THEN false
-                ELSE EXISTS (SELECT 1 FROM @extschema@._snowflake_integer_key(tbl)) END
+    SELECT coalesce(@extschema@._snowflake_integer_kind(tbl) = 'bigint', false)
+$$;
+
+-- _snowflake_widens(tbl regclass) -> boolean: whether the migration of tbl widens a smallint or
+-- integer key: the uuid toolkit's steps then copy the old values into the twins instead of
+-- numbering them, and drop the old columns at the swap. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_widens(tbl regclass) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(@extschema@._snowflake_integer_kind(tbl) = 'widen', false)
 $$;
 
 -- _snowflake_integer_boundary(tbl regclass) -> bigint: the boundary the integer-key migration of
@@ -171,7 +191,7 @@ END
 $fn$;
 
 -- _snowflake_integer_plan(tbl regclass) -> the rows of snowflake_migration_plan() for a table
--- keyed by an integer: what each phase does (a statement, or a comment saying what it checks or
+-- keyed by a bigint (a widened key's plan is the uuid toolkit's): what each phase does (a statement, or a comment saying what it checks or
 -- that it has nothing to do; the index phase has no statement for psql's \gexec to run), and its
 -- status. Raises what snowflake_migration_start() would raise, except the range check (the
 -- start makes it). Locks nothing.
@@ -186,7 +206,6 @@ DECLARE
     r record;
     src text;
     seqname text;
-    planned text;
 BEGIN
     SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
@@ -199,22 +218,9 @@ BEGIN
     END IF;
     -- after the cut-over an identity's sequence is gone: its recorded name
     seqname := coalesce(k.seq::text, CASE WHEN i.seq_name IS NOT NULL THEN format('%I.%I', i.seq_schema, i.seq_name) END);
-    planned := CASE WHEN m.phase IS NULL THEN 'planned' ELSE 'pending' END;
     src := CASE k.ident WHEN 'a' THEN format('IDENTITY ALWAYS (sequence %s)', seqname)
                         WHEN 'd' THEN format('IDENTITY BY DEFAULT (sequence %s)', seqname)
                         ELSE CASE WHEN seqname IS NOT NULL THEN format('DEFAULT nextval(%L) (serial, bigserial or a sequence default)', seqname) ELSE 'no default' END END;
-    IF k.key_type <> 'bigint'::regtype THEN
-        step := 1; phase := 'start'; target := mig; status := planned;
-        statement := format(E'-- %s key %I, %s: widened to bigint live, as uuid keys are migrated: a bigint twin %I (the old value, filled by a trigger), twins of the referencing columns, backfill in batches, unique index built concurrently, constraints proved, a catalog-only swap keeping names, constraints, indexes, grants and comments; the default becomes snowflake_next().\n-- Not in this version: snowflake_migration_start() refuses it (0A000).',
-                            k.key_type::text, k.key_col, src, k.key_col || '_snowflake');
-        RETURN NEXT;
-        FOR r IN SELECT * FROM @extschema@._snowflake_integer_refs(tbl) LOOP
-            step := step + 1; target := r.qname;
-            statement := format('-- %s.%I (%s, foreign key %I): widened to bigint with it', r.qname, r.col, r.typ::text, r.conname);
-            RETURN NEXT;
-        END LOOP;
-        RETURN;
-    END IF;
     step := 1; phase := 'start'; target := mig;
     statement := format('-- checks: every key of %s and every value of its sequence is below snowflake_compose(now(), 0, 0), the first ID this server would issue now; %s; no other column uses its sequence. Changes no table.',
                         mig, src);
@@ -250,16 +256,36 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_integer_start(tbl, lock_wait, give_up_after): snowflake_migration_start() for a
--- table keyed by an integer. A bigint key: the checks (_snowflake_integer_check, the range
--- check), then the migration is recorded (the largest key, the sequence); no table changes, so
--- no lock is taken. A smallint or integer key: 0A000 (not in this version). Raises 55000 if a
--- migration of the table exists.
+-- _snowflake_integer_record_start(tbl regclass) -> (key_col, old_max, first_id): what the start of
+-- any integer key checks and records: _snowflake_integer_check, a generator that can issue IDs
+-- (55000 otherwise), every key and sequence value below the first ID this server would issue
+-- now (22003); then the row of snowflake_migration_integer (the key's type, identity, sequence
+-- and largest key). Changes no table.
+CREATE OR REPLACE FUNCTION _snowflake_integer_record_start(tbl regclass, OUT key_col name, OUT old_max bigint, OUT first_id bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    k record;
+    b record;
+BEGIN
+    SELECT * INTO k FROM @extschema@._snowflake_integer_check(tbl) x;
+    -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
+    PERFORM @extschema@.snowflake_next();
+    SELECT * INTO b FROM @extschema@._snowflake_integer_boundary_check(tbl, k.key_col, k.seq);
+    INSERT INTO snowflake_internal.snowflake_migration_integer (relation, key_type, identity, seq_schema, seq_name, old_max)
+    SELECT @extschema@._snowflake_qname(tbl), k.key_type::text, CASE k.ident WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+           n.nspname, s.relname, b.old_max
+    FROM (SELECT 1) one LEFT JOIN pg_class s ON s.oid = k.seq LEFT JOIN pg_namespace n ON n.oid = s.relnamespace;
+    key_col := k.key_col; old_max := b.old_max; first_id := b.first_id;
+END
+$fn$;
+
+-- _snowflake_integer_start(tbl): snowflake_migration_start() for a bigint key: the checks and the
+-- record (_snowflake_integer_record_start), no table changes, so no lock is taken. Raises 55000
+-- if a migration of the table exists.
 CREATE OR REPLACE FUNCTION _snowflake_integer_start(tbl regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
-    k record;
     b record;
     m record;
 BEGIN
@@ -273,23 +299,11 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('See SELECT * FROM snowflake_migration_plan(%L); snowflake_migration_abort(%L) undoes it.', mig, mig);
     END IF;
-    SELECT * INTO k FROM @extschema@._snowflake_integer_check(tbl) x;
-    IF k.key_type <> 'bigint'::regtype THEN
-        RAISE EXCEPTION 'widening the % key of % to bigint is not in this version of the migration', k.key_type::text, mig
-            USING ERRCODE = 'feature_not_supported',
-            DETAIL = format('%s.%I is %s; snowflake IDs need bigint.', mig, k.key_col, k.key_type::text),
-            HINT = 'Widen the key and the columns that reference it to bigint first (ALTER TABLE ... ALTER COLUMN ... TYPE bigint, which rewrites the tables), then start the migration.';
-    END IF;
-    -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
-    PERFORM @extschema@.snowflake_next();
-    SELECT * INTO b FROM @extschema@._snowflake_integer_boundary_check(tbl, k.key_col, k.seq);
+    SELECT * INTO b FROM @extschema@._snowflake_integer_record_start(tbl) x;
     INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
-    VALUES (mig, k.key_col, k.key_col, 'started');
-    INSERT INTO snowflake_internal.snowflake_migration_integer (relation, key_type, identity, seq_schema, seq_name, old_max)
-    SELECT mig, 'bigint', CASE k.ident WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END, n.nspname, s.relname, b.old_max
-    FROM (SELECT 1) one LEFT JOIN pg_class s ON s.oid = k.seq LEFT JOIN pg_namespace n ON n.oid = s.relnamespace;
+    VALUES (mig, b.key_col, b.key_col, 'started');
     RAISE NOTICE 'snowflake: migrating %: bigint key %, largest key %, below %, the first ID this server issues now; nothing to rewrite',
-        mig, quote_ident(k.key_col), coalesce(b.old_max::text, 'none'), b.first_id
+        mig, quote_ident(b.key_col), coalesce(b.old_max::text, 'none'), b.first_id
         USING HINT = format('Next: CALL snowflake_migration_backfill(%L) (nothing to do), then CALL snowflake_migration_cutover(%L).', mig, mig);
 END
 $fn$;

@@ -158,7 +158,7 @@ BEGIN
     LOOP
         kind := 'publication'; object := format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass));
         refused := false; before_sql := NULL; after_sql := NULL;
-        action := 'review: subscribers get the new columns only if their tables get them too (migrate the subscriber''s copy first, or add the columns there); the cut-over renames columns under the publication';
+        action := 'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table';
         RETURN NEXT;
     END LOOP;
     -- Not in pg_depend: the SQL and PL/pgSQL functions, procedures and trigger functions whose
@@ -202,7 +202,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION _snowflake_migration_dependents_of(tbl regclass)
 RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH pk AS (SELECT con.conkey[1] AS a FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p'),
+    WITH pk AS (SELECT @extschema@._snowflake_key_att(tbl) AS a),
     cols AS (SELECT tbl::oid AS r, pk.a FROM pk
              UNION
              SELECT con.conrelid, con.conkey[array_position(con.confkey, pk.a)]
@@ -457,6 +457,10 @@ BEGIN
         LEFT JOIN snowflake_internal.snowflake_migration_step s ON s.relation = mig AND s.step = g.step
         ORDER BY g.step;
     ELSE
+        -- A smallint or integer key to widen: what the start refuses (integer.sql), refused now.
+        IF @extschema@._snowflake_widens(tbl) THEN
+            PERFORM @extschema@._snowflake_integer_check(tbl);
+        END IF;
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
                      FROM @extschema@._snowflake_migration_steps(tbl, false) g ORDER BY g.step;
     END IF;

@@ -3,7 +3,8 @@
 -- snowflake_migration_start(tbl regclass): phase 1, one short transaction. Adds the bigint twin
 -- of the key (nullable, no default: no rewrite) and sets its default to snowflake_next(); adds a
 -- twin to every referencing column with a trigger that fills it; grants on each twin the column
--- privileges of its uuid column. Takes ACCESS EXCLUSIVE locks on
+-- privileges of its uuid column (on a subscriber's copy only the twins and the grants:
+-- src/sql/migration/replica.sql). Takes ACCESS EXCLUSIVE locks on
 -- the table and the referencing tables for catalog changes only, the way the cut-over does: one
 -- order, referenced table first, each attempt waiting at most lock_wait, retried with back-off
 -- until give_up_after (then 55P03, nothing changed). Raises 42501
@@ -18,6 +19,7 @@ DECLARE
     key_col text;
     touched text;
     since timestamptz := clock_timestamp();
+    widen boolean := @extschema@._snowflake_widens(tbl);
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     -- Tables keyed by integers: src/sql/migration/integer.sql.
@@ -31,6 +33,7 @@ BEGIN
         -- Left by a table of that name that was dropped (or recorded by hand): not this table's.
         DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
         DELETE FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+        DELETE FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
         DELETE FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
         RAISE NOTICE 'snowflake: forgot the state of a migration of % (phase %), which does not describe this table', mig, s.phase;
     ELSIF FOUND AND s.phase = 'done' THEN
@@ -52,14 +55,19 @@ BEGIN
             HINT = format('SELECT target, status FROM snowflake_migration_plan(%L) WHERE phase = ''dependent'' lists them all.', mig);
     END IF;
     -- The new default must work: this raises if snowflake is not preloaded or has no machine id.
-    PERFORM @extschema@.snowflake_next();
+    -- A smallint or integer key being widened is checked and recorded as integer keys are
+    -- (src/sql/migration/integer.sql): its sequence, identity and largest key, below the first ID.
+    IF widen THEN
+        PERFORM @extschema@._snowflake_integer_record_start(tbl);
+    -- (A subscriber's copy gets the publisher's IDs: src/sql/migration/replica.sql.)
+    ELSIF NOT @extschema@._snowflake_migration_replica(tbl, false) THEN
+        PERFORM @extschema@.snowflake_next();
+    END IF;
 
     INSERT INTO snowflake_internal.snowflake_migration_step (relation, step, phase, kind, target, object)
     SELECT mig, g.step, g.phase, g.kind, g.target, g.object
     FROM @extschema@._snowflake_migration_steps(tbl, false) g;
-    SELECT a.attname INTO key_col
-    FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-    WHERE c.conrelid = tbl AND c.contype = 'p';
+    SELECT a.attname INTO key_col FROM pg_attribute a WHERE a.attrelid = tbl AND a.attnum = @extschema@._snowflake_key_att(tbl);
     INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, key_col, key_col || '_snowflake', 'started');
 
@@ -70,8 +78,15 @@ BEGIN
 
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
     FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
+    IF widen THEN
+        RAISE NOTICE 'snowflake: migrating %: widening % to bigint, the old values copied into %; tables touched: %',
+            mig, quote_ident(key_col), quote_ident(key_col || '_snowflake'), touched
+            USING HINT = format('Next: CALL snowflake_migration_backfill(%L) (it copies the old values; no options).', mig);
+        RETURN;
+    END IF;
     RAISE NOTICE 'snowflake: migrating %: new rows get snowflake IDs in column %; tables touched: %',
-        mig, quote_ident(key_col || '_snowflake'), touched
+        mig, quote_ident(key_col || '_snowflake')
+             || CASE WHEN @extschema@._snowflake_migration_replica(tbl, true) THEN ' from the publisher (a subscriber''s copy)' ELSE '' END, touched
         USING HINT = format('Next: CALL snowflake_migration_backfill(%L, time_column => ... | uuid_time => true | order_by => ...).', mig);
 END
 $fn$;

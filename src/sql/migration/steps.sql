@@ -38,6 +38,8 @@ DECLARE
     ctx record;
     c @extschema@._snowflake_migrated_column;
     new_type text := @extschema@._snowflake_target_type(tbl, started);
+    widen boolean := @extschema@._snowflake_widens(tbl);
+    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -50,7 +52,9 @@ BEGIN
                             CASE new_type WHEN 'snowflake' THEN '@extschema@.snowflake' ELSE 'bigint' END);
         undo := format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', target, c.twin);
         RETURN NEXT;
-        IF c.is_key THEN
+        -- A subscriber's copy: the publisher sends every twin (src/sql/migration/replica.sql).
+        CONTINUE WHEN replica;
+        IF c.is_key AND NOT widen THEN
             step := step + 1;
             statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, ctx.new_col);
             undo := NULL;
@@ -63,18 +67,26 @@ BEGIN
         -- made, so no other role can attach it elsewhere. An UPDATE that changes neither the
         -- uuid nor the twin keeps the twin the trigger wrote before (no lookup).
         step := step + 1;
-        statement := format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+        -- Widening an integer key (src/sql/migration/integer.sql): every twin is the old value.
+        statement := CASE WHEN widen THEN format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+  NEW.%4$I := NEW.%3$I;
+  RETURN NEW;
+END $body$$f$, c.nsp, c.fill, c.col, c.twin) ELSE format($f$CREATE FUNCTION %1$I.%2$I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
   IF NEW.%3$I IS NULL THEN
     NEW.%4$I := NULL;%8$s
-  ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.%3$I OPERATOR(pg_catalog.=) OLD.%3$I AND NEW.%4$I OPERATOR(pg_catalog.=) OLD.%4$I THEN
+  ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.%3$I OPERATOR(pg_catalog.=) OLD.%3$I AND NEW.%4$I OPERATOR(pg_catalog.=) OLD.%4$I%10$s THEN
     NULL;
   ELSE
-    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I);
+    NEW.%4$I := (SELECT p.%5$I FROM %6$s p WHERE p.%7$I OPERATOR(pg_catalog.=) NEW.%3$I%9$s);
   END IF;
   RETURN NEW;
 END $body$$f$, c.nsp, c.fill, c.col, c.twin, ctx.new_col, ctx.parent_q, ctx.key_col,
-            CASE WHEN c.rel = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', c.col, ctx.key_col, c.twin, ctx.new_col) ELSE '' END);
+            CASE WHEN c.rel = tbl::oid THEN format(E'\n  ELSIF NEW.%I OPERATOR(pg_catalog.=) NEW.%I THEN\n    NEW.%I := NEW.%I;', c.col, ctx.key_col, c.twin, ctx.new_col) ELSE '' END,
+            @extschema@._snowflake_match(c, 'p', 'NEW'),
+            (SELECT string_agg(format(' AND NEW.%1$I IS NOT DISTINCT FROM OLD.%1$I', c.pairs[i]), '' ORDER BY i)
+             FROM generate_series(2, coalesce(cardinality(c.pairs), 0), 2) i)) END;
         undo := format('DROP FUNCTION IF EXISTS %I.%I()', c.nsp, c.fill);
         RETURN NEXT;
         step := step + 1;
@@ -101,6 +113,7 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     nm text;
     lf record;
+    widen boolean := @extschema@._snowflake_widens(tbl);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -111,7 +124,25 @@ BEGIN
         IF NOT started AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conrelid = c.rel AND con.conname = nm) THEN
             RAISE EXCEPTION 'constraint % of % already exists', nm, target USING ERRCODE = 'duplicate_object';
         END IF;
-        IF c.is_key THEN
+        IF widen THEN
+            -- Before the pass (the trigger fills every write from now on), then one pass of each
+            -- table in ranges of blocks; validated, it proves every twin equal to its old value
+            -- (and, for a NOT NULL column, not null: the swap's SET NOT NULL then reads no row).
+            step := step + 1; kind := 'ddl'; object := NULL;
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s) NOT VALID', target, nm,
+                                CASE WHEN c.not_null THEN format('%I IS NOT NULL AND %I = %I', c.twin, c.twin, c.col)
+                                     ELSE format('%I IS NOT DISTINCT FROM %I', c.twin, c.col) END);
+            undo := format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', target, nm);
+            RETURN NEXT;
+            kind := 'child_batches'; undo := NULL; object := c.twin;
+            FOR lf IN SELECT * FROM @extschema@._snowflake_leaves(c.rel) LOOP
+                step := step + 1; target := lf.qname;
+                statement := format('UPDATE %s c SET %I = c.%I WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND c.%I IS NOT NULL',
+                                    target, c.twin, c.col, c.twin, c.col);
+                RETURN NEXT;
+            END LOOP;
+            object := NULL; target := c.qname;
+        ELSIF c.is_key THEN
             step := step + 1; kind := 'parent_batches'; undo := NULL; object := c.twin;
             statement := format('UPDATE %s p SET %I = m.new_id FROM snowflake_internal.snowflake_migration_map m WHERE m.relation = $1 AND m.n >= $2 AND m.n < $3 AND p.%I = m.key AND p.%I IS NULL',
                                 target, c.twin, c.col, c.twin);
@@ -133,8 +164,8 @@ BEGIN
             kind := 'child_batches'; undo := NULL; object := c.twin;
             FOR lf IN SELECT * FROM @extschema@._snowflake_leaves(c.rel) LOOP
                 step := step + 1; target := lf.qname;
-                statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I',
-                                    target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col);
+                statement := format('UPDATE %s c SET %I = p.%I FROM %s p WHERE c.ctid >= $1 AND c.ctid < $2 AND c.%I IS NULL AND p.%I = c.%I%s',
+                                    target, c.twin, ctx.new_col, ctx.parent_q, c.twin, ctx.key_col, c.col, @extschema@._snowflake_match(c, 'p', 'c'));
                 RETURN NEXT;
             END LOOP;
             object := NULL; target := c.qname;
@@ -164,6 +195,53 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     LEFT JOIN unnest(cols) u ON u.rel = att.attrelid AND u.att = att.attnum
 $$;
 
+-- _snowflake_parted_index(ix, nm, def, uniq, suffix, started) -> the index phase's statements
+-- for an index over the partitioned index ix, which PostgreSQL cannot build CONCURRENTLY: with a
+-- name nm, the index on the parent alone (kind index_only: a catalog change, invalid until
+-- complete); then for each partition's index of ix (old_name, its table target) its twin
+-- <name><suffix> CONCURRENTLY (kind index), attached to nm if there is one (kind attach, a
+-- catalog change); the last attach makes nm valid. def: "USING ... (columns) ...". Raises 42P07
+-- for a name taken. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_parted_index(ix oid, nm text, def text, uniq boolean, suffix text, started boolean)
+RETURNS TABLE (kind text, target text, object text, statement text, undo text, old_name text, old_rel text, new_rel text, nsp text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    p record;
+    ch record;
+    twin text;
+BEGIN
+    SELECT n.nspname, @extschema@._snowflake_qname(x.indrelid::regclass) AS tq INTO p
+    FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE x.indexrelid = ix;
+    IF nm IS NOT NULL THEN
+        kind := 'index_only'; target := p.tq; object := format('%I.%I', p.nspname, nm); nsp := p.nspname;
+        statement := format('CREATE %sINDEX %I ON ONLY %s %s', CASE WHEN uniq THEN 'UNIQUE ' ELSE '' END, nm, target, def);
+        undo := format('DROP INDEX IF EXISTS %s', object);
+        RETURN NEXT;
+    END IF;
+    FOR ch IN SELECT ci.relname, cn.nspname, @extschema@._snowflake_qname(cx.indrelid::regclass) AS tq
+              FROM pg_inherits i JOIN pg_class ci ON ci.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = ci.relnamespace
+              JOIN pg_index cx ON cx.indexrelid = i.inhrelid
+              WHERE i.inhparent = ix ORDER BY 3
+    LOOP
+        twin := left(ch.relname, 63 - octet_length(suffix)) || suffix;
+        IF octet_length(ch.relname) > 58 OR (NOT started AND to_regclass(format('%I.%I', ch.nspname, twin)) IS NOT NULL)
+           OR (suffix = '_snowflake' AND nm IS NOT NULL AND to_regclass(format('%I.%I', ch.nspname, ch.relname || '_uuid')) IS NOT NULL) THEN
+            RAISE EXCEPTION 'index %.% of partition % cannot be twinned as % (or renamed to %_uuid)', ch.nspname, ch.relname, ch.tq, twin, ch.relname
+                USING ERRCODE = 'duplicate_table';
+        END IF;
+        kind := 'index'; target := ch.tq; object := format('%I.%I', ch.nspname, twin); nsp := ch.nspname;
+        old_name := format('%I.%I', ch.nspname, ch.relname); old_rel := ch.relname; new_rel := twin;
+        statement := format('CREATE %sINDEX CONCURRENTLY %I ON %s %s', CASE WHEN uniq THEN 'UNIQUE ' ELSE '' END, twin, target, def);
+        undo := format('DROP INDEX IF EXISTS %s', object);
+        RETURN NEXT;
+        CONTINUE WHEN nm IS NULL;
+        kind := 'attach'; undo := NULL;
+        statement := format('ALTER INDEX %I.%I ATTACH PARTITION %s', p.nspname, nm, object);
+        RETURN NEXT;
+    END LOOP;
+END
+$fn$;
+
 -- _snowflake_migration_steps_index(tbl, started, moves): the twins of the indexes over migrated
 -- columns and the unique index on the old primary-key columns; with moves, instead, what the cut-over
 -- does with them (kinds pk, rename, unique), for _snowflake_migration_steps_cutover().
@@ -178,8 +256,13 @@ DECLARE
     nm text;
     def text;
     ch record;
+    pkp text[] := '{}';
+    pka text[] := '{}';
     -- what the cut-over does, (kind, target, object, statement), returned after the index steps
     moved text[] := '{}';
+    -- A widened integer key keeps no old column: its indexes go with it (DROP COLUMN), nothing is
+    -- renamed <name>_uuid and the primary key needs no lookup index on the old values.
+    widen boolean := @extschema@._snowflake_widens(tbl);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -224,41 +307,50 @@ BEGIN
         def := format('USING %s (%s)%s%s', ix.amname, tc.keys,
                       CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
                       CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END);
-        statement := format('CREATE %sINDEX %s%I ON %s%s %s', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END,
-                            CASE WHEN ix.parted THEN '' ELSE 'CONCURRENTLY ' END, nm, CASE WHEN ix.parted THEN 'ONLY ' ELSE '' END, target, def);
+        statement := format('CREATE %sINDEX CONCURRENTLY %I ON %s %s', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END, nm, target, def);
         undo := format('DROP INDEX IF EXISTS %s', object);
-        IF ix.parted THEN
-            -- A partitioned index cannot be built CONCURRENTLY: the index on the parent alone (a
-            -- catalog change, invalid until complete), then each partition's CONCURRENTLY,
-            -- attached to it (a catalog change) as it is built; the last makes it valid.
+        IF ix.parted AND ix.indisprimary AND ix.indrelid = tbl::oid THEN
+            -- The key of a partitioned migrated table: each partition's twin of its primary key,
+            -- CONCURRENTLY, without a parent (PostgreSQL makes no primary key of an index on a
+            -- partitioned table: the cut-over makes each partition's, then the parent's, and
+            -- attaches them); the lookup index on the uuids on the parent alone, then per partition.
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, NULL, def, true, '_snowflake', started) LOOP
+                step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
+                IF NOT moves THEN RETURN NEXT; END IF;
+                pkp := pkp || ARRAY['pkp', target, NULL, format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY USING INDEX %I', target,
+                                    (SELECT con.conname FROM pg_constraint con WHERE con.conindid = to_regclass(ch.old_name) AND con.contype = 'p'), ch.new_rel)]
+                ;
+                pka := pka || ARRAY['pkp', target, NULL, format('ALTER INDEX %I.%s ATTACH PARTITION %s', ix.nspname,
+                                    (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'),
+                                    format('%I.%I', ch.nsp, (SELECT con.conname FROM pg_constraint con WHERE con.conindid = to_regclass(ch.old_name) AND con.contype = 'p')))];
+            END LOOP;
+            target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+            moved := moved || ARRAY['pkp', target, NULL, format('ALTER TABLE %s DROP CONSTRAINT %s', target,
+                                    (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'))]
+                           || pkp || ARRAY['pkp', target, NULL, format('ALTER TABLE ONLY %s ADD CONSTRAINT %s PRIMARY KEY (%s)', target,
+                                    (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), tc.keys)]
+                           || pka;
+            target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, left(ix.relname, 58) || '_uuid',
+                          format('USING btree (%s)', (SELECT string_agg(quote_ident(att.attname), ', ' ORDER BY k.o) FROM unnest(ix.indkey) WITH ORDINALITY k(a, o)
+                                                      JOIN pg_attribute att ON att.attrelid = ix.indrelid AND att.attnum = k.a)), true, '_uuid', started) LOOP
+                step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
+                IF NOT moves THEN RETURN NEXT; END IF;
+            END LOOP;
+            CONTINUE;
+        ELSIF ix.parted THEN
             IF ix.indisprimary OR ix.indisunique THEN
                 RAISE EXCEPTION 'unique index %.% of partitioned table % contains a migrated column', ix.nspname, ix.relname, target
                     USING ERRCODE = 'feature_not_supported', HINT = 'Migrate that table''s own key first.';
             END IF;
-            kind := 'index_only';
-            IF NOT moves THEN RETURN NEXT; END IF;
-            FOR ch IN SELECT ci.relname, cn.nspname, @extschema@._snowflake_qname(cx.indrelid::regclass) AS tq
-                      FROM pg_inherits i JOIN pg_class ci ON ci.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = ci.relnamespace
-                      JOIN pg_index cx ON cx.indexrelid = i.inhrelid
-                      WHERE i.inhparent = ix.indexrelid ORDER BY 3
-            LOOP
-                IF octet_length(ch.relname) > 58 OR (NOT started AND to_regclass(format('%I.%I', ch.nspname, left(ch.relname, 53) || '_snowflake')) IS NOT NULL)
-                   OR to_regclass(format('%I.%I', ch.nspname, ch.relname || '_uuid')) IS NOT NULL THEN
-                    RAISE EXCEPTION 'index %.% cannot be twinned as %_snowflake and renamed to %_uuid', ch.nspname, ch.relname, left(ch.relname, 53), ch.relname
-                        USING ERRCODE = 'duplicate_table';
-                END IF;
-                step := step + 1; kind := 'index'; target := ch.tq;
-                object := format('%I.%I', ch.nspname, left(ch.relname, 53) || '_snowflake');
-                statement := format('CREATE INDEX CONCURRENTLY %I ON %s %s', left(ch.relname, 53) || '_snowflake', target, def);
-                undo := format('DROP INDEX IF EXISTS %s', object);
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, nm, def, false, '_snowflake', started) LOOP
+                step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
                 IF NOT moves THEN RETURN NEXT; END IF;
-                step := step + 1; kind := 'attach'; undo := NULL;
-                statement := format('ALTER INDEX %I.%I ATTACH PARTITION %s', ix.nspname, nm, object);
-                IF NOT moves THEN RETURN NEXT; END IF;
-                moved := moved || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ch.nspname, ch.relname, ch.relname || '_uuid')]
-                               || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', object, ch.relname)];
+                CONTINUE WHEN ch.kind <> 'index';
+                moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', ch.old_name, ch.old_rel || '_uuid')] END
+                               || ARRAY['rename', target, NULL, format('ALTER INDEX %s RENAME TO %I', object, ch.old_rel)];
             END LOOP;
-            kind := 'index'; target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+            kind := 'index'; target := @extschema@._snowflake_qname(ix.indrelid::regclass); object := format('%I.%I', ix.nspname, nm);
         ELSIF NOT moves THEN
             RETURN NEXT;
         END IF;
@@ -269,6 +361,7 @@ BEGIN
             END IF;
             moved := moved || ARRAY['pk', target,
                 (SELECT quote_ident(con.conname) FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'p'), quote_ident(nm)];
+            CONTINUE WHEN widen;
             -- The primary key's index goes with the constraint at the cut-over: a unique index on
             -- the old columns, built now, keeps lookups by the uuids (<column>_uuid) fast.
             nm := left(ix.relname, 58) || '_uuid';
@@ -288,21 +381,21 @@ BEGIN
             -- columns; the old one is kept, renamed <name>_uuid, for lookups by the uuids.
             SELECT con.conname, con.condeferrable, con.condeferred INTO uq
             FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid;
-            IF octet_length(uq.conname) > 58 OR (NOT started AND EXISTS (
+            IF NOT widen AND octet_length(uq.conname) > 58 OR NOT widen AND (NOT started AND EXISTS (
                     SELECT 1 FROM pg_constraint con WHERE con.conrelid = ix.indrelid AND con.conname = uq.conname || '_uuid'))
-               OR to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
+               OR NOT widen AND to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL THEN
                 RAISE EXCEPTION 'constraint % of % cannot be renamed to %_uuid at the cut-over', uq.conname, target, uq.conname
                     USING ERRCODE = 'duplicate_object';
             END IF;
-            moved := moved || ARRAY['unique', target, NULL, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')]
+            moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['unique', target, NULL, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, uq.conname, uq.conname || '_uuid')] END
                            || ARRAY['unique', target, NULL, format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I%s', target, uq.conname, left(ix.relname, 53) || '_snowflake',
                                     CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END)];
         ELSE
-            IF octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL THEN
+            IF NOT widen AND (octet_length(ix.relname) > 58 OR to_regclass(format('%I.%I', ix.nspname, ix.relname || '_uuid')) IS NOT NULL) THEN
                 RAISE EXCEPTION 'index %.% cannot be renamed to %_uuid at the cut-over', ix.nspname, ix.relname, ix.relname
                     USING ERRCODE = 'duplicate_table';
             END IF;
-            moved := moved || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, ix.relname, ix.relname || '_uuid')]
+            moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, ix.relname, ix.relname || '_uuid')] END
                            || ARRAY['rename', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, nm, ix.relname)];
         END IF;
     END LOOP;
@@ -312,7 +405,7 @@ BEGIN
     IF moves THEN
         FOR ix IN SELECT moved[i] AS k, moved[i + 1] AS t, moved[i + 2] AS o, moved[i + 3] AS s
                   FROM generate_series(1, cardinality(moved), 4) i
-                  ORDER BY array_position(ARRAY['pk', 'rename', 'unique'], moved[i]), i
+                  ORDER BY array_position(ARRAY['pk', 'pkp', 'rename', 'unique'], moved[i]), i
         LOOP
             step := step + 1; kind := ix.k; target := ix.t; object := ix.o; statement := ix.s;
             RETURN NEXT;
@@ -344,6 +437,11 @@ DECLARE
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    -- A partitioned table's key becomes unique (its primary key) only at the swap, which then adds
+    -- the foreign keys that reference it NOT VALID, validated once it has committed.
+    IF (SELECT k.relkind FROM pg_class k WHERE k.oid = tbl) = 'p' THEN
+        RETURN;
+    END IF;
     -- ---- constrain: the foreign keys again, on the bigint twins; NOT VALID, then VALIDATE ----
     phase := 'constrain'; kind := 'ddl';
     FOR fk IN
@@ -400,6 +498,9 @@ DECLARE
     c @extschema@._snowflake_migrated_column;
     r record;
     lf record;
+    st text;
+    widen boolean := @extschema@._snowflake_widens(tbl);
+    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
@@ -409,6 +510,12 @@ BEGIN
     statement := format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE',
                         (SELECT string_agg(@extschema@._snowflake_qname(u.r::regclass), ', ' ORDER BY u.o) FROM unnest(ctx.rels) WITH ORDINALITY u(r, o)));
     RETURN NEXT;
+    -- An integer key being widened: checked and its boundary recorded first (integer.sql).
+    IF widen THEN
+        step := step + 1;
+        statement := format('SELECT @extschema@._snowflake_integer_record_cut(%L::regclass)', ctx.parent_q);
+        RETURN NEXT;
+    END IF;
     -- Views over the key: dropped now, created again at the end over the bigint columns.
     FOR r IN SELECT dd.object, dd.before_sql FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) dd
              WHERE dd.before_sql IS NOT NULL AND NOT dd.refused ORDER BY dd.object
@@ -427,15 +534,20 @@ BEGIN
     -- Primary keys over a migrated column move to their twins; SET NOT NULL is proved by the
     -- validated CHECK, so it does not scan.
     FOREACH c IN ARRAY ctx.cols LOOP
-        CONTINUE WHEN NOT (c.is_key OR (c.not_null AND c.unchecked IS NULL));
+        CONTINUE WHEN NOT (c.is_key OR (c.not_null AND (widen OR c.unchecked IS NULL)));
         step := step + 1; target := c.qname;
         statement := format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', target, c.twin);
         RETURN NEXT;
     END LOOP;
-    FOR r IN SELECT x.target, x.object, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
-             WHERE x.kind = 'pk' ORDER BY x.step
+    FOR r IN SELECT x.kind, x.target, x.object, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
+             WHERE x.kind IN ('pk', 'pkp') ORDER BY x.step
     LOOP
         step := step + 1; target := r.target;
+        IF r.kind = 'pkp' THEN  -- a partitioned table's: the statements as they are
+            statement := r.statement;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         statement := format('ALTER TABLE %s DROP CONSTRAINT %s', r.target, r.object);
         RETURN NEXT;
         step := step + 1;
@@ -444,6 +556,13 @@ BEGIN
     END LOOP;
     FOREACH c IN ARRAY ctx.cols LOOP
         target := c.qname;
+        IF widen THEN
+            FOREACH st IN ARRAY @extschema@._snowflake_widen_column_steps(tbl, c) LOOP
+                step := step + 1; statement := st;
+                RETURN NEXT;
+            END LOOP;
+            CONTINUE;
+        END IF;
         -- New rows will not fill the old column: it must accept NULL.
         IF c.not_null THEN
             step := step + 1;
@@ -468,7 +587,13 @@ BEGIN
         step := step + 1;
         statement := format('ALTER TABLE %s DROP CONSTRAINT %I', target, left(c.twin, 53) || '_filled');
         RETURN NEXT;
-        IF NOT c.is_key THEN
+        IF c.is_key AND replica THEN
+            -- A subscriber's key gets the publisher's default only now: before, rows the
+            -- publisher sent without the twin would have taken this server's own IDs.
+            step := step + 1;
+            statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', target, c.col);
+            RETURN NEXT;
+        ELSIF NOT c.is_key AND NOT replica THEN
             step := step + 1;
             statement := format('DROP TRIGGER %I ON %s', c.fill, target);
             RETURN NEXT;
@@ -482,6 +607,14 @@ BEGIN
              WHERE con.oid = ANY (ctx.fks) ORDER BY array_position(ctx.fks, con.oid)
     LOOP
         step := step + 1; target := r.child_q;
+        IF (SELECT k.relkind FROM pg_class k WHERE k.oid = tbl) = 'p' THEN
+            -- over the columns that now carry the old names; the rows are proved already
+            -- (_snowflake_cutover_check_twins): validated after the swap has committed
+            statement := format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', target, r.conname,
+                                regexp_replace(pg_get_constraintdef(r.oid), ' NOT VALID$', ''));
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         statement := format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', target, left(r.conname, 53) || '_snowflake', r.conname);
         RETURN NEXT;
         -- The partitions' own foreign keys take the names of those they replace.
@@ -497,6 +630,20 @@ BEGIN
              WHERE x.kind IN ('rename', 'unique') ORDER BY x.step
     LOOP
         step := step + 1; target := r.target; statement := r.statement;
+        RETURN NEXT;
+    END LOOP;
+    -- REPLICA IDENTITY USING INDEX over a migrated column: its twin has the old index's name now
+    -- (a primary key's index goes with the constraint: without this, a published table would
+    -- refuse every UPDATE and DELETE after the cut-over).
+    FOR r IN SELECT @extschema@._snowflake_qname(x.indrelid::regclass) AS t, ic.relname
+             FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class tc ON tc.oid = x.indrelid
+             WHERE x.indrelid = ANY (ctx.rels) AND x.indisreplident AND tc.relkind = 'r'
+               AND (x.indisprimary OR (x.indexprs IS NULL AND x.indpred IS NULL))
+               AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+             ORDER BY 1
+    LOOP
+        step := step + 1; target := r.t;
+        statement := format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', r.t, r.relname);
         RETURN NEXT;
     END LOOP;
     -- Column privileges go with the name: whoever could insert, update, select or reference the
@@ -533,3 +680,37 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE a.attrelid = rel AND a.attnum = att
     ORDER BY CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.privilege_type
 $$;
+
+-- _snowflake_widen_column_steps(tbl, c) -> text[]: the swap's statements for one column of a
+-- widened integer key (src/sql/migration/integer.sql): its CHECK, fill trigger and function go;
+-- a serial's sequence becomes the new column's (DROP COLUMN would take it with the old one); the
+-- old column is dropped (catalog only; its indexes and constraints go with it, their twins take
+-- their names) and the twin takes its name, comment and default (the key: snowflake_next()).
+CREATE OR REPLACE FUNCTION _snowflake_widen_column_steps(tbl regclass, c @extschema@._snowflake_migrated_column) RETURNS text[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    k record;
+    def text := (SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad WHERE ad.adrelid = c.rel AND ad.adnum = c.att);
+    st text[] := ARRAY[format('ALTER TABLE %s DROP CONSTRAINT %I', c.qname, left(c.twin, 53) || '_filled'),
+                       format('DROP TRIGGER %I ON %s', c.fill, c.qname),
+                       format('DROP FUNCTION %I.%I()', c.nsp, c.fill)];
+BEGIN
+    SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
+    IF c.is_key AND k.ident = '' AND EXISTS (
+            SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = k.seq AND d.refclassid = 'pg_class'::regclass
+                                        AND d.refobjid = c.rel AND d.refobjsubid = c.att AND d.deptype = 'a') THEN
+        st := st || format('ALTER SEQUENCE %s OWNED BY %s.%I', k.seq::text, c.qname, c.twin);
+    END IF;
+    st := st || format('ALTER TABLE %s DROP COLUMN %I', c.qname, c.col)
+             || format('ALTER TABLE %s RENAME COLUMN %I TO %I', c.qname, c.twin, c.col);
+    IF col_description(c.rel, c.att) IS NOT NULL THEN
+        st := st || format('COMMENT ON COLUMN %s.%I IS %L', c.qname, c.col, col_description(c.rel, c.att));
+    END IF;
+    IF c.is_key THEN
+        st := st || format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', c.qname, c.col);
+    ELSIF def IS NOT NULL THEN
+        st := st || format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', c.qname, c.col, def);
+    END IF;
+    RETURN st;
+END
+$fn$;
