@@ -35,16 +35,6 @@ sf_psql sub -c "CREATE TRIGGER snowflake_guard BEFORE INSERT OR UPDATE ON events
 
 conninfo() { echo "host=$SF_WORK/$1 dbname=postgres user=postgres"; }
 
-# wait_until NODE SECONDS SQL: polls until SQL returns t; false if it never does in time.
-wait_until() {
-  local node=$1 deadline=$((SECONDS + $2))
-  while [ $SECONDS -lt $deadline ]; do
-    [ "$(sf_psql "$node" -c "$3")" = t ] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 # write TABLE ROWS_PER_CLIENT_TX: pgbench on n1, n2, n3 and sub at once (2 clients each, 10 rows a transaction).
 write_everywhere() {
   local table=$1 transactions=$2 node
@@ -80,7 +70,7 @@ caught_up="SELECT bool_and(c) FROM (VALUES
   ((SELECT count(*) FROM events WHERE origin = 'n1') = ${written[n1]}),
   ((SELECT count(*) FROM events WHERE origin = 'n2') = ${written[n2]}),
   ((SELECT count(*) FROM events WHERE origin = 'n3') = ${written[n3]})) v(c)"
-if wait_until sub 90 "$caught_up"; then
+if sf_wait_until sub 90 "$caught_up"; then
   sf_pass "subscriber caught up with n1, n2, n3 (${written[n1]}, ${written[n2]}, ${written[n3]} rows)"
 else
   sf_fail "subscriber did not catch up in 90 s: $(sf_psql sub -c "SELECT origin, count(*) FROM events GROUP BY 1 ORDER BY 1")"
@@ -113,13 +103,13 @@ settled="SELECT bool_and(NOT subenabled OR (SELECT count(*) FROM events_serial W
                           = CASE subname WHEN 'sub_serial_n1' THEN ${written[n1]} WHEN 'sub_serial_n2' THEN ${written[n2]}
                                          WHEN 'sub_serial_n3' THEN ${written[n3]} END)
          FROM pg_subscription WHERE subname LIKE 'sub_serial_%'"
-wait_until sub 60 "$settled" || sf_fail "bigserial subscriptions neither finished nor stopped in 60 s"
+sf_wait_until sub 60 "$settled" || sf_fail "bigserial subscriptions neither finished nor stopped in 60 s"
 # Id 1 was made by all four servers and sub can hold it once: at least two subscriptions must fail.
 stopped=$(sf_psql sub -c "SELECT count(*) FROM pg_subscription WHERE subname LIKE 'sub_serial_%' AND NOT subenabled")
 if [ "$stopped" -ge 2 ]; then sf_pass "$stopped of 3 bigserial subscriptions stopped on an error"; else
   sf_fail "only $stopped bigserial subscriptions stopped"; fi
 # Apply or initial-sync errors: the initial copy may already meet rows, depending on timing.
-if wait_until sub 30 "SELECT sum(apply_error_count + sync_error_count) >= $stopped FROM pg_stat_subscription_stats
+if sf_wait_until sub 30 "SELECT sum(apply_error_count + sync_error_count) >= $stopped FROM pg_stat_subscription_stats
                       WHERE subname LIKE 'sub_serial_%'"; then
   sf_pass "pg_stat_subscription_stats counts their errors"
 else
@@ -140,7 +130,7 @@ sf_psql rogue -c "INSERT INTO events (n) SELECT g FROM generate_series(1, 100) g
 sf_psql sub -c "SET client_min_messages = warning" -c "CREATE SUBSCRIPTION sub_events_rogue CONNECTION '$(conninfo rogue)' PUBLICATION pub_events
                 WITH (copy_data = false, disable_on_error = true)"
 sf_psql rogue -c "INSERT INTO events (n) SELECT g FROM generate_series(101, 150) g"
-if wait_until sub 60 "SELECT NOT subenabled FROM pg_subscription WHERE subname = 'sub_events_rogue'"; then
+if sf_wait_until sub 60 "SELECT NOT subenabled FROM pg_subscription WHERE subname = 'sub_events_rogue'"; then
   sf_pass "streamed rows: the guard's error stopped the subscription"
 else
   sf_fail "streamed rows: the subscription kept running"
@@ -148,7 +138,7 @@ fi
 sf_check_match "the subscriber's log has the guard's SF010 error" \
   "SF010 ERROR: +replicated row of table \"events\" has snowflake ID [0-9]+ with this server's own machine id 4" \
   "$(cat "$SF_WORK/sub/server.log")"
-if wait_until sub 30 "SELECT apply_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue'"; then
+if sf_wait_until sub 30 "SELECT apply_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue'"; then
   sf_pass "counted as an apply error"
 else
   sf_fail "not counted as an apply error"
@@ -157,12 +147,12 @@ sf_psql sub -c "SET client_min_messages = warning" -c "DROP SUBSCRIPTION sub_eve
 # The initial copy of a new subscription goes through the guard too.
 sf_psql sub -c "SET client_min_messages = warning" -c "CREATE SUBSCRIPTION sub_events_rogue2 CONNECTION '$(conninfo rogue)' PUBLICATION pub_events
                 WITH (disable_on_error = true)"
-if wait_until sub 60 "SELECT NOT subenabled FROM pg_subscription WHERE subname = 'sub_events_rogue2'"; then
+if sf_wait_until sub 60 "SELECT NOT subenabled FROM pg_subscription WHERE subname = 'sub_events_rogue2'"; then
   sf_pass "initial copy: the guard's error stopped the subscription"
 else
   sf_fail "initial copy: the subscription kept running"
 fi
-if wait_until sub 30 "SELECT sync_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue2'"; then
+if sf_wait_until sub 30 "SELECT sync_error_count = 1 FROM pg_stat_subscription_stats WHERE subname = 'sub_events_rogue2'"; then
   sf_pass "counted as a sync error"
 else
   sf_fail "not counted as a sync error"

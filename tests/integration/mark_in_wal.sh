@@ -33,13 +33,6 @@ copy() {
   rm -f "$SF_WORK/$name"/.s.PGSQL.* "$SF_WORK/$name/server.log"
   echo "unix_socket_directories = '$SF_WORK/$name'" | sf_as_pg tee -a "$SF_WORK/$name/postgresql.conf" >/dev/null
 }
-wait_until() { # NODE SECONDS SQL: until SQL returns t
-  local deadline=$((SECONDS + $2))
-  until [ "$(sf_psql "$1" -c "$3" 2>/dev/null)" = t ]; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
 mark_file_ms() { sf_as_pg cat "$SF_WORK/$1/pg_snowflake/mark" 2>/dev/null || echo none; }
 ms_of() { sf_psql "$1" -c "SELECT (($2::bigint) >> 22)"; }
 
@@ -56,7 +49,7 @@ sf_start standby TZ=UTC $standby_clock
 sf_psql primary -c "INSERT INTO events (n) SELECT g FROM generate_series(1, 20000) g"
 last=$(sf_psql primary -c "SELECT max(id) FROM events")
 lsn=$(sf_psql primary -c "SELECT pg_current_wal_flush_lsn()")
-if wait_until standby 30 "SELECT pg_last_wal_replay_lsn() >= '$lsn'"; then sf_pass "the standby replayed the primary's WAL"; else
+if sf_wait_until standby 30 "SELECT pg_last_wal_replay_lsn() >= '$lsn'"; then sf_pass "the standby replayed the primary's WAL"; else
   sf_fail "the standby did not catch up"; fi
 replayed=$(mark_file_ms standby)
 if [[ "$replayed" =~ ^[0-9]+$ ]] && [ "$replayed" -ge "$(ms_of standby "$last")" ]; then
@@ -82,7 +75,7 @@ last=$(sf_psql origin -c "SELECT max(id) FROM events")
 sf_psql origin -c "SELECT pg_create_restore_point('before_the_mistake')" >/dev/null
 sf_psql origin -c "INSERT INTO events (n) SELECT g FROM generate_series(20001, 30000) g"
 wal=$(sf_psql origin -c "SELECT pg_walfile_name(pg_switch_wal())")
-if wait_until origin 30 "SELECT last_archived_wal >= '$wal' FROM pg_stat_archiver"; then sf_pass "the WAL is archived"; else
+if sf_wait_until origin 30 "SELECT last_archived_wal >= '$wal' FROM pg_stat_archiver"; then sf_pass "the WAL is archived"; else
   sf_fail "the WAL was not archived"; fi
 sf_stop origin
 {
@@ -94,7 +87,7 @@ sf_as_pg touch "$SF_WORK/restored/recovery.signal"
 restored_clock=$(sf_faketime_env restored)
 sf_set_clock restored -60s
 sf_start restored TZ=UTC $restored_clock
-if wait_until restored 60 "SELECT NOT pg_is_in_recovery()"; then sf_pass "recovered to the restore point and promoted"; else
+if sf_wait_until restored 60 "SELECT NOT pg_is_in_recovery()"; then sf_pass "recovered to the restore point and promoted"; else
   sf_fail "the restore did not finish: $(tail -3 "$SF_WORK/restored/server.log")"; fi
 sf_check "it holds the rows before the restore point only" 20000 "$(sf_psql restored -c "SELECT count(*) FROM events")"
 check_not_below "its first ID, clock 60 s behind, is not below the last ID before the restore point" "$last" \
@@ -135,7 +128,7 @@ redo=$(sf_psql node -c "SELECT redo_lsn FROM pg_control_checkpoint()")
 # No ID follows the checkpoint: the mark keeper logs the mark again after its redo point (it looks
 # every 100 ms); until it has, this case is not covered (docs/durability.md, "What is not promised"). The clock is 30 s behind:
 # without that record this wait alone (up to 10 s) must not bring the clock past the last ID.
-if wait_until node 10 "SELECT count(*) > 0 FROM pg_get_wal_records_info('$redo', pg_current_wal_flush_lsn())
+if sf_wait_until node 10 "SELECT count(*) > 0 FROM pg_get_wal_records_info('$redo', pg_current_wal_flush_lsn())
   WHERE resource_manager = 'snowflake' AND record_type = 'MARK'"; then
   sf_pass "the mark keeper logged the mark after the checkpoint's redo point"
 else sf_fail "no mark record after the checkpoint's redo point"; fi

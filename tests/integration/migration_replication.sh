@@ -24,7 +24,10 @@ CREATE TABLE orders (oid uuid PRIMARY KEY DEFAULT gen_random_uuid(), account_id 
 CREATE INDEX ON orders (account_id);
 CREATE TABLE beat (n bigserial PRIMARY KEY, sent timestamptz NOT NULL DEFAULT clock_timestamp());"
 sf_psql pub -c "$schema" -c "CREATE TABLE app_control (stopped int NOT NULL); INSERT INTO app_control VALUES (0);"
-sf_psql sub -c "$schema" -c "ALTER TABLE beat ADD COLUMN arrived timestamptz DEFAULT clock_timestamp()"
+# On the subscriber the application's role owns the tables; a superuser (the owner of the
+# subscription, as on PostgreSQL 15 every subscription's is) runs the migration there.
+sf_psql sub -c "$schema" -c "ALTER TABLE beat ADD COLUMN arrived timestamptz DEFAULT clock_timestamp()" \
+  -c "CREATE ROLE app" -c "ALTER TABLE accounts OWNER TO app" -c "ALTER TABLE orders OWNER TO app"
 sf_psql pub <<'SQL'
 INSERT INTO accounts (name, created_at)
 SELECT 'i' || n, timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, 5000) n;
@@ -35,18 +38,11 @@ sf_psql sub -c "CREATE SUBSCRIPTION sub CONNECTION 'host=$SF_WORK/pub dbname=pos
 
 p() { sf_psql pub -c "$1"; }
 s() { sf_psql sub -c "$1"; }
-wait_until() { # wait_until NODE SECONDS SQL: until SQL returns t
-  local deadline=$((SECONDS + $2))
-  until [ "$(sf_psql "$1" -c "$3" 2>/dev/null)" = t ]; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.05
-  done
-}
 # applied LSN: the subscription has applied everything the publisher wrote before LSN (it has
 # processed the publisher's report of a later position: docs/migration.md#logical-replication).
 applied() { echo "SELECT coalesce(max(latest_end_lsn) >= '$1', false) FROM pg_stat_subscription WHERE subname = 'sub'"; }
-caught_up() { wait_until sub 60 "$(applied "$(p "SELECT pg_current_wal_lsn()")")"; }
-wait_until sub 60 "SELECT count(*) = 3 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel" || sf_fail "initial copy"
+caught_up() { sf_wait_until sub 60 "$(applied "$(p "SELECT pg_current_wal_lsn()")")"; }
+sf_wait_until sub 60 "SELECT count(*) = 3 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel" || sf_fail "initial copy"
 caught_up || sf_fail "the subscriber did not catch up"
 
 # The application on the publisher, from before the start to after the cut-overs, in SQL that
@@ -84,7 +80,7 @@ sf_as_pg pgbench -n -h "$SF_WORK/pub" -U postgres -c 2 -j 1 -T 600 -f "$SF_WORK/
 app=$!
 sf_as_pg pgbench -n -h "$SF_WORK/pub" -U postgres -c 1 -j 1 -T 600 -f "$SF_WORK/beat.sql" postgres >"$SF_WORK/beat.log" 2>&1 &
 beat=$!
-wait_until pub 30 "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
+sf_wait_until pub 30 "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
 # phase NAME: the longest time a heartbeat took to arrive since the last call, in ms.
 mark=$(s "SELECT clock_timestamp()")
 declare -A halt
@@ -135,7 +131,7 @@ phase index
 # before it applied; the subscriber swaps and starts the subscription again.
 sf_psql sub -c "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" >"$SF_WORK/sub_cutover.log" 2>&1 &
 sub_cutover=$!
-wait_until sub 60 "SELECT subdisableonerr FROM pg_subscription WHERE subname = 'sub'" || sf_fail "the subscriber's cut-over did not reach its wait"
+sf_wait_until sub 60 "SELECT subdisableonerr FROM pg_subscription WHERE subname = 'sub'" || sf_fail "the subscriber's cut-over did not reach its wait"
 out=$(p "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
   && sf_pass "cut-over on the publisher" || sf_fail "cut-over on the publisher: $out"
 wait "$sub_cutover" && sf_pass "cut-over on the subscriber" || sf_fail "cut-over on the subscriber: $(cat "$SF_WORK/sub_cutover.log")"
@@ -149,7 +145,7 @@ sleep 1
 
 # The end: writers stop, the subscriber catches up.
 p "UPDATE app_control SET stopped = 1"
-wait_until pub 30 "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'pgbench' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
+sf_wait_until pub 30 "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'pgbench' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
   || sf_fail "the application did not stop"
 for pid in $app $beat; do
   for c in $(ps -o pid= --ppid "$pid"); do kill "$c" 2>/dev/null || true; done

@@ -22,13 +22,6 @@ copy() {
   rm -f "$SF_WORK/$name"/.s.PGSQL.* "$SF_WORK/$name/server.log"
   echo "unix_socket_directories = '$SF_WORK/$name'" | sf_as_pg tee -a "$SF_WORK/$name/postgresql.conf" >/dev/null
 }
-wait_until() { # wait_until NODE SECONDS SQL: until SQL returns t
-  local deadline=$((SECONDS + $2))
-  until [ "$(sf_psql "$1" -c "$3" 2>/dev/null)" = t ]; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
 
 echo "-- a physical standby replays its primary and carries the same id"
 copy standby primary -R
@@ -37,7 +30,7 @@ sf_check "the standby is in recovery" t "$(sf_psql standby -c "SELECT pg_is_in_r
 sf_check "its machine id is the primary's (postgresql.conf came with the copy)" 21 \
   "$(sf_psql standby -c "SHOW snowflake.machine_id")"
 sf_psql primary -c "INSERT INTO events (n) SELECT g FROM generate_series(501, 1000) g"
-if wait_until standby 30 "SELECT count(*) = 1000 FROM events"; then sf_pass "the standby replayed 1000 rows"; else
+if sf_wait_until standby 30 "SELECT count(*) = 1000 FROM events"; then sf_pass "the standby replayed 1000 rows"; else
   sf_fail "the standby did not catch up: $(sf_psql standby -c "SELECT count(*) FROM events")"; fi
 
 echo "-- failover: the old primary is stopped for good, the standby is promoted and writes with id 21"

@@ -54,6 +54,15 @@ sf_psql() {
   sf_as_pg ${SF_PSQL_TIMEOUT:+timeout "$SF_PSQL_TIMEOUT"} psql -h "$dir" -U postgres -d postgres -X -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
+# sf_wait_until NAME SECONDS SQL: until SQL returns t on NAME (polled every 50 ms); fails after SECONDS.
+sf_wait_until() {
+  local deadline=$((SECONDS + $2))
+  until [ "$(sf_psql "$1" -c "$3" 2>/dev/null)" = t ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+
 # sf_error NAME SQL: the error psql reports for SQL, verbose so that it carries the SQLSTATE
 # ("ERROR:  55000: ..."); empty when SQL succeeds.
 sf_error() { sf_psql "$1" -v VERBOSITY=verbose -c "$2" 2>&1 >/dev/null || true; }

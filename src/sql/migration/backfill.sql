@@ -250,19 +250,20 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM @extschema@._snowflake_migration_verify(tbl);
+    -- A subscriber's copy numbers nothing and writes no row (so no code of the table runs: no
+    -- writer check): src/sql/migration/replica.sql.
+    IF @extschema@._snowflake_migration_replica(tbl, true) THEN
+        IF m.map_rows IS NULL THEN
+            PERFORM @extschema@._snowflake_replica_backfill_prepare(tbl);
+        END IF;
+        RETURN true;
+    END IF;
     PERFORM @extschema@._snowflake_migration_writer_check(tbl);
     -- A widened integer key copies its old values: no map, no options (src/sql/migration/integer.sql).
     IF @extschema@._snowflake_widens(tbl) THEN
         IF num_nonnulls(time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch) > 0 THEN
             RAISE EXCEPTION 'the backfill of % copies the old integer keys: it takes no options', mig
                 USING ERRCODE = 'invalid_parameter_value', HINT = format('CALL snowflake_migration_backfill(%L).', mig);
-        END IF;
-        RETURN true;
-    END IF;
-    -- A subscriber's copy numbers nothing: src/sql/migration/replica.sql.
-    IF @extschema@._snowflake_migration_replica(tbl, true) THEN
-        IF m.map_rows IS NULL THEN
-            PERFORM @extschema@._snowflake_replica_backfill_prepare(tbl);
         END IF;
         RETURN true;
     END IF;

@@ -7,7 +7,9 @@
 -- the bigint columns, which take the old names; the uuid columns stay as <column>_uuid with a
 -- unique index; views over the key are created again and policies altered onto the new columns;
 -- every session's cached plans are invalidated so that PL/pgSQL code replans against the new
--- columns. Every statement is computed from the catalog when it runs.
+-- columns. Every statement is computed from the catalog when it runs. On a subscriber's copy
+-- (src/sql/migration/replica.sql) it waits before the swap until its subscription has stopped at
+-- the first change in the publisher's new shape, and enables it again in the swap's transaction.
 -- Locks: each table in one order, the referenced table first (as a writer that inserts a parent
 -- and then its children does), each attempt waiting at most lock_wait (lock_timeout) so that
 -- writers queue behind it no longer than that; an attempt that times out or deadlocks is rolled

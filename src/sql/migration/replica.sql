@@ -9,15 +9,19 @@
 -- the key without a default (so the answer cannot change under a migration), unless it widens an
 -- integer key. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_migration_replica(tbl regclass, started boolean) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN started THEN EXISTS (
-                    SELECT 1 FROM snowflake_internal.snowflake_migration m
-                    JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
-                    WHERE m.relation = @extschema@._snowflake_qname(tbl) AND m.phase <> 'done' AND NOT a.atthasdef
-                      -- a widened integer key's twin has no default either (src/sql/migration/integer.sql)
-                      AND NOT EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = m.relation))
-                ELSE EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE r.srrelid = tbl) END
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    -- A widened integer key's twin has no default either (src/sql/migration/integer.sql).
+    IF @extschema@._snowflake_widens(tbl) THEN
+        RETURN false;
+    ELSIF started THEN
+        RETURN EXISTS (SELECT 1 FROM snowflake_internal.snowflake_migration m
+                       JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
+                       WHERE m.relation = @extschema@._snowflake_qname(tbl) AND m.phase <> 'done' AND NOT a.atthasdef);
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE r.srrelid = tbl);
+END
+$fn$;
 
 -- _snowflake_replica_backfill_prepare(tbl regclass): the backfill of a subscriber's copy, which
 -- must never number a row itself: every row must already carry the twins the publisher's

@@ -3,7 +3,8 @@
 -- snowflake_migration_start(tbl regclass): phase 1, one short transaction. Adds the bigint twin
 -- of the key (nullable, no default: no rewrite) and sets its default to snowflake_next(); adds a
 -- twin to every referencing column with a trigger that fills it; grants on each twin the column
--- privileges of its uuid column. Takes ACCESS EXCLUSIVE locks on
+-- privileges of its uuid column (on a subscriber's copy only the twins and the grants:
+-- src/sql/migration/replica.sql). Takes ACCESS EXCLUSIVE locks on
 -- the table and the referencing tables for catalog changes only, the way the cut-over does: one
 -- order, referenced table first, each attempt waiting at most lock_wait, retried with back-off
 -- until give_up_after (then 55P03, nothing changed). Raises 42501
