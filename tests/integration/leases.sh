@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Machine ids from leases: a coordination server, nodes that lease ids 100-103 and write, a restart,
-# a clone of a data directory, a node with a clock 5 s behind taking a freed id, the coordination
+# a clone of a data directory, a node with a clock 15 s behind taking a freed id, the coordination
 # server stopped and restarted under writes; every row meets in one hub over logical replication.
 source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
@@ -277,14 +277,15 @@ sf_psql clone -c "TRUNCATE write_errors"
 subscribe clone false   # its copy of n2's rows is n2's; only what it writes itself is new
 start_writer clone
 
-echo "-- n4, its clock 5 s behind, waits for a free id; n3 stops; n4 takes its id and issues only above n3's IDs"
+echo "-- n4, its clock 15 s behind, waits for a free id; n3 stops; n4 takes its id and issues only above n3's IDs"
 # libfaketime fakes the clock of n4's backends, which make the IDs; its postmaster and the lease
 # worker it starts read the real clock (libfaketime stops faking the postmaster once it is up,
 # with or without this extension). The bound is compared with the IDs' milliseconds, so this is
-# the case that matters: the new holder's IDs carry a clock 5 s behind the old holder's.
+# the case that matters: the new holder's IDs carry a clock 15 s behind the old holder's (15 s, so
+# that n4 still sees n3's end ahead after a loaded machine's slow lease hand-over).
 init_node n4 node4
 env4=$(sf_faketime_env n4)
-sf_set_clock n4 -5s
+sf_set_clock n4 -15s
 # shellcheck disable=SC2086
 sf_start n4 $env4
 sf_psql n4 -c "CREATE EXTENSION snowflake"
@@ -296,8 +297,9 @@ fi
 sf_check_match "n4 without a lease: SF030 says the range is used up" \
   "ERROR: +SF030: no machine id is leased to this server.*DETAIL: +No machine id from 100 to 103 is free" \
   "$(sf_error n4 "SELECT snowflake_next()")"
-sf_check "n4's IDs would carry a clock about 5 s behind" t \
-  "$(sf_psql n4 -c "SELECT extract(epoch FROM now()) < $(date +%s.%N) - 4")"
+n4_clock=$(sf_psql n4 -c "SELECT extract(epoch FROM now())")
+sf_check "n4's IDs would carry a clock about 15 s behind" t \
+  "$(sf_psql n4 -c "SELECT $n4_clock < $(date +%s.%N) - 14")"
 setup_writer n4
 subscribe n4
 stop_writer n3
@@ -310,8 +312,8 @@ sf_check "n4 took n3's freed id" "${mid[n3]}" "${mid[n4]}"
 previous_end=$(sed -n "s/.*IDs start after the previous holder's lease end, \(.*\)\.$/\1/p" "$SF_WORK/n4/server.log" | tail -1)
 start_writer n4
 # n3's last millisecond is ahead of n4's clock: n4 fails with SF032 until its clock passes it.
-if wait_until n4 30 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues IDs once its clock passes n3's end"; else
-  sf_fail "n4 issued no ID in 30 s: $(sf_psql n4 -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"; fi
+if wait_until n4 45 "SELECT count(*) > 0 FROM events"; then sf_pass "n4 issues IDs once its clock passes n3's end"; else
+  sf_fail "n4 issued no ID in 45 s: $(sf_psql n4 -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"; fi
 sf_check_match "before that, n4's inserts failed with SF032 naming the previous holder's end" \
   "^SF032[|]machine id ${mid[n4]} was leased after a holder whose lease ends at" \
   "$(sf_psql n4 -c "SELECT sqlstate || '|' || message FROM write_errors ORDER BY at LIMIT 1")"
@@ -331,10 +333,10 @@ writers=(n1 n2 clone n4)
 for node in "${writers[@]}"; do sf_psql $node -c "TRUNCATE write_errors"; done
 sf_stop coord
 for node in "${writers[@]}"; do
-  if wait_until $node 15 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
+  if wait_until $node 25 "SELECT count(*) > 0 FROM write_errors WHERE sqlstate = 'SF031'"; then
     sf_pass "$node: SF031 once its lease ended"
   else
-    sf_fail "$node: no SF031 in 15 s: $(sf_psql $node -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"
+    sf_fail "$node: no SF031 in 25 s: $(sf_psql $node -c "SELECT sqlstate, message FROM write_errors LIMIT 1")"
   fi
 done
 sf_check_match "the error names the lease end and why it was not renewed" \
