@@ -81,7 +81,7 @@ CREATE FUNCTION int_wide_schema() RETURNS TABLE (item text) LANGUAGE sql AS $$
     WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags')
     UNION ALL
     SELECT format('%s constraint %s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
-    FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags')
+    FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags') AND k.contype <> 'n'
     UNION ALL
     SELECT format('index %s', pg_get_indexdef(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
     WHERE c.relname IN ('users', 'posts', 'tags', 'post_tags')
