@@ -81,14 +81,7 @@ sf_as_pg pgbench -n -h "$SF_WORK/node" -U app -c 5 -j 1 -T 600 -f "$SF_WORK/app.
 bench=$!
 
 q() { sf_psql node -c "$1"; }
-wait_for() {
-  local i
-  for i in $(seq 1 600); do
-    [ "$(q "$1")" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+wait_for() { sf_wait_until node 60 "$1"; }
 wait_for "SELECT count(*) > 50 FROM order_audit" || sf_fail "the application did not start writing"
 sessions_before=$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE usename = 'app'")
 sf_check_match "five application sessions connected before the migration" "^[0-9]+(,[0-9]+){4}$" "$sessions_before"

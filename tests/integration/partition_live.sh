@@ -96,14 +96,7 @@ sf_as_pg pgbench -n -h "$SF_WORK/node" -U app -c 5 -j 1 -T 900 -f "$SF_WORK/app.
 bench=$!
 
 q() { sf_psql node -c "$1"; }
-wait_for() {
-  local i
-  for i in $(seq 1 600); do
-    [ "$(q "$1")" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+wait_for() { sf_wait_until node 60 "$1"; }
 wait_for "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
 indexes() {
   sf_psql node -v t="$1" >/dev/null <<'SQL'
