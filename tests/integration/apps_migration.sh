@@ -6,39 +6,20 @@
 # error either application sees is counted (none may happen), every answer checked; the page's
 # code blocks are what they run. The application role has column grants only. An audit trigger that
 # writes the key into a uuid column is refused by the dry run and the start until that column is text.
-# Installs what it lacks: Debian's nodejs, npm, python3-psycopg; node-postgres (pinned below) into
-# SF_MIGRATION_NODE_DIR (default /var/cache/snowflake/node-migration), reused across runs.
+# The applications and what they need: tests/lib/migration_apps.sh (installs what it lacks).
 # Runs on the first major of a matrix: the drivers see nothing that differs between majors.
 source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/migration_apps.sh"
 
 sf_first_major_only
 
-PY=/usr/bin/python3
-sf_app_deps -- psycopg
-NODE_DIR=${SF_MIGRATION_NODE_DIR:-/var/cache/snowflake/node-migration}
-sf_npm_install "$NODE_DIR" pg@8.23.1
-
+sf_apps_install
 sf_workdir
 sf_init p "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 517" "max_connections = 30"
 sf_start p
 q() { sf_psql p -c "$1"; }
-echo "versions: node $(node --version), pg $(node -p "require('$NODE_DIR/node_modules/pg/package.json').version"), psycopg $("$PY" -c 'import psycopg; print(psycopg.__version__)')"
-
-# The page's code blocks tagged <!-- test: NAME --> in "Applications through the migration".
-app=$SF_WORK/app
-mkdir -p "$app"
-awk -v dir="$app" '
-  /^## / { section = $0 }
-  /^<!-- test: .* -->$/ { name = $3; next }
-  /^```/ && !inside { inside = 1; if (name != "" && section == "## Applications through the migration") { file = dir "/" name; print name } next }
-  /^```/ && inside { inside = 0; file = ""; name = ""; next }
-  inside && file != "" { print > file }
-' "$SF_ROOT/docs/migration.md" >"$app/list"
-sf_check "the page's code for applications" "migration-node.js migration_psycopg.py" "$(tr '\n' ' ' <"$app/list" | sed 's/ $//')"
-cp "$SF_ROOT"/tests/integration/apps_migration/app.js "$SF_ROOT"/tests/integration/apps_migration/app.py "$app/"
-ln -s "$NODE_DIR/node_modules" "$app/node_modules"
-chown -R postgres: "$app"
+sf_apps_prepare
 
 sf_psql p <<'SQL'
 CREATE EXTENSION snowflake;
@@ -67,20 +48,9 @@ INSERT INTO orders (account_id, amount) SELECT id, 1 FROM accounts;
 INSERT INTO notes (account_id, body) SELECT id, name FROM accounts WHERE name LIKE '%0';
 SQL
 
-# Both applications log in as app, as the postgres OS user (the socket is that user's).
-export PGHOST=$SF_WORK/p PGUSER=app PGDATABASE=postgres
-(cd "$app" && sf_as_pg env PGHOST="$PGHOST" PGUSER=app PGDATABASE=postgres node app.js >node.out 2>node.err) &
-node_pid=$!
-(cd "$app" && sf_as_pg env PGHOST="$PGHOST" PGUSER=app PGDATABASE=postgres "$PY" app.py >py.out 2>py.err) &
-py_pid=$!
-for i in $(seq 1 300); do [ -f "$app/node.started" ] && [ -f "$app/py.started" ] && break; sleep 0.1; done
-requests() { q "SELECT count(*) FROM accounts WHERE name LIKE 'node-%' OR name LIKE 'py-%'"; }
-wait_writes() {  # wait_writes N: until the applications have written N more accounts
-  local target=$(( $(requests) + $1 )) i
-  for i in $(seq 1 300); do [ "$(requests)" -ge "$target" ] && return 0; sleep 0.1; done
-  sf_fail "the applications stopped writing"
-}
-wait_writes 30
+# Both applications log in as app.
+sf_apps_start p app
+sf_apps_wait_writes p 30
 
 sf_check_match "dry run: the audit trigger that writes the key into a uuid column is refused" \
   "^refused: as a trigger it writes NEW.id into public.account_audit.row_id \(uuid\);" \
@@ -93,35 +63,18 @@ sf_check "dry run: nothing refused" "" \
   "$(q "SELECT string_agg(target || ': ' || status, '; ') FROM snowflake_migration_plan('accounts') WHERE phase = 'dependent' AND status LIKE 'refused%'")"
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) && sf_pass "start while both applications run" || sf_fail "start: $out"
 sf_check "the application role reads every column during the migration (SELECT *)" "2000" \
-  "$(sf_as_pg psql -h "$PGHOST" -U app -d postgres -X -q -A -t -c "SELECT count(*) FROM (SELECT * FROM accounts) a WHERE name LIKE 'old-%'" 2>&1)"
-wait_writes 30
+  "$(sf_as_pg psql -h "$SF_WORK/p" -U app -d postgres -X -q -A -t -c "SELECT count(*) FROM (SELECT * FROM accounts) a WHERE name LIKE 'old-%'" 2>&1)"
+sf_apps_wait_writes p 30
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 2000)" 2>&1) \
   && sf_pass "backfill while both applications run" || sf_fail "backfill: $out"
 sf_psql p >/dev/null <<'SQL'
 SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL
-wait_writes 30
+sf_apps_wait_writes p 30
 out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
   && sf_pass "cut-over while both applications run" || sf_fail "cut-over: $out"
-wait_writes 60
-touch "$app/STOP"
-wait "$node_pid" && node_status=0 || node_status=$?
-wait "$py_pid" && py_status=0 || py_status=$?
-
-for a in node py; do
-  res=$(tail -1 "$app/$a.out" 2>/dev/null || true)
-  echo "  $a: $res"
-  [ -s "$app/$a.err" ] && sed 's/^/    /' "$app/$a.err" | head -20
-  field() { "$PY" -c "import json, sys; print(json.loads(sys.argv[1])['$1'])" "$res" 2>/dev/null || echo "?"; }
-  sf_check "$a: ran to its end" "0" "$([ $a = node ] && echo $node_status || echo $py_status)"
-  sf_check "$a: no request failed" "0" "$(field errors)"
-  sf_check "$a: every answer right" "0" "$(field wrong)"
-  sf_check_match "$a: old uuids found rows before the cut-over (uuid keys) and after it (bigint keys)" "^[1-9][0-9]* [1-9][0-9]*$" \
-    "$(field old_before) $(field old_after)"
-  sf_check_match "$a: the keys it got before the cut-over found their rows after it, by their new keys too" "^[1-9][0-9]*$" "$(field new_keys)"
-  sf_check_match "$a: the statement that reads the key as it is failed at the cut-over and was retried (at most once a connection)" \
-    "^[1-4]$" "$(field retries)"
-done
+sf_apps_wait_writes p 60
+sf_apps_stop
 sf_check "the audit trigger wrote every account, with bigint keys after the cut-over" "0 t" \
   "$(q "SELECT count(*) FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM account_audit x WHERE x.row_id IN (a.id::text, a.id_uuid::text))") $(q "SELECT count(*) > 0 FROM account_audit WHERE row_id ~ '^[0-9]+$'")"
 sf_check "every order references its account through the bigint key" "bigint 0" \

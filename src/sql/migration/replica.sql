@@ -4,8 +4,9 @@
 -- _snowflake_migration_replica(tbl regclass, started boolean) -> boolean: whether the migration of
 -- tbl is a subscriber's: the twins get no default and no fill trigger (the publisher sends every
 -- twin; the apply worker runs no ordinary trigger), the backfill numbers nothing, and the key gets
--- DEFAULT snowflake_next() only at the cut-over. Before the start: tbl is a table of a
--- subscription of this database (pg_subscription_rel). Once started: the start made the twin of
+-- DEFAULT snowflake_next() only at the cut-over. Before the start: tbl, or a partition of it, is a
+-- table of a subscription of this database (pg_subscription_rel: a publication that does not
+-- publish through the partition root feeds the partitions). Once started: the start made the twin of
 -- the key without a default (so the answer cannot change under a migration), unless it widens an
 -- integer key. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_migration_replica(tbl regclass, started boolean) RETURNS boolean
@@ -19,7 +20,7 @@ BEGIN
                        JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
                        WHERE m.relation = @extschema@._snowflake_qname(tbl) AND m.phase <> 'done' AND NOT a.atthasdef);
     END IF;
-    RETURN EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE r.srrelid = tbl);
+    RETURN EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t));
 END
 $fn$;
 
@@ -57,7 +58,7 @@ END
 $fn$;
 
 -- _snowflake_replica_subscription(tbl regclass) -> oid: the subscription of this database that
--- feeds tbl (NULL if none does any more). Raises 0A000 when
+-- feeds tbl or its partitions (NULL if none does any more). Raises 0A000 when
 -- several do (their publishers would cut over at different points), 42501 when the caller may not
 -- alter it (the cut-over stops and restarts it). Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_replica_subscription(tbl regclass) RETURNS oid
@@ -66,7 +67,7 @@ DECLARE
     subs oid[];
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    subs := ARRAY(SELECT DISTINCT r.srsubid FROM pg_subscription_rel r WHERE r.srrelid = tbl);
+    subs := ARRAY(SELECT DISTINCT r.srsubid FROM pg_subscription_rel r WHERE r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t));
     IF cardinality(subs) > 1 THEN
         RAISE EXCEPTION '% is fed by % subscriptions', @extschema@._snowflake_qname(tbl), cardinality(subs)
             USING ERRCODE = 'feature_not_supported',
