@@ -65,7 +65,7 @@ CREATE FUNCTION account_total(p_name text) RETURNS bigint LANGUAGE sql STABLE AS
 $$;
 -- A materialized view over the key, a view WITH CHECK OPTION over the reference.
 CREATE MATERIALIZED VIEW account_totals AS
-    SELECT a.id, a.name, count(o.id) AS orders, sum(o.amount) AS total FROM accounts a LEFT JOIN orders o ON o.account_id = a.id GROUP BY a.id;
+    SELECT a.id, a.name, count(o.amount) AS orders, sum(o.amount) AS total FROM accounts a LEFT JOIN orders o ON o.account_id = a.id GROUP BY a.id;
 CREATE VIEW big_orders AS SELECT id, created_at, account_id, amount FROM orders WHERE amount >= 100 OR amount < 0 WITH LOCAL CHECK OPTION;
 GRANT SELECT ON big_orders TO app;
 -- Row-level security: the application sees the notes of orders that exist.
