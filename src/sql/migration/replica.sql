@@ -20,7 +20,7 @@ BEGIN
                        JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
                        WHERE m.relation = @extschema@._snowflake_qname(tbl) AND m.phase <> 'done' AND NOT a.atthasdef);
     END IF;
-    RETURN EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t));
+    RETURN EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE (r.srrelid = tbl OR r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t)));
 END
 $fn$;
 
@@ -67,7 +67,7 @@ DECLARE
     subs oid[];
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    subs := ARRAY(SELECT DISTINCT r.srsubid FROM pg_subscription_rel r WHERE r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t));
+    subs := ARRAY(SELECT DISTINCT r.srsubid FROM pg_subscription_rel r WHERE (r.srrelid = tbl OR r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t)));
     IF cardinality(subs) > 1 THEN
         RAISE EXCEPTION '% is fed by % subscriptions', @extschema@._snowflake_qname(tbl), cardinality(subs)
             USING ERRCODE = 'feature_not_supported',
