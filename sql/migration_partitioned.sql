@@ -172,7 +172,8 @@ SET search_path = chain, public;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL);
 CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL,
                      account_id uuid NOT NULL REFERENCES accounts, ref int NOT NULL, PRIMARY KEY (id, created_at),
-                     CONSTRAINT orders_account_ref_key UNIQUE (account_id, ref, created_at)) PARTITION BY RANGE (created_at);
+                     CONSTRAINT orders_account_ref_key UNIQUE (account_id, ref, created_at),
+                     CONSTRAINT orders_ref_key UNIQUE (id, ref, created_at) DEFERRABLE) PARTITION BY RANGE (created_at);
 CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
 CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
 CREATE UNIQUE INDEX orders_account_day ON orders (account_id, created_at) INCLUDE (ref);
@@ -257,8 +258,10 @@ SELECT * FROM snowflake_migration_plan('chain.orders');
 SELECT snowflake_migration_start('chain.orders');
 SELECT snowflake_migration_abort('chain.accounts');
 DROP INDEX orders_account_order;
--- Without it: orders starts before accounts' cut-over, and is cut over first.
+-- Without it: orders starts before accounts' cut-over, and is cut over first; its own DEFERRABLE
+-- UNIQUE constraint over its key is carried as accounts' is over the reference.
 SELECT snowflake_migration_start('chain.accounts');
+SELECT step, phase, target, statement FROM snowflake_migration_plan('chain.orders') WHERE statement ~ 'ref_(created_at_)?key' ORDER BY step;
 SELECT snowflake_migration_start('chain.orders');
 INSERT INTO orders (created_at, account_id, ref) SELECT '2024-02-25', id, 1000 FROM accounts ORDER BY created_at LIMIT 1;
 INSERT INTO notes (order_id, order_created_at) SELECT id, created_at FROM orders WHERE ref = 1000;
