@@ -9,6 +9,7 @@
 #   bash bench/cutover.sh
 #   PARENT_ROWS=200000 ORDERS_ROWS=400000 EVENTS_ROWS=800000 RATE=250 LOCK_WAIT='100 ms' bash bench/cutover.sh
 #   PARTITIONED=1 bash bench/cutover.sh    # orders partitioned by month: bench/cutover_partitioned_results.md
+#   ABORT=1 bash bench/cutover.sh          # the abort instead of the cut-over: bench/abort_results.md
 #
 # RATE is the writers' total transactions per second (pgbench -R; latencies include the time a
 # transaction waited for its turn, which is what an application sees). Builds and installs the
@@ -23,7 +24,8 @@ RATE=${RATE:-250}
 LOCK_WAIT=${LOCK_WAIT:-100 ms}
 BASELINE_SECONDS=${BASELINE_SECONDS:-15}
 PARTITIONED=${PARTITIONED:-}
-COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT'${PARTITIONED:+ PARTITIONED=1} bash bench/cutover.sh"
+ABORT=${ABORT:-}
+COMMAND="PARENT_ROWS=$PARENT_ROWS ORDERS_ROWS=$ORDERS_ROWS EVENTS_ROWS=$EVENTS_ROWS RATE=$RATE LOCK_WAIT='$LOCK_WAIT'${PARTITIONED:+ PARTITIONED=1}${ABORT:+ ABORT=1} bash bench/cutover.sh"
 # The partitioned case: orders partitioned by month of created_at (12 partitions, key (oid, created_at)).
 if [ -n "$PARTITIONED" ]; then
   ORDERS_DDL="CREATE TABLE orders (oid bigserial, created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -45,6 +47,13 @@ else
   ORDERS_FILL="INSERT INTO orders (account_id, region, amount)
   SELECT id, region, 1 FROM accounts, generate_series(1, greatest(1, $ORDERS_ROWS / $PARENT_ROWS));"
   RESULTS=$SF_ROOT/bench/cutover_results.md
+fi
+# The last call: the cut-over, or (ABORT=1) the abort, which also deletes the migration's ID map.
+if [ -n "$ABORT" ]; then
+  FINAL=abort FINAL_CALL="SELECT snowflake_migration_abort('accounts', lock_wait => '$LOCK_WAIT', give_up_after => '10 min')"
+  RESULTS=$SF_ROOT/bench/abort${PARTITIONED:+_partitioned}_results.md
+else
+  FINAL=cut-over FINAL_CALL="CALL snowflake_migration_cutover('accounts', lock_wait => '$LOCK_WAIT', give_up_after => '10 min')"
 fi
 
 bench_node
@@ -111,9 +120,10 @@ sf_psql node >/dev/null 2>&1 <<'SQL'
 SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
 SQL
 sleep 2
-log "cut-over"
+log "$FINAL"
+map_rows=$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")
 cut_from=$(now_us)
-cut_out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '$LOCK_WAIT', give_up_after => '10 min')" 2>&1) && cut_ok=yes || cut_ok="no: $cut_out"
+cut_out=$(q "$FINAL_CALL" 2>&1) && cut_ok=yes || cut_ok="no: $cut_out"
 cut_to=$(now_us)
 gave_way=$(echo "$cut_out" | grep -c "gave way" || true)
 sleep 5
@@ -131,7 +141,7 @@ cut_ms=$(( (cut_to - cut_from) / 1000 )); backfill_s=$(( (backfill_to - backfill
 
 out=$RESULTS
 {
-  echo "# Cut-over stall under five writers${PARTITIONED:+: orders partitioned by month}"
+  echo "# $( [ -n "$ABORT" ] && echo Abort || echo Cut-over ) stall under five writers${PARTITIONED:+: orders partitioned by month}"
   echo
   echo "Command: \`$COMMAND\` ($(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}'))."
   echo "Schema: accounts $PARENT_ROWS rows (uuid key, UNIQUE (id, region)), orders $ORDERS_ROWS${PARTITIONED:+ (partitioned by month of created_at: 12 partitions, PRIMARY KEY (oid, created_at); indexes and foreign keys built and validated partition by partition)} (two foreign keys, one"
@@ -145,10 +155,10 @@ out=$RESULTS
   echo "| writers before the migration (${BASELINE_SECONDS} s) | $bn | $bp50 | $bp99 | $bmax |"
   echo "| during the start | $sn | $sp50 | $sp99 | $smax |"
   echo "| during the backfill (${backfill_s} s) | $fn | $fp50 | $fp99 | $fmax |"
-  echo "| during the cut-over call (${cut_ms} ms, $gave_way attempts gave way) | $cn | $cp50 | $cp99 | $cmax |"
+  echo "| during the $FINAL call (${cut_ms} ms, $gave_way attempts gave way) | $cn | $cp50 | $cp99 | $cmax |"
   echo
-  echo "- Longest stall a writer saw during the cut-over: **$cmax ms** (target: at most 300 ms), against a p99 of $bp99 ms before."
-  echo "- Cut-over committed: $cut_ok; the key is now \`$migrated\`. Writer errors: $errors."
+  echo "- Longest stall a writer saw during the $FINAL: **$cmax ms** (target: at most 300 ms), against a p99 of $bp99 ms before."
+  echo "- ${FINAL^} committed: $cut_ok (the ID map held $map_rows rows); the key is now \`$migrated\`. Writer errors: $errors."
   echo "- Load average of the machine when the run ended: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared)."
 } >"$out"
 cat "$out"

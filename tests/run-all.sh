@@ -77,8 +77,10 @@ if wants integration; then
   for t in ${TESTS:-$(ls "$SF_ROOT"/tests/integration/*.sh)}; do
     [ -f "$t" ] || t=$SF_ROOT/tests/integration/$t.sh
     echo "== integration: $(basename "$t")"
+    started=$SECONDS
     out=$(bash "$t" 2>&1) && status=0 || status=$?
     echo "$out"
+    echo "($(basename "$t") took $((SECONDS - started)) s)"  # CI has a time budget: see what spends it
     line=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed$' | tail -1)
     passed=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
     failed=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
