@@ -283,7 +283,7 @@ FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum
 WHERE attrelid IN ('badges'::regclass, 'rooms'::regclass, 'awards'::regclass) AND attnum > 0 AND NOT attisdropped AND attname <> 'label'
 ORDER BY 1, 2;
 SELECT conrelid::regclass AS tbl, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'awards'::regclass AND contype IN ('p', 'f') ORDER BY 2;
-SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'awards'::regclass ORDER BY 1::text;
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'awards'::regclass ORDER BY indexrelid::regclass::text;
 INSERT INTO badges (label) VALUES ('new');
 INSERT INTO awards (badge_id, room_id) SELECT id, 1 FROM badges WHERE label = 'new';
 SELECT count(*) AS awards, count(*) FILTER (WHERE to_json(badge_id)::text ~ '^"[0-9]+"$') AS json_strings,
