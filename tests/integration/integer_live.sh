@@ -110,7 +110,7 @@ sf_check "users.id, posts.user_id, posts.editor_id and visits.user_id (parent an
                                       ('visits'::regclass, 'user_id'), ('visits_2024'::regclass, 'user_id'),
                                       ('visits_2025'::regclass, 'user_id'), ('visits_later'::regclass, 'user_id'))")"
 sf_check "the foreign keys of visits (parent and partitions) are validated" "4|t" \
-  "$(q "SELECT count(*) || '|' || bool_and(convalidated) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'users'::regclass
+  "$(q "SELECT count(*), bool_and(convalidated) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'users'::regclass
         AND conrelid::regclass::text LIKE 'visits%'")"
 sf_check "visits written after the cut-over reference snowflake IDs" "t" \
   "$(q "SELECT bool_or(v.user_id >= i.boundary) FROM visits v, snowflake_internal.snowflake_migration_integer i WHERE i.relation = 'public.users'")"
