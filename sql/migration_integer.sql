@@ -169,8 +169,10 @@ ALTER TABLE members ENABLE ROW LEVEL SECURITY;
 ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY even_members ON members USING (id % 2 = 0);
 CREATE POLICY notes_of_even_members ON notes FOR ALL USING (member_id IN (SELECT m.id FROM members m)) WITH CHECK (member_id % 2 = 0);
+ALTER TABLE visits_2024_01 ENABLE ROW LEVEL SECURITY;         -- a policy of one partition
+CREATE POLICY first_members_in_january ON visits_2024_01 FOR SELECT USING (member_id < 10);
 CREATE ROLE int_member_reader;
-GRANT SELECT ON members, notes TO int_member_reader;
+GRANT SELECT ON members, notes, visits, visits_2024_01 TO int_member_reader;
 GRANT INSERT ON notes TO int_member_reader;
 GRANT USAGE ON SEQUENCE notes_id_seq TO int_member_reader;
 INSERT INTO members (name) SELECT 'm' || n FROM generate_series(1, 30) n;
@@ -180,7 +182,7 @@ CREATE TABLE members_before AS
     SELECT 'members' AS t, id::bigint AS id, name AS v FROM members UNION ALL SELECT 'visits', id, member_id || ':' || visited FROM visits
     UNION ALL SELECT 'notes', id, member_id || ':' || body FROM notes;
 SET ROLE int_member_reader;
-SELECT count(*) AS members_seen, (SELECT count(*) FROM notes) AS notes_seen FROM members;
+SELECT count(*) AS members_seen, (SELECT count(*) FROM notes) AS notes_seen, (SELECT count(*) FROM visits_2024_01) AS january_visits_seen FROM members;
 RESET ROLE;
 -- The dry run: the partitioned table one partition at a time (as for uuid keys).
 SELECT phase, target, regexp_replace(statement, 'snowflake_fill_[0-9a-f]{12}', 'snowflake_fill_H', 'g') AS statement
@@ -206,12 +208,12 @@ SELECT count(*) AS values_changed FROM (
                                          UNION ALL SELECT 'notes', id, member_id || ':' || body FROM notes)) x;
 -- The policies read the new columns, with the same expressions; they filter as before.
 SELECT polname, pg_get_expr(polqual, polrelid) AS using_expr, pg_get_expr(polwithcheck, polrelid) AS check_expr
-FROM pg_policy WHERE polrelid IN ('members'::regclass, 'notes'::regclass) ORDER BY 1;
+FROM pg_policy WHERE polrelid IN ('members'::regclass, 'notes'::regclass, 'visits_2024_01'::regclass) ORDER BY 1;
 SELECT count(*) AS policies_on_old_columns FROM pg_depend d JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
 WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND NOT a.attisdropped);
 SET ROLE int_member_reader;
-SELECT count(*) AS members_seen, (SELECT count(*) FROM notes) AS notes_seen FROM members;
+SELECT count(*) AS members_seen, (SELECT count(*) FROM notes) AS notes_seen, (SELECT count(*) FROM visits_2024_01) AS january_visits_seen FROM members;
 SELECT int_error_of($$INSERT INTO notes (member_id, body) VALUES (3, 'odd')$$) AS odd_member_note;
 INSERT INTO notes (member_id, body) VALUES (4, 'even');
 RESET ROLE;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Migrations through a partitioned table under live writers: accounts (uuid key) referenced by
-# orders, partitioned by month with PRIMARY KEY (id, created_at) and ON UPDATE CASCADE, referenced
-# by notes through (order_id, order_created_at). Five sessions write accounts, orders and notes
-# throughout; an abort of accounts' migration after the index phase restores the schema entry by
-# entry, partitions included; then accounts and orders are migrated one after the other, with no
-# failed writer transaction, and every reference, in every partition, intact over the new keys.
+# orders, partitioned by month with PRIMARY KEY (id, created_at), UNIQUE (account_id, created_at)
+# and ON UPDATE CASCADE, referenced by notes through (order_id, order_created_at). Five sessions
+# write accounts, orders and notes throughout; an abort of accounts' migration after the index
+# phase restores the schema entry by entry, partitions included; then accounts and orders are
+# migrated at the same time (orders started before accounts' cut-over), with no failed writer
+# transaction, and every reference and the UNIQUE constraint, in every partition, over the new keys.
 source "$(dirname "$0")/../lib/servers.sh"
 source "$(dirname "$0")/../lib/checks.sh"
 sf_workdir
@@ -18,7 +19,8 @@ CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text 
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                      account_id uuid NOT NULL REFERENCES accounts ON UPDATE CASCADE, amount int NOT NULL,
-                     PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+                     PRIMARY KEY (id, created_at), CONSTRAINT orders_account_at_key UNIQUE (account_id, created_at))
+                     PARTITION BY RANGE (created_at);
 CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
 CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
 CREATE TABLE orders_2024_03 PARTITION OF orders FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
@@ -117,12 +119,17 @@ out=$(q "SELECT snowflake_migration_abort('accounts')" 2>&1) && sf_pass "abort w
 sf_check "the abort restored the schema, partitions included" "" \
   "$(q "(TABLE schema_before EXCEPT SELECT * FROM shop_schema()) UNION ALL (SELECT * FROM shop_schema() EXCEPT TABLE schema_before)")"
 
-# ---- The migration again, to the cut-over ----
+# ---- The migration again, to the cut-over; orders' own migration starts before it ----
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 5000)" 2>&1) \
   && sf_pass "backfill while five sessions write" || sf_fail "backfill: $out"
+out=$(q "SELECT snowflake_migration_start('orders')" 2>&1) \
+  && sf_pass "orders' migration starts while accounts' is under way" || sf_fail "start of orders: $out"
+out=$(q "CALL snowflake_migration_backfill('orders', time_column => 'created_at', batch_size => 5000)" 2>&1) \
+  && sf_pass "backfill of orders while five sessions write" || sf_fail "backfill of orders: $out"
 out=$(indexes accounts 2>&1) || sf_fail "index phase: $out"
 sf_check "index phase run again: nothing left to do" "" "$(indexes accounts 2>&1)"
+out=$(indexes orders 2>&1) || sf_fail "index phase of orders: $out"
 written_before=$(q "SELECT count(*) FROM orders")
 t0=$(date +%s%N)
 out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
@@ -131,10 +138,6 @@ echo "  cut-over: $(echo "$out" | grep -c "gave way") attempts gave way to write
 wait_for "SELECT count(*) > $written_before + 100 FROM orders" || sf_fail "no writes after the cut-over"
 
 # ---- Then orders itself: PRIMARY KEY (id, created_at), referenced by notes (order_id, order_created_at) ----
-out=$(q "SELECT snowflake_migration_start('orders')" 2>&1) || sf_fail "start of orders: $out"
-out=$(q "CALL snowflake_migration_backfill('orders', time_column => 'created_at', batch_size => 5000)" 2>&1) \
-  && sf_pass "backfill of orders while five sessions write" || sf_fail "backfill of orders: $out"
-out=$(indexes orders 2>&1) || sf_fail "index phase of orders: $out"
 written_before=$(q "SELECT count(*) FROM notes")
 t0=$(date +%s%N)
 out=$(q "CALL snowflake_migration_cutover('orders', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
@@ -175,6 +178,14 @@ sf_check "every note references its order through the bigint key, the order its 
         WHERE o.id IS NULL OR o.id_uuid IS DISTINCT FROM coalesce(n.order_id_uuid, o.id_uuid)")"
 sf_check "notes' foreign key is validated, on the bigint key" "t|FOREIGN KEY (order_id, order_created_at) REFERENCES orders(id, created_at) ON DELETE CASCADE" \
   "$(q "SELECT convalidated, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'notes'::regclass AND contype = 'f' AND conparentid = 0")"
+sf_check "UNIQUE (account_id, created_at) is a constraint on the bigint reference, in the parent and every partition" \
+  "5|5|UNIQUE (account_id, created_at)|bigint" \
+  "$(q "SELECT count(*), count(*) FILTER (WHERE i.indisvalid), min(pg_get_constraintdef(k.oid)), min(format_type(a.atttypid, a.atttypmod))
+        FROM pg_constraint k JOIN pg_index i ON i.indexrelid = k.conindid JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+        WHERE k.contype = 'u' AND (k.conname = 'orders_account_at_key' OR k.conparentid = (SELECT oid FROM pg_constraint WHERE conname = 'orders_account_at_key'))")"
+sf_check "... and the old one keeps the uuids unique, as orders_account_at_key_uuid" "5|UNIQUE (account_id_uuid, created_at)" \
+  "$(q "SELECT count(*), min(pg_get_constraintdef(k.oid)) FROM pg_constraint k WHERE k.contype = 'u' AND k.conindid IN
+        (SELECT 'orders_account_at_key_uuid'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'orders_account_at_key_uuid'::regclass)")"
 sf_check "lookups by the old order uuid have their index, in every partition" "t|4" \
   "$(q "SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'orders_pkey_uuid'::regclass")"
 sf_check "the ID maps were emptied" "0" "$(q "SELECT count(*) FROM snowflake_internal.snowflake_migration_map")"

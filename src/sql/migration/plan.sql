@@ -54,7 +54,22 @@ DECLARE
     p record;
     col text;
     writes text;
+    parents oid[] := rels;
+    parent_atts int2[] := atts;
 BEGIN
+    -- A view, policy, trigger or constraint defined on one partition alone depends on that
+    -- partition's column, not the parent's: the partitions' columns of the same names join the
+    -- list (one level: _snowflake_leaves refuses deeper ones). What a partition has from its
+    -- parent (cloned triggers, inherited constraints and generation expressions) is the parent's.
+    SELECT array_agg(x.r ORDER BY x.o, x.l), array_agg(x.a ORDER BY x.o, x.l) INTO rels, atts
+    FROM (SELECT u.r, u.a, u.o, 0 AS l FROM unnest(parents, atts) WITH ORDINALITY u(r, a, o)
+          UNION ALL
+          SELECT i.inhrelid, pa.attnum, u.o, 1
+          FROM unnest(parents, atts) WITH ORDINALITY u(r, a, o)
+          JOIN pg_attribute ua ON ua.attrelid = u.r AND ua.attnum = u.a
+          JOIN pg_inherits i ON i.inhparent = u.r
+          JOIN pg_class pc ON pc.oid = i.inhrelid AND pc.relispartition
+          JOIN pg_attribute pa ON pa.attrelid = i.inhrelid AND pa.attname = ua.attname AND NOT pa.attisdropped) x;
     FOR d IN
         SELECT DISTINCT ON (x.classid, x.objid) x.* FROM (
         SELECT dep.classid, dep.objid, u.r, u.a
@@ -77,18 +92,25 @@ BEGIN
             CONTINUE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) IN ('i', 'I', 'S');
             kind := 'relation'; action := format('refused: depends on %s', col);
         ELSIF d.classid = 'pg_constraint'::regclass THEN
-            SELECT con.contype, con.conname INTO p FROM pg_constraint con WHERE con.oid = d.objid;
+            SELECT con.contype, con.conname, con.conislocal INTO p FROM pg_constraint con WHERE con.oid = d.objid;
             -- 'n': PostgreSQL 18 catalogs NOT NULL as a constraint; the migration carries nullability itself.
-            CONTINUE WHEN p.contype IN ('p', 'u', 'f', 'n') OR p.conname LIKE '%\_snowflake\_filled';
+            CONTINUE WHEN p.contype IN ('p', 'u', 'f', 'n') OR p.conname LIKE '%\_snowflake\_filled'
+                       OR (d.r <> ALL (parents) AND NOT p.conislocal);
             kind := 'constraint';
             action := format('refused: a %s constraint over %s stays on the uuid column; drop it before the migration and add it again after',
                              CASE p.contype WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'exclusion' ELSE p.contype::text END, col);
         ELSIF d.classid = 'pg_attrdef'::regclass THEN
             CONTINUE WHEN (SELECT ad.adnum FROM pg_attrdef ad WHERE ad.oid = d.objid) = d.a;
+            CONTINUE WHEN d.r <> ALL (parents) AND EXISTS (
+                SELECT 1 FROM pg_attrdef ad JOIN pg_attribute pa ON pa.attrelid = ad.adrelid AND pa.attnum = ad.adnum
+                JOIN pg_inherits i ON i.inhrelid = ad.adrelid
+                JOIN pg_attribute qa ON qa.attrelid = i.inhparent AND qa.attname = pa.attname
+                JOIN pg_attrdef qd ON qd.adrelid = qa.attrelid AND qd.adnum = qa.attnum
+                WHERE ad.oid = d.objid);
             kind := 'column';
             action := format('refused: a generated column or default uses %s; drop it before the migration and add it again after', col);
         ELSIF d.classid = 'pg_trigger'::regclass THEN
-            CONTINUE WHEN (SELECT t.tgname FROM pg_trigger t WHERE t.oid = d.objid) LIKE 'snowflake\_fill\_%';
+            CONTINUE WHEN (SELECT t.tgname LIKE 'snowflake\_fill\_%' OR t.tgparentid <> 0 FROM pg_trigger t WHERE t.oid = d.objid);
             kind := 'trigger';
             action := format('refused: its WHEN clause or UPDATE OF list names %s; drop it before the migration and create it again after', col);
         ELSIF d.classid = 'pg_policy'::regclass THEN
@@ -149,7 +171,7 @@ BEGIN
     -- copies of these tables, which must get the same columns before the cut-over reaches them.
     FOR p IN
         SELECT DISTINCT pub.pubname, r.r
-        FROM unnest(rels) r(r)
+        FROM unnest(parents) r(r)
         JOIN pg_publication pub ON pub.puballtables
                                 OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
                                 OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
@@ -162,18 +184,22 @@ BEGIN
         RETURN NEXT;
     END LOOP;
     -- Not in pg_depend: the SQL and PL/pgSQL functions, procedures and trigger functions whose
-    -- source mentions a migrated column (its name, and its table's name or a trigger on its table).
+    -- source mentions a migrated column (its name, and its table's name or a trigger on its table;
+    -- a partition's name, or a trigger of a partition's own, counts as its parent's).
     FOR p IN
         SELECT pr.oid, l.lanname, pr.prokind,
                string_agg(DISTINCT format('%I.%I', c.relname, att.attname), ', ') AS cols,
                bool_or(pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')) AS typed,
                'uuid'::regtype = ANY (pr.proargtypes::oid[]) OR pr.prorettype = 'uuid'::regtype OR pr.prosrc ~* '\muuid\M' AS uuid_typed
-        FROM unnest(rels, atts) u(r, a)
+        FROM unnest(parents, parent_atts) u(r, a)
         JOIN pg_class c ON c.oid = u.r
         JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
+        CROSS JOIN LATERAL (SELECT array_agg(i.inhrelid) AS leaves, string_agg('|' || k.relname, '') AS names
+                            FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition WHERE i.inhparent = u.r) pt
         JOIN pg_proc pr ON pr.prosrc ~* ('\m' || att.attname || '\M')
-                       AND (pr.prosrc ~* ('\m' || c.relname || '\M')
-                            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = u.r AND t.tgfoid = pr.oid))
+                       AND (pr.prosrc ~* ('\m(' || c.relname || coalesce(pt.names, '') || ')\M')
+                            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE (t.tgrelid = u.r OR t.tgrelid = ANY (pt.leaves))
+                                                                    AND t.tgfoid = pr.oid AND t.tgparentid = 0))
         JOIN pg_language l ON l.oid = pr.prolang AND l.lanname IN ('plpgsql', 'sql')
         WHERE pr.proname NOT LIKE 'snowflake\_fill\_%'
           AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
@@ -411,6 +437,50 @@ BEGIN
 END
 $fn$;
 
+-- _snowflake_migration_overlap(tbl regclass): the tables of a chain (accounts -> orders -> notes)
+-- may migrate at the same time, each started before the other's cut-over: each migration changes
+-- its own key and the columns that reference it, never a column of the other, and the other's
+-- twins, triggers and constraints are not in its plan. Except where one index (or the UNIQUE or
+-- primary key constraint it backs) holds a column of each: both would build a twin of it and
+-- rename it at their cut-overs. Raises 55000 then, naming the index and the other migration
+-- under way (of the migrations the caller can see: those of tables it owns). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_overlap(tbl regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    ctx record;
+    m record;
+    other @extschema@._snowflake_migrated_column[];
+    hit text;
+BEGIN
+    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, false);
+    FOR m IN SELECT x.relation, to_regclass(x.relation) AS rel FROM snowflake_internal.snowflake_migration x
+             WHERE x.phase <> 'done' AND x.relation <> mig AND to_regclass(x.relation) IS NOT NULL ORDER BY 1
+    LOOP
+        CONTINUE WHEN @extschema@._snowflake_integer_migration(m.rel);
+        BEGIN
+            other := (SELECT x.cols FROM @extschema@._snowflake_migration_context(m.rel, true) x);
+        EXCEPTION WHEN OTHERS THEN
+            CONTINUE;  -- that migration's own phases say what is wrong with it
+        END;
+        SELECT string_agg(format('%I.%I on %s', n.nspname, ic.relname, @extschema@._snowflake_qname(x.indrelid::regclass)), ', ' ORDER BY n.nspname, ic.relname)
+        INTO hit
+        FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+        WHERE x.indrelid = ANY (ctx.rels)
+          AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+          AND EXISTS (SELECT 1 FROM unnest(other) u JOIN pg_attribute a ON a.attrelid = u.rel AND a.attname IN (u.col, u.twin)
+                      WHERE u.rel = x.indrelid AND a.attnum = ANY (x.indkey::int2[]));
+        IF hit IS NOT NULL THEN
+            RAISE EXCEPTION 'the migration of % cannot run beside the migration of % under way: index % holds columns of both', mig, m.relation, hit
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                DETAIL = 'Each migration would build a twin of that index and rename it at its cut-over.',
+                HINT = format('Migrate them one after the other, in either order: cut over %s first (CALL snowflake_migration_cutover(%L)) and then start this one, or abort it (SELECT snowflake_migration_abort(%L)) and start it again after this one''s cut-over (docs/migration.md, section "Partitioned tables").',
+                              m.relation, m.relation, m.relation);
+        END IF;
+    END LOOP;
+END
+$fn$;
+
 -- snowflake_migration_plan(tbl regclass) -> table (step, phase, target, statement, status): the
 -- dry run. Before the start it computes the plan from the catalog and changes nothing (status
 -- 'planned'); once started it computes the same plan again (statements are never stored, so
@@ -461,6 +531,7 @@ BEGIN
         IF @extschema@._snowflake_widens(tbl) THEN
             PERFORM @extschema@._snowflake_integer_check(tbl);
         END IF;
+        PERFORM @extschema@._snowflake_migration_overlap(tbl);
         RETURN QUERY SELECT g.step, g.phase, g.target, g.statement, 'planned'::text
                      FROM @extschema@._snowflake_migration_steps(tbl, false) g ORDER BY g.step;
     END IF;

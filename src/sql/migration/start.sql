@@ -45,6 +45,9 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('See SELECT * FROM snowflake_migration_plan(%L); snowflake_migration_abort(%L) undoes it before the cut-over.', mig, mig);
     END IF;
+    -- Another table of its chain migrating at the same time: refused only where one index holds
+    -- columns of both migrations.
+    PERFORM @extschema@._snowflake_migration_overlap(tbl);
     -- Objects over the key or the referencing columns that the migration cannot carry: refused
     -- with the list before anything changes.
     SELECT string_agg(format('%s: %s', d.object, d.action), E'\n' ORDER BY d.object) INTO touched

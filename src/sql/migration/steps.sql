@@ -263,9 +263,22 @@ DECLARE
     -- A widened integer key keeps no old column: its indexes go with it (DROP COLUMN), nothing is
     -- renamed <name>_uuid and the primary key needs no lookup index on the old values.
     widen boolean := @extschema@._snowflake_widens(tbl);
+    -- the migrated columns and their tables, with each partition's column of the same name: an
+    -- index of one partition alone (attached to no index of its parent) gets its twin too
+    pcols @extschema@._snowflake_migrated_column[];
+    prels oid[];
 BEGIN
     step := 0;
     SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    pcols := ctx.cols || ARRAY(
+        SELECT ROW(c.is_key, i.inhrelid, @extschema@._snowflake_qname(i.inhrelid::regclass), pa.attnum, c.col, c.twin, c.not_null,
+                   c.unchecked, c.fill, c.nsp, c.owner, c.pairs)::@extschema@._snowflake_migrated_column
+        FROM unnest(ctx.cols) WITH ORDINALITY c JOIN pg_inherits i ON i.inhparent = c.rel
+        JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition
+        JOIN pg_attribute pa ON pa.attrelid = i.inhrelid AND pa.attname = c.col AND NOT pa.attisdropped
+        ORDER BY c.ordinality, @extschema@._snowflake_qname(i.inhrelid::regclass));
+    prels := ctx.rels || ARRAY(SELECT u.rel FROM unnest(pcols) WITH ORDINALITY u WHERE u.rel <> ALL (ctx.rels)
+                               GROUP BY u.rel ORDER BY min(u.ordinality));
     phase := 'index'; kind := 'index';
     FOR ix IN
         SELECT x.indexrelid, x.indrelid, x.indisunique, x.indisprimary, x.indnullsnotdistinct, x.indnkeyatts,
@@ -276,12 +289,14 @@ BEGIN
         JOIN pg_class ic ON ic.oid = x.indexrelid
         JOIN pg_namespace n ON n.oid = ic.relnamespace
         JOIN pg_am am ON am.oid = ic.relam
-        WHERE x.indrelid = ANY (ctx.rels)
-          AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+        WHERE x.indrelid = ANY (prels)
+          AND EXISTS (SELECT 1 FROM unnest(pcols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+          -- a partition's index attached to its parent's is built and renamed with it
+          AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
           -- not the lookup index on the uuids that the migration builds beside the primary key
           AND NOT EXISTS (SELECT 1 FROM pg_constraint pc JOIN pg_class pi ON pi.oid = pc.conindid
                           WHERE pc.conrelid = x.indrelid AND pc.contype = 'p' AND left(pi.relname, 58) || '_uuid' = ic.relname)
-        ORDER BY array_position(ctx.rels, x.indrelid), NOT x.indisprimary, ic.relname
+        ORDER BY array_position(prels, x.indrelid), NOT x.indisprimary, ic.relname
     LOOP
         target := @extschema@._snowflake_qname(ix.indrelid::regclass);
         IF ix.has_exprs OR ix.partial OR ix.amname NOT IN ('btree', 'hash') THEN
@@ -297,7 +312,7 @@ BEGIN
                                    CASE WHEN ix.amname NOT IN ('btree', 'hash') THEN format('uses access method %s', ix.amname) END);
             CONTINUE;
         END IF;
-        SELECT * INTO tc FROM @extschema@._snowflake_index_columns(ix.indrelid, ix.indkey, ix.indoption, ix.indnkeyatts::int2, ix.amname, ctx.cols);
+        SELECT * INTO tc FROM @extschema@._snowflake_index_columns(ix.indrelid, ix.indkey, ix.indoption, ix.indnkeyatts::int2, ix.amname, pcols);
         nm := left(ix.relname, 53) || '_snowflake';
         IF NOT started AND to_regclass(format('%I.%I', ix.nspname, nm)) IS NOT NULL THEN
             RAISE EXCEPTION 'relation %.% already exists', ix.nspname, nm USING ERRCODE = 'duplicate_table';
@@ -339,11 +354,53 @@ BEGIN
             END LOOP;
             CONTINUE;
         ELSIF ix.parted THEN
-            IF ix.indisprimary OR ix.indisunique THEN
-                RAISE EXCEPTION 'unique index %.% of partitioned table % contains a migrated column', ix.nspname, ix.relname, target
+            IF ix.indisprimary THEN
+                RAISE EXCEPTION 'the primary key of partitioned table % contains a column that references %', target, ctx.parent_q
                     USING ERRCODE = 'feature_not_supported', HINT = 'Migrate that table''s own key first.';
             END IF;
-            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, nm, def, false, '_snowflake', started) LOOP
+            SELECT con.conname, con.condeferrable, con.condeferred INTO uq
+            FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.contype = 'u' AND con.conrelid = ix.indrelid;
+            IF FOUND THEN
+                -- A UNIQUE constraint of a partitioned table: PostgreSQL makes no constraint of an
+                -- index on a partitioned table, so it is carried like a partitioned primary key:
+                -- each partition's twin CONCURRENTLY, without a parent; at the swap the old
+                -- constraint and the partitions' are renamed <name>_uuid, each partition's twin
+                -- becomes its constraint under the old name, then the parent's (ON ONLY), to which
+                -- they are attached: catalog changes only.
+                IF widen THEN  -- (a widened column is dropped at the swap, its constraint only then)
+                    RAISE EXCEPTION 'UNIQUE constraint % of partitioned table % contains an integer column that is widened', uq.conname, target
+                        USING ERRCODE = 'feature_not_supported', HINT = 'Drop the constraint before the migration and add it again after the cut-over.';
+                END IF;
+                pkp := '{}'; pka := '{}';
+                FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, NULL, def, true, '_snowflake', started) LOOP
+                    step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
+                    IF NOT started AND NOT widen AND to_regclass(format('%I.%I', ch.nsp, ch.old_rel || '_uuid')) IS NOT NULL THEN
+                        RAISE EXCEPTION 'index % cannot be renamed to %_uuid at the cut-over', ch.old_name, ch.old_rel USING ERRCODE = 'duplicate_table';
+                    END IF;
+                    IF NOT moves THEN RETURN NEXT; END IF;
+                    pkp := pkp || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['pkp', target, NULL, format('ALTER INDEX %s RENAME TO %I', ch.old_name, ch.old_rel || '_uuid')] END
+                               || ARRAY['pkp', target, NULL, format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I%s', target, ch.old_rel, ch.new_rel,
+                                        CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END)];
+                    pka := pka || ARRAY['pkp', target, NULL, format('ALTER INDEX %I.%I ATTACH PARTITION %I.%I', ix.nspname, uq.conname, ch.nsp, ch.old_rel)];
+                END LOOP;
+                target := @extschema@._snowflake_qname(ix.indrelid::regclass);
+                IF NOT widen AND (octet_length(uq.conname) > 58 OR NOT started AND to_regclass(format('%I.%I', ix.nspname, uq.conname || '_uuid')) IS NOT NULL) THEN
+                    RAISE EXCEPTION 'constraint % of % cannot be renamed to %_uuid at the cut-over', uq.conname, target, uq.conname
+                        USING ERRCODE = 'duplicate_object';
+                END IF;
+                IF moves THEN
+                    moved := moved || CASE WHEN widen THEN '{}'::text[] ELSE ARRAY['pkp', target, NULL, format('ALTER INDEX %I.%I RENAME TO %I', ix.nspname, ix.relname, uq.conname || '_uuid')] END
+                                   || pkp
+                                   || ARRAY['pkp', target, NULL, format('ALTER TABLE ONLY %s ADD CONSTRAINT %I UNIQUE%s (%s)%s%s', target, uq.conname,
+                                            CASE WHEN ix.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END, tc.keys,
+                                            CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
+                                            CASE WHEN uq.condeferrable THEN ' DEFERRABLE' || CASE WHEN uq.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END)]
+                                   || pka;
+                END IF;
+                CONTINUE;
+            END IF;
+            -- Any other index (unique or not): on the parent alone, then per partition, attached.
+            FOR ch IN SELECT * FROM @extschema@._snowflake_parted_index(ix.indexrelid, nm, def, ix.indisunique, '_snowflake', started) LOOP
                 step := step + 1; kind := ch.kind; target := ch.target; object := ch.object; statement := ch.statement; undo := ch.undo;
                 IF NOT moves THEN RETURN NEXT; END IF;
                 CONTINUE WHEN ch.kind <> 'index';
@@ -523,15 +580,20 @@ BEGIN
         step := step + 1; target := r.object; statement := r.before_sql;
         RETURN NEXT;
     END LOOP;
-    -- A widened key's old columns are dropped, which a policy over them would stop: its
-    -- expressions become true in this transaction (no other sees them) and are set again over the
-    -- new columns at the end (kind carry), from the definitions read before.
+    -- A widened key's old columns are dropped, which a policy over them (or over a partition's
+    -- column of the same name) would stop: its expressions become true in this transaction (no
+    -- other sees them) and are set again over the new columns at the end (kind carry), from the
+    -- definitions read before.
     IF widen THEN
         FOR r IN SELECT DISTINCT pol.polname, @extschema@._snowflake_qname(pol.polrelid::regclass) AS q,
                                  pol.polqual IS NOT NULL AS has_qual, pol.polwithcheck IS NOT NULL AS has_check
                  FROM unnest(ctx.cols) u
+                 CROSS JOIN LATERAL (SELECT u.rel AS r, u.att AS a
+                                     UNION SELECT pa.attrelid, pa.attnum FROM pg_inherits i
+                                           JOIN pg_attribute pa ON pa.attrelid = i.inhrelid AND pa.attname = u.col AND NOT pa.attisdropped
+                                           WHERE i.inhparent = u.rel) x
                  JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.refclassid = 'pg_class'::regclass
-                                 AND d.refobjid = u.rel AND d.refobjsubid = u.att
+                                 AND d.refobjid = x.r AND d.refobjsubid = x.a
                  JOIN pg_policy pol ON pol.oid = d.objid
                  ORDER BY 2, 1
         LOOP
@@ -688,15 +750,23 @@ END
 $fn$;
 
 -- _snowflake_column_grants(rel, att, onto) -> setof statement: the column privileges of column
--- att of rel, as GRANT statements on column onto of the same table (grantor aside).
+-- att of rel, as GRANT statements on column onto of the same table (grantor aside); for a
+-- partitioned table also those granted on each partition's column of that name (a GRANT on the
+-- parent does not reach its partitions, and a role may have been granted one partition alone).
 CREATE OR REPLACE FUNCTION _snowflake_column_grants(rel oid, att int2, onto text) RETURNS TABLE (statement text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, onto, @extschema@._snowflake_qname(rel::regclass),
+    SELECT format('GRANT %s (%I) ON %s TO %s%s', g.privilege_type, onto, @extschema@._snowflake_qname(a.attrelid::regclass),
                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-    FROM pg_attribute a, aclexplode(a.attacl) g
-    WHERE a.attrelid = rel AND a.attnum = att
-    ORDER BY CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.privilege_type
+    FROM pg_attribute a0
+    JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = att
+                        OR a.attname = a0.attname AND NOT a.attisdropped
+                           AND a.attrelid IN (SELECT i.inhrelid FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid
+                                              WHERE i.inhparent = rel AND k.relispartition)
+    CROSS JOIN LATERAL aclexplode(a.attacl) g
+    WHERE a0.attrelid = rel AND a0.attnum = att
+    ORDER BY a.attrelid <> rel, @extschema@._snowflake_qname(a.attrelid::regclass),
+             CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.privilege_type
 $$;
 
 -- _snowflake_widen_column_steps(tbl, c) -> text[]: the swap's statements for one column of a
