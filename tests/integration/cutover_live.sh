@@ -4,14 +4,10 @@
 # locks the referencing table before the referenced one does not stall the cut-over into a
 # deadlock; a view and a row-level security policy over the key follow it to the bigint column; a
 # UNIQUE constraint stays a constraint with its name; lookups by the old uuid stay index scans.
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
-sf_workdir
-sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
-sf_start node
+source "$(dirname "$0")/../lib/migration.sh"
+sf_migration_node node 7
 
 sf_psql node <<'SQL'
-CREATE EXTENSION snowflake;
 CREATE ROLE app LOGIN;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), region text NOT NULL,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp(), UNIQUE (id, region));
@@ -47,9 +43,6 @@ CREATE POLICY app_orders ON orders TO app
     USING (account_id IN (SELECT id FROM accounts)) WITH CHECK (account_id IN (SELECT id FROM accounts));
 GRANT SELECT, INSERT, UPDATE ON accounts, orders, order_audit TO app;
 GRANT USAGE ON SEQUENCE orders_oid_seq TO app;
-CREATE TABLE app_control (stopped int NOT NULL);
-INSERT INTO app_control VALUES (0);
-GRANT SELECT ON app_control TO app;
 INSERT INTO accounts (region, created_at)
 SELECT 'r' || n % 3, timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, 20000) n;
 INSERT INTO orders (account_id, region, amount) SELECT id, region, 1 FROM accounts, generate_series(1, 2);
@@ -59,11 +52,8 @@ SQL
 # an account and its order through app_write(); an order for an existing account with INSERT ...
 # SELECT, which locks orders before accounts (the order that deadlocks with a cut-over that locks
 # accounts first and then waits for orders); an account and an order in one transaction.
-cat >"$SF_WORK/app.sql" <<'SQL'
-SELECT stopped FROM app_control \gset
-\if :stopped
-\sleep 50 ms
-\else
+audit_seeded=$(sf_psql node -c "SELECT count(*) FROM order_audit")
+sf_writers_start app node -U app -c 5 -T 600 <<'SQL'
 \set n random(1, 1000000)
 SELECT app_write(:n);
 INSERT INTO orders (account_id, region, amount)
@@ -73,16 +63,12 @@ INSERT INTO accounts (region) VALUES ('r0');
 INSERT INTO orders (account_id, region, amount)
 SELECT id, region, 2 FROM accounts WHERE region = 'r0' ORDER BY created_at DESC LIMIT 1;
 COMMIT;
-\endif
 SQL
-chmod 644 "$SF_WORK/app.sql"
-sf_as_pg pgbench -n -h "$SF_WORK/node" -U app -c 5 -j 1 -T 600 -f "$SF_WORK/app.sql" postgres \
-  >"$SF_WORK/pgbench.log" 2>&1 &
-bench=$!
 
 q() { sf_psql node -c "$1"; }
 wait_for() { sf_wait_until node 60 "$1"; }
-wait_for "SELECT count(*) > 50 FROM order_audit" || sf_fail "the application did not start writing"
+# The seeded orders are audited too: 50 more (pgbench connects every session before its first transaction).
+wait_for "SELECT count(*) > $audit_seeded + 50 FROM order_audit" || sf_fail "the application did not start writing"
 sessions_before=$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE usename = 'app'")
 sf_check_match "five application sessions connected before the migration" "^[0-9]+(,[0-9]+){4}$" "$sessions_before"
 
@@ -95,32 +81,22 @@ sf_check "dry run: the policy is carried" "carried" \
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 5000)" 2>&1) \
   && sf_pass "backfill while five sessions write" || sf_fail "backfill: $out"
-sf_psql node >/dev/null <<'SQL'
-SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
-SQL
+out=$(sf_migration_indexes node accounts 2>&1) || sf_fail "index step: $out"
 # Step 4a of docs/migration.md again: nothing left to run, no error.
-out=$(sf_psql node 2>&1 <<'SQL'
-SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
-SQL
-) && sf_check "index step run twice: nothing left to do" "" "$out" || sf_fail "index step again: $out"
+out=$(sf_migration_indexes node accounts 2>&1) && sf_check "index step run twice: nothing left to do" "" "$out" || sf_fail "index step again: $out"
 audit_before=$(q "SELECT count(*) FROM order_audit")
-t0=$(date +%s%N)
-out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
-  && sf_pass "cut-over committed while the sessions write" || sf_fail "cut-over: $out"
-echo "  cut-over: $(echo "$out" | grep -c "gave way") attempts gave way to writers, $(( ($(date +%s%N) - t0) / 1000000 )) ms in all"
+sf_migration_call node "cut-over committed while the sessions write" \
+  "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')"
 wait_for "SELECT count(*) > $audit_before + 100 FROM order_audit" || sf_fail "no writes after the cut-over"
 sleep 1
 
-sf_psql node -c "UPDATE app_control SET stopped = 1"
-wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
-  || sf_fail "the application did not stop"
+sf_writers_quiet node
 sessions_after=$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE usename = 'app'")
-for p in $(ps -o pid= --ppid "$bench") "$bench"; do kill "$p" 2>/dev/null || true; done
-wait "$bench" 2>/dev/null || true
+sf_writers_stop app
 
 sf_check "the same five sessions wrote before and after the cut-over" "$sessions_before" "$sessions_after"
 sf_check "no application transaction failed (no 'type of parameter' error, no deadlock)" "0" \
-  "$(grep -ciE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" || true)"
+  "$(sf_writer_errors app)"
 sf_check_match "those sessions' PL/pgSQL wrote bigint keys after the cut-over" "^[1-9][0-9]*$" \
   "$(q "SELECT count(*) FROM order_audit WHERE at > (SELECT cut_over_at FROM snowflake_internal.snowflake_migration) AND account_id ~ '^[0-9]+$'")"
 sf_check "and no uuid after it" "0" \

@@ -6,14 +6,10 @@
 # phase restores the schema entry by entry, partitions included; then accounts and orders are
 # migrated at the same time (orders started before accounts' cut-over), with no failed writer
 # transaction, and every reference and the UNIQUE constraint, in every partition, over the new keys.
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
-sf_workdir
-sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
-sf_start node
+source "$(dirname "$0")/../lib/migration.sh"
+sf_migration_node node 7
 
 sf_psql node <<'SQL'
-CREATE EXTENSION snowflake;
 CREATE ROLE app LOGIN;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
@@ -41,44 +37,21 @@ BEGIN
 END $$;
 GRANT SELECT, INSERT, UPDATE ON accounts, orders, notes TO app;
 GRANT USAGE ON SEQUENCE notes_id_seq TO app;
-CREATE TABLE app_control (stopped int NOT NULL);
-INSERT INTO app_control VALUES (0);
-GRANT SELECT ON app_control TO app;
 INSERT INTO accounts (name, created_at)
 SELECT 'a' || n, timestamptz '2024-01-01 00:00:00+00' + n * interval '3 minutes' FROM generate_series(1, 20000) n;
 -- Old orders in every month's partition, a few for each account.
 INSERT INTO orders (account_id, amount, created_at)
 SELECT id, k, created_at + k * interval '20 days' FROM accounts, generate_series(0, 2) k;
 INSERT INTO notes (order_id, order_created_at, body) SELECT id, created_at, 'old' FROM orders;
--- The schema, entry by entry, partitions and their indexes and constraints included.
-CREATE FUNCTION shop_schema() RETURNS TABLE (item text) LANGUAGE sql AS $$
-    SELECT format('%s column %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
-    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-    UNION ALL
-    SELECT format('%s constraint %s %s %s %s', c.relname, k.conname, pg_get_constraintdef(k.oid), k.convalidated, k.conparentid <> 0)
-    FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid WHERE c.relnamespace = 'public'::regnamespace AND k.contype <> 'n'
-    UNION ALL
-    SELECT format('index %s %s %s', pg_get_indexdef(i.indexrelid), i.indisvalid, (SELECT h.inhparent::regclass FROM pg_inherits h WHERE h.inhrelid = i.indexrelid))
-    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
-    UNION ALL
-    SELECT format('trigger %s on %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-    WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
-    UNION ALL
-    SELECT format('function %s', p.oid::regprocedure) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
-$$;
-CREATE TABLE schema_before AS SELECT * FROM shop_schema();
 SQL
+
+sf_writers_setup node
+schema_before=$(sf_schema_listing node)
 
 # Five sessions: an account and its order through app_write(); an order for an existing account
 # with INSERT ... SELECT (orders locked before accounts); an account and an order in one
 # transaction; an old order moved to another amount.
-cat >"$SF_WORK/app.sql" <<'SQL'
-SELECT stopped FROM app_control \gset
-\if :stopped
-\sleep 50 ms
-\else
+sf_writers_start app node -U app -c 5 -T 900 <<'SQL'
 \set n random(1, 1000000)
 SELECT app_write(:n);
 INSERT INTO orders (account_id, amount)
@@ -90,21 +63,11 @@ COMMIT;
 UPDATE orders SET amount = amount + 1 WHERE account_id = (SELECT id FROM accounts WHERE name = 'a' || (:n % 20000 + 1));
 INSERT INTO notes (order_id, order_created_at, body)
 SELECT id, created_at, 'n' FROM orders WHERE account_id IN (SELECT id FROM accounts WHERE name = 't' || :n);
-\endif
 SQL
-chmod 644 "$SF_WORK/app.sql"
-sf_as_pg pgbench -n -h "$SF_WORK/node" -U app -c 5 -j 1 -T 900 -f "$SF_WORK/app.sql" postgres \
-  >"$SF_WORK/pgbench.log" 2>&1 &
-bench=$!
 
 q() { sf_psql node -c "$1"; }
 wait_for() { sf_wait_until node 60 "$1"; }
 wait_for "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
-indexes() {
-  sf_psql node -v t="$1" >/dev/null <<'SQL'
-SELECT statement FROM snowflake_migration_plan(:'t') WHERE phase = 'index' AND status <> 'done' \gexec
-SQL
-}
 
 # ---- Abort after the backfill and the indexes, while the sessions write ----
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
@@ -112,12 +75,11 @@ out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_a
   || sf_fail "backfill: $out"
 sf_check "the backfill filled the twins in every partition" "orders_2024_01|orders_2024_02|orders_2024_03|orders_recent" \
   "$(q "SELECT string_agg(DISTINCT tableoid::regclass::text, '|' ORDER BY tableoid::regclass::text) FROM orders WHERE account_id_snowflake IS NOT NULL")"
-out=$(indexes accounts 2>&1) || sf_fail "index phase: $out"
+out=$(sf_migration_indexes node accounts 2>&1) || sf_fail "index phase: $out"
 sf_check "the index phase made the parent's index valid (its partitions' attached)" "t|4" \
   "$(q "SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'orders_account_idx_snowflake'::regclass")"
 out=$(q "SELECT snowflake_migration_abort('accounts')" 2>&1) && sf_pass "abort while the sessions write" || sf_fail "abort: $out"
-sf_check "the abort restored the schema, partitions included" "" \
-  "$(q "(TABLE schema_before EXCEPT SELECT * FROM shop_schema()) UNION ALL (SELECT * FROM shop_schema() EXCEPT TABLE schema_before)")"
+sf_check_lines "the abort restored the schema, partitions included" "$schema_before" "$(sf_schema_listing node)"
 
 # ---- The migration again, to the cut-over; orders' own migration starts before it ----
 out=$(q "SELECT snowflake_migration_start('accounts')" 2>&1) || sf_fail "start: $out"
@@ -127,33 +89,23 @@ out=$(q "SELECT snowflake_migration_start('orders')" 2>&1) \
   && sf_pass "orders' migration starts while accounts' is under way" || sf_fail "start of orders: $out"
 out=$(q "CALL snowflake_migration_backfill('orders', time_column => 'created_at', batch_size => 5000)" 2>&1) \
   && sf_pass "backfill of orders while five sessions write" || sf_fail "backfill of orders: $out"
-out=$(indexes accounts 2>&1) || sf_fail "index phase: $out"
-sf_check "index phase run again: nothing left to do" "" "$(indexes accounts 2>&1)"
-out=$(indexes orders 2>&1) || sf_fail "index phase of orders: $out"
+out=$(sf_migration_indexes node accounts 2>&1) || sf_fail "index phase: $out"
+sf_check "index phase run again: nothing left to do" "" "$(sf_migration_indexes node accounts 2>&1)"
+out=$(sf_migration_indexes node orders 2>&1) || sf_fail "index phase of orders: $out"
 written_before=$(q "SELECT count(*) FROM orders")
-t0=$(date +%s%N)
-out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
-  && sf_pass "cut-over committed while the sessions write" || sf_fail "cut-over: $out"
-echo "  cut-over: $(echo "$out" | grep -c "gave way") attempts gave way to writers, $(( ($(date +%s%N) - t0) / 1000000 )) ms in all"
+sf_migration_call node "cut-over committed while the sessions write" \
+  "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '3 min')"
 wait_for "SELECT count(*) > $written_before + 100 FROM orders" || sf_fail "no writes after the cut-over"
 
 # ---- Then orders itself: PRIMARY KEY (id, created_at), referenced by notes (order_id, order_created_at) ----
 written_before=$(q "SELECT count(*) FROM notes")
-t0=$(date +%s%N)
-out=$(q "CALL snowflake_migration_cutover('orders', lock_wait => '100 ms', give_up_after => '3 min')" 2>&1) \
-  && sf_pass "cut-over of orders committed while the sessions write" || sf_fail "cut-over of orders: $out"
-echo "  cut-over of orders: $(echo "$out" | grep -c "gave way") attempts gave way to writers, $(( ($(date +%s%N) - t0) / 1000000 )) ms in all"
+sf_migration_call node "cut-over of orders committed while the sessions write" \
+  "CALL snowflake_migration_cutover('orders', lock_wait => '100 ms', give_up_after => '3 min')"
 wait_for "SELECT count(*) > $written_before + 100 FROM notes" || sf_fail "no notes written after the cut-over of orders"
 sleep 1
 
-sf_psql node -c "UPDATE app_control SET stopped = 1"
-wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
-  || sf_fail "the application did not stop"
-for p in $(ps -o pid= --ppid "$bench") "$bench"; do kill "$p" 2>/dev/null || true; done
-wait "$bench" 2>/dev/null || true
-
-sf_check "no writer transaction failed" "0" "$(grep -ciE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" || true)"
-grep -iE 'error|aborted|deadlock' "$SF_WORK/pgbench.log" | head -3 || true
+sf_writers_stop app
+sf_check "no writer transaction failed" "0" "$(sf_writer_errors app)"
 sf_check "orders.account_id is bigint, in the parent and every partition" "bigint" \
   "$(q "SELECT string_agg(DISTINCT format_type(a.atttypid, a.atttypmod), ',') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.relname LIKE 'orders%' AND c.relkind IN ('r', 'p') AND a.attname = 'account_id'")"

@@ -32,3 +32,13 @@ sf_first_major_only() {
     exit 0
   fi
 }
+
+# sf_check_lines DESCRIPTION EXPECTED ACTUAL: sf_check for listings (one entry a line); a mismatch
+# names only the lines that differ (- expected, + actual).
+sf_check_lines() {
+  if [ "$2" = "$3" ]; then
+    sf_pass "$1"
+  else
+    sf_fail "$1: $(diff <(echo "$2") <(echo "$3") | sed -n 's/^</ -/p; s/^>/ +/p' | tr '\n' ';')"
+  fi
+}
