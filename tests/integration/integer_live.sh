@@ -7,15 +7,11 @@
 # Writers never fail, old keys and references are unchanged, and every key issued after the
 # cut-over is a snowflake ID of this server's machine id above every old key.
 # Prints the writers' longest transaction (not asserted).
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
-sf_workdir
-sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
-sf_start node
+source "$(dirname "$0")/../lib/migration.sh"
+sf_migration_node node 7
 rows=${INTEGER_ROWS:-50000}
 
 sf_psql node <<SQL
-CREATE EXTENSION snowflake;
 CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
 CREATE TABLE posts (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users, editor_id integer REFERENCES users, body text);
 CREATE INDEX posts_user ON posts (user_id);
@@ -51,7 +47,8 @@ before=$(old)
 
 # Writers: a user with its post and visit, a post and a visit of an old user, an old post edited,
 # an order and its item, an event of each kind, per transaction; latency of each logged.
-cat >"$SF_WORK/app.sql" <<SQL
+# They write until every migration is cut over, and a few seconds more (however slow the machine).
+sf_writers_start app node -c 5 -T 1800 -l <<SQL
 \\set old random(1, $rows)
 BEGIN;
 WITH u AS (INSERT INTO users (name) VALUES ('new') RETURNING id), p AS (INSERT INTO posts (user_id, editor_id, body) SELECT id, id, 'new' FROM u)
@@ -64,17 +61,11 @@ INSERT INTO events_d (what) VALUES ('new');
 INSERT INTO events_a (what) VALUES ('new');
 END;
 SQL
-chmod 644 "$SF_WORK/app.sql"
-# They write until every migration is cut over, and a few seconds more (however slow the machine).
-sf_as_pg bash -c 'cd "$1" && echo $$ > pgbench.pid && exec pgbench -n -h "$2" -U postgres -c 5 -j 1 -T 1800 -l --log-prefix="$1/lat" -f "$1/app.sql" postgres' \
-  _ "$SF_WORK" "$SF_WORK/node" >"$SF_WORK/pgbench.log" 2>&1 &
-bench=$!
 sleep 2
 # users: an integer key widened live, with the integer columns of posts and visits that reference it.
 q "SELECT snowflake_migration_start('users')" >/dev/null 2>&1 || sf_fail "start users"
 q "CALL snowflake_migration_backfill('users', batch_size => 5000)" >/dev/null 2>&1 || sf_fail "backfill users"
-sf_psql node <<<"SELECT statement FROM snowflake_migration_plan('users') WHERE phase = 'index' AND status <> 'done' \gexec" >/dev/null 2>&1 \
-  || sf_fail "index phase users"
+sf_migration_indexes node users >/dev/null 2>&1 || sf_fail "index phase users"
 out=$(q "CALL snowflake_migration_cutover('users', lock_wait => '50 ms')" 2>&1) && sf_pass "users cut over" || sf_fail "cut-over users: $out"
 for t in orders order_items events_d events_a; do
   q "SELECT snowflake_migration_start('$t')" >/dev/null 2>&1 || sf_fail "start $t"
@@ -84,22 +75,19 @@ for t in orders order_items events_d events_a; do
 done
 sleep 1
 # A report holding a lock on orders: the cut-over gives way instead of queueing the writers behind it.
-sf_psql node -c "BEGIN; SELECT count(*) FROM orders; SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
-holder=$!
-sleep 0.5
+sf_lock_holder node holder orders 3
 out=$(q "CALL snowflake_migration_cutover('orders', lock_wait => '50 ms', give_up_after => '1 min')" 2>&1) \
   && sf_pass "orders cut over behind a lock holder" || sf_fail "cut-over orders: $out"
 sf_check_match "it gave way to the holder meanwhile" "gave way to other transactions" "$out"
-wait "$holder"
+wait "$SF_HOLDER_JOB"
 for t in order_items events_d events_a; do
   out=$(q "CALL snowflake_migration_cutover('$t', lock_wait => '50 ms')" 2>&1) && sf_pass "$t cut over" || sf_fail "cut-over $t: $out"
   sleep 1
 done
 sleep 3
-kill -TERM "$(cat "$SF_WORK/pgbench.pid")"  # pgbench itself (exec'd), started above
-wait "$bench" || true
-sf_check "no writer failed" "0" "$(grep -ciE 'error|aborted' "$SF_WORK/pgbench.log" || true)"
-sf_check "the writers committed transactions" "t" "$(cat "$SF_WORK"/lat* 2>/dev/null | wc -l | awk '{ print ($1 > 0) ? "t" : "f" }')"
+sf_writers_stop app
+sf_check "no writer failed" "0" "$(sf_writer_errors app)"
+sf_check "the writers committed transactions" "t" "$(sf_writer_transactions app | awk '{ print ($1 > 0) ? "t" : "f" }')"
 sf_check "old rows unchanged" "$before" "$(old)"
 sf_check "references intact" "0" "$(q "SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL")"
 sf_check "posts reference existing users" "0" "$(q "SELECT count(*) FROM posts p LEFT JOIN users u ON u.id = p.user_id WHERE u.id IS NULL")"
@@ -132,6 +120,5 @@ sf_check "no identity left, snowflake defaults" "f|f" \
   "$(q "SELECT bool_or(attidentity <> ''), bool_or(pg_get_expr(d.adbin, d.adrelid) <> 'snowflake_next()')
         FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attname = 'id' AND a.attrelid IN ('users'::regclass, 'orders'::regclass, 'order_items'::regclass, 'events_d'::regclass, 'events_a'::regclass)")"
-max_ms=$(cat "$SF_WORK"/lat* 2>/dev/null | awk '{ if ($3 > m) m = $3 } END { printf "%d", m / 1000 }')
-echo "  writers' longest transaction during the test: ${max_ms} ms (not asserted)"
+echo "  writers' longest transaction during the test: $(sf_writer_longest_ms app) ms (not asserted)"
 sf_summary
