@@ -9,8 +9,7 @@
 # Installs what it lacks: Debian's nodejs, npm, python3-psycopg; node-postgres (pinned below) into
 # SF_MIGRATION_NODE_DIR (default /var/cache/snowflake/node-migration), reused across runs.
 # Runs on the first major of a matrix: the drivers see nothing that differs between majors.
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/migration.sh"
 
 sf_first_major_only
 
@@ -19,9 +18,7 @@ sf_app_deps -- psycopg
 NODE_DIR=${SF_MIGRATION_NODE_DIR:-/var/cache/snowflake/node-migration}
 sf_npm_install "$NODE_DIR" pg@8.23.1
 
-sf_workdir
-sf_init p "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 517" "max_connections = 30"
-sf_start p
+sf_migration_node p 517
 q() { sf_psql p -c "$1"; }
 echo "versions: node $(node --version), pg $(node -p "require('$NODE_DIR/node_modules/pg/package.json').version"), psycopg $("$PY" -c 'import psycopg; print(psycopg.__version__)')"
 
@@ -41,7 +38,6 @@ ln -s "$NODE_DIR/node_modules" "$app/node_modules"
 chown -R postgres: "$app"
 
 sf_psql p <<'SQL'
-CREATE EXTENSION snowflake;
 CREATE ROLE app LOGIN;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL UNIQUE,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
@@ -74,11 +70,9 @@ node_pid=$!
 (cd "$app" && sf_as_pg env PGHOST="$PGHOST" PGUSER=app PGDATABASE=postgres "$PY" app.py >py.out 2>py.err) &
 py_pid=$!
 for i in $(seq 1 300); do [ -f "$app/node.started" ] && [ -f "$app/py.started" ] && break; sleep 0.1; done
-requests() { q "SELECT count(*) FROM accounts WHERE name LIKE 'node-%' OR name LIKE 'py-%'"; }
-wait_writes() {  # wait_writes N: until the applications have written N more accounts
-  local target=$(( $(requests) + $1 )) i
-  for i in $(seq 1 300); do [ "$(requests)" -ge "$target" ] && return 0; sleep 0.1; done
-  sf_fail "the applications stopped writing"
+requests="SELECT count(*) FROM accounts WHERE name LIKE 'node-%' OR name LIKE 'py-%'"
+wait_writes() {  # wait_writes N: until the applications have written N more accounts (at most 30 s)
+  sf_wait_until p 30 "SELECT ($requests) >= $(q "$requests") + $1" || sf_fail "the applications stopped writing"
 }
 wait_writes 30
 
@@ -97,9 +91,7 @@ sf_check "the application role reads every column during the migration (SELECT *
 wait_writes 30
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 2000)" 2>&1) \
   && sf_pass "backfill while both applications run" || sf_fail "backfill: $out"
-sf_psql p >/dev/null <<'SQL'
-SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
-SQL
+sf_migration_indexes p accounts >/dev/null
 wait_writes 30
 out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
   && sf_pass "cut-over while both applications run" || sf_fail "cut-over: $out"
