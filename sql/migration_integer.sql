@@ -1,7 +1,9 @@
 -- Tables keyed by integers through the migration calls: the refusals (another type, a key in the
--- snowflake range, a shared sequence, a default that is no sequence, narrow references), smallint
--- and integer keys widened live (serial, IDENTITY ALWAYS) and the bigint path (bigserial, a sequence default, IDENTITY
--- BY DEFAULT and ALWAYS, no default): old keys kept, new IDs above them, abort after the cut-over.
+-- snowflake range, a shared sequence, a default that is no sequence, narrow references, a
+-- reference in a partition key), smallint and integer keys widened live (serial, IDENTITY ALWAYS;
+-- a partitioned referencing table, policies, constraint names as a fresh table has them, the type
+-- snowflake) and the bigint path (bigserial, a sequence default, IDENTITY BY DEFAULT and ALWAYS,
+-- no default): old keys kept, new IDs above them, abort after the cut-over.
 CREATE EXTENSION IF NOT EXISTS snowflake;
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
@@ -39,19 +41,21 @@ CREATE TABLE narrow_child (parent_id integer REFERENCES narrow_parent);
 CREATE TABLE int_parent (id serial PRIMARY KEY);
 CREATE TABLE shared_int (id integer PRIMARY KEY DEFAULT nextval('shared_seq'));   -- widened, but the sequence is shared
 CREATE TABLE parted_int (id bigint PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE keyed_parent (id serial PRIMARY KEY);          -- widened, but a reference is a partition key
+CREATE TABLE keyed_child (parent_id integer REFERENCES keyed_parent) PARTITION BY RANGE (parent_id);
 SELECT t, int_error_of(format('SELECT snowflake_migration_start(%L)', t)) AS start,
        int_error_of(format('SELECT * FROM snowflake_migration_plan(%L)', t)) AS plan
-FROM unnest(ARRAY['numeric_key', 'shared_a', 'ahead', 'ahead_seq', 'odd_default', 'narrow_parent', 'shared_int', 'parted_int']) t;
+FROM unnest(ARRAY['numeric_key', 'shared_a', 'ahead', 'ahead_seq', 'odd_default', 'narrow_parent', 'shared_int', 'parted_int', 'keyed_parent']) t;
 -- With the numbers and what to do.
 SELECT t, int_hint_of(format('SELECT snowflake_migration_start(%L)', t))
-FROM unnest(ARRAY['shared_a', 'ahead', 'ahead_seq', 'narrow_parent', 'shared_int']) t;
+FROM unnest(ARRAY['shared_a', 'ahead', 'ahead_seq', 'narrow_parent', 'shared_int', 'keyed_parent']) t;
 -- Nothing was recorded.
 SELECT count(*) AS migrations FROM snowflake_internal.snowflake_migration;
 SELECT count(*) AS integer_migrations FROM snowflake_internal.snowflake_migration_integer;
 -- The dry run of an integer key: the widening it will take (fill functions named by a hash).
 SELECT step, phase, target, regexp_replace(statement, 'snowflake_fill_[0-9a-f]{12}', 'snowflake_fill_H', 'g') AS statement, status
 FROM snowflake_migration_plan('int_parent');
-DROP TABLE numeric_key, shared_a, shared_b, shared_int, ahead, ahead_seq, odd_default, narrow_child, narrow_parent, int_parent, parted_int;
+DROP TABLE numeric_key, shared_a, shared_b, shared_int, ahead, ahead_seq, odd_default, narrow_child, narrow_parent, int_parent, parted_int, keyed_child, keyed_parent;
 DROP SEQUENCE shared_seq;
 
 -- ---- smallint and integer keys, widened ----
@@ -148,6 +152,155 @@ DROP VIEW user_posts;
 DROP TABLE post_tags, posts, tags, users, wide_before, wide_schema_before;
 DROP FUNCTION int_wide_schema();
 DROP ROLE int_reader;
+
+-- ---- Widened keys: a partitioned referencing table, row-level security policies, the names ----
+-- members (serial) is referenced by visits, partitioned by month, and by notes; a policy reads the
+-- key of members, another the reference of notes. After the cut-over every constraint and index
+-- has the name it has in a table created with the new columns (schema fresh), NOT NULL
+-- constraints included (PostgreSQL 18 records them in pg_constraint, named after the column).
+CREATE TABLE members (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE visits (id bigserial, member_id integer NOT NULL REFERENCES members ON DELETE CASCADE, visited date NOT NULL,
+                     PRIMARY KEY (id, visited)) PARTITION BY RANGE (visited);
+CREATE TABLE visits_2024_01 PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE visits_2024_02 PARTITION OF visits FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE INDEX visits_member ON visits (member_id, visited);
+CREATE TABLE notes (id serial PRIMARY KEY, member_id integer NOT NULL REFERENCES members, body text);
+ALTER TABLE members ENABLE ROW LEVEL SECURITY;
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY even_members ON members USING (id % 2 = 0);
+CREATE POLICY notes_of_even_members ON notes FOR ALL USING (member_id IN (SELECT m.id FROM members m)) WITH CHECK (member_id % 2 = 0);
+ALTER TABLE visits_2024_01 ENABLE ROW LEVEL SECURITY;         -- a policy of one partition
+CREATE POLICY first_members_in_january ON visits_2024_01 FOR SELECT USING (member_id < 10);
+CREATE ROLE int_member_reader;
+GRANT SELECT ON members, notes, visits, visits_2024_01 TO int_member_reader;
+GRANT INSERT ON notes TO int_member_reader;
+GRANT USAGE ON SEQUENCE notes_id_seq TO int_member_reader;
+INSERT INTO members (name) SELECT 'm' || n FROM generate_series(1, 30) n;
+INSERT INTO visits (member_id, visited) SELECT 1 + n % 30, date '2024-01-01' + n % 59 FROM generate_series(1, 200) n;
+INSERT INTO notes (member_id, body) SELECT 1 + n % 30, 'n' || n FROM generate_series(1, 60) n;
+CREATE TABLE members_before AS
+    SELECT 'members' AS t, id::bigint AS id, name AS v FROM members UNION ALL SELECT 'visits', id, member_id || ':' || visited FROM visits
+    UNION ALL SELECT 'notes', id, member_id || ':' || body FROM notes;
+SET ROLE int_member_reader;
+SELECT count(*) AS members_seen, (SELECT count(*) FROM notes) AS notes_seen, (SELECT count(*) FROM visits_2024_01) AS january_visits_seen FROM members;
+RESET ROLE;
+-- The dry run: the partitioned table one partition at a time (as for uuid keys).
+SELECT phase, target, regexp_replace(statement, 'snowflake_fill_[0-9a-f]{12}', 'snowflake_fill_H', 'g') AS statement
+FROM snowflake_migration_plan('members') WHERE phase IN ('backfill', 'index', 'constrain') AND target LIKE 'public.visits%' ORDER BY step;
+SELECT target, status FROM snowflake_migration_plan('members') WHERE phase = 'dependent';
+SET client_min_messages = warning;
+SELECT snowflake_migration_start('members');
+SET client_min_messages = notice;
+INSERT INTO visits (member_id, visited) VALUES (3, '2024-02-03');
+SET client_min_messages = warning;
+CALL snowflake_migration_backfill('members', batch_size => 50);
+SET client_min_messages = notice;
+SELECT count(*) FILTER (WHERE member_id_snowflake IS DISTINCT FROM member_id) AS visits_unfilled FROM visits;
+SELECT statement FROM snowflake_migration_plan('members') WHERE phase = 'index' AND status <> 'done' \gexec
+SET client_min_messages = warning;
+CALL snowflake_migration_cutover('members');
+SET client_min_messages = notice;
+SELECT attrelid::regclass AS tbl, attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+WHERE attrelid IN ('members'::regclass, 'visits'::regclass, 'visits_2024_01'::regclass, 'notes'::regclass) AND attname IN ('id', 'member_id')
+ORDER BY 1, 2;
+SELECT count(*) AS values_changed FROM (
+    SELECT * FROM members_before EXCEPT (SELECT 'members', id, name FROM members UNION ALL SELECT 'visits', id, member_id || ':' || visited FROM visits
+                                         UNION ALL SELECT 'notes', id, member_id || ':' || body FROM notes)) x;
+-- The policies read the new columns, with the same expressions; they filter as before.
+SELECT polname, pg_get_expr(polqual, polrelid) AS using_expr, pg_get_expr(polwithcheck, polrelid) AS check_expr
+FROM pg_policy WHERE polrelid IN ('members'::regclass, 'notes'::regclass, 'visits_2024_01'::regclass) ORDER BY 1;
+SELECT count(*) AS policies_on_old_columns FROM pg_depend d JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+  AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND NOT a.attisdropped);
+SET ROLE int_member_reader;
+SELECT count(*) AS members_seen, (SELECT count(*) FROM notes) AS notes_seen, (SELECT count(*) FROM visits_2024_01) AS january_visits_seen FROM members;
+SELECT int_error_of($$INSERT INTO notes (member_id, body) VALUES (3, 'odd')$$) AS odd_member_note;
+INSERT INTO notes (member_id, body) VALUES (4, 'even');
+RESET ROLE;
+-- New members get snowflake IDs, and their visits the references.
+INSERT INTO members (name) VALUES ('new');
+INSERT INTO visits (member_id, visited) SELECT id, '2024-01-09' FROM members WHERE name = 'new';
+SELECT count(*) AS new_visits, bool_and(v.member_id > (SELECT max(id) FROM members_before WHERE t = 'members')) AS above_old_keys
+FROM visits v JOIN members m ON m.id = v.member_id WHERE m.name = 'new';
+-- The foreign keys are validated, on the parent and each partition.
+SELECT conrelid::regclass AS tbl, conname, convalidated FROM pg_constraint WHERE contype = 'f' AND confrelid = 'members'::regclass ORDER BY 1, 2;
+-- Names, as a table created with these columns has them.
+CREATE SCHEMA fresh;
+CREATE TABLE fresh.members (name text NOT NULL, id bigint PRIMARY KEY DEFAULT snowflake_next());
+CREATE TABLE fresh.visits (id bigserial, visited date NOT NULL, member_id bigint NOT NULL REFERENCES fresh.members ON DELETE CASCADE,
+                           PRIMARY KEY (id, visited)) PARTITION BY RANGE (visited);
+CREATE TABLE fresh.visits_2024_01 PARTITION OF fresh.visits FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE fresh.visits_2024_02 PARTITION OF fresh.visits FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE INDEX visits_member ON fresh.visits (member_id, visited);
+CREATE TABLE fresh.notes (id serial PRIMARY KEY, body text, member_id bigint NOT NULL REFERENCES fresh.members);
+CREATE FUNCTION int_names(nsp text) RETURNS TABLE (item text) LANGUAGE sql AS $$
+    SELECT format('%s constraint %s %s', c.relname, k.conname, replace(pg_get_constraintdef(k.oid), 'fresh.', ''))
+    FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = nsp AND c.relname ~ '^(members|visits|notes)'
+    UNION ALL
+    SELECT format('%s index %s', c.relname, i.relname)
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = nsp AND c.relname ~ '^(members|visits|notes)'
+$$;
+SELECT count(*) > 10 AS compared, count(*) FILTER (WHERE item ~ 'NOT NULL') = (SELECT count(*) FROM pg_constraint WHERE contype::text = 'n' AND connamespace = 'fresh'::regnamespace) AS not_nulls
+FROM int_names('fresh');
+SELECT 'migrated' AS side, item FROM (SELECT * FROM int_names('public') EXCEPT SELECT * FROM int_names('fresh')) x
+UNION ALL SELECT 'fresh', item FROM (SELECT * FROM int_names('fresh') EXCEPT SELECT * FROM int_names('public')) y ORDER BY 1, 2;
+DROP SCHEMA fresh CASCADE;
+DROP FUNCTION int_names(text);
+SELECT snowflake_migration_abort('members');
+DROP TABLE notes, visits, members, members_before;
+DROP ROLE int_member_reader;
+
+-- ---- The new key's type snowflake (snowflake_migration.target_type, as for uuid keys) ----
+-- A smallint identity and a serial key widened to snowflake, with their references; a bigint key
+-- keeps its type, so that choice is refused for it.
+SET snowflake_migration.target_type = 'snowflake';
+CREATE TABLE badges (id smallint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, label text NOT NULL);
+CREATE TABLE rooms (id serial PRIMARY KEY, label text NOT NULL);
+CREATE TABLE awards (id serial PRIMARY KEY, badge_id smallint NOT NULL REFERENCES badges, room_id integer REFERENCES rooms);
+CREATE INDEX awards_badge ON awards (badge_id DESC);
+CREATE TABLE big_keys (id bigserial PRIMARY KEY);
+INSERT INTO badges (label) SELECT 'b' || n FROM generate_series(1, 10) n;
+INSERT INTO rooms (label) SELECT 'r' || n FROM generate_series(1, 10) n;
+INSERT INTO awards (badge_id, room_id) SELECT b, r FROM generate_series(1, 10) b, generate_series(1, 10) r WHERE (b + r) % 3 = 0;
+SELECT target, statement FROM snowflake_migration_plan('badges') WHERE statement LIKE '%ADD COLUMN%' ORDER BY step;
+SELECT int_error_of($$SELECT * FROM snowflake_migration_plan('big_keys')$$) AS plan, int_error_of($$SELECT snowflake_migration_start('big_keys')$$) AS start;
+SELECT int_hint_of($$SELECT snowflake_migration_start('big_keys')$$);
+SET client_min_messages = warning;
+SELECT snowflake_migration_start('badges');
+SELECT snowflake_migration_start('rooms');
+RESET snowflake_migration.target_type;   -- a started migration keeps its type
+CALL snowflake_migration_backfill('badges');
+CALL snowflake_migration_backfill('rooms');
+SET client_min_messages = notice;
+SELECT statement FROM snowflake_migration_plan('badges') WHERE phase = 'index' AND status <> 'done' \gexec
+SELECT statement FROM snowflake_migration_plan('rooms') WHERE phase = 'index' AND status <> 'done' \gexec
+SET client_min_messages = warning;
+CALL snowflake_migration_cutover('badges');
+CALL snowflake_migration_cutover('rooms');
+SET client_min_messages = notice;
+SELECT attrelid::regclass AS tbl, attname, format_type(atttypid, atttypmod) AS type, pg_get_expr(d.adbin, d.adrelid) AS default
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE attrelid IN ('badges'::regclass, 'rooms'::regclass, 'awards'::regclass) AND attnum > 0 AND NOT attisdropped AND attname <> 'label'
+ORDER BY 1, 2;
+SELECT conrelid::regclass AS tbl, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'awards'::regclass AND contype IN ('p', 'f') ORDER BY 2;
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'awards'::regclass ORDER BY indexrelid::regclass::text;
+INSERT INTO badges (label) VALUES ('new');
+INSERT INTO awards (badge_id, room_id) SELECT id, 1 FROM badges WHERE label = 'new';
+SELECT count(*) AS awards, count(*) FILTER (WHERE to_json(badge_id)::text ~ '^"[0-9]+"$') AS json_strings,
+       count(*) FILTER (WHERE badge_id > 10) AS new_badge_awards FROM awards;
+SELECT snowflake_machine_id(id) = current_setting('snowflake.machine_id')::int AS own_machine_id FROM badges WHERE label = 'new';
+-- Abort after the cut-over: the serial's sequence default comes back on the snowflake key; an
+-- identity cannot be of type snowflake: refused, with what to do.
+SELECT snowflake_migration_abort('rooms');
+SELECT pg_get_expr(adbin, adrelid) AS rooms_default FROM pg_attrdef WHERE adrelid = 'rooms'::regclass;
+SELECT int_error_of($$SELECT snowflake_migration_abort('badges')$$);
+SELECT int_hint_of($$SELECT snowflake_migration_abort('badges')$$);
+DELETE FROM snowflake_internal.snowflake_migration_integer WHERE relation = 'public.badges';
+DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation = 'public.badges';
+DELETE FROM snowflake_internal.snowflake_migration WHERE relation = 'public.badges';
+DROP TABLE awards, badges, rooms, big_keys;
 
 -- ---- bigint keys ----
 CREATE TABLE orders (id bigserial PRIMARY KEY, note text);

@@ -8,21 +8,17 @@
 # writes the key into a uuid column is refused by the dry run and the start until that column is text.
 # The applications and what they need: tests/lib/migration_apps.sh (installs what it lacks).
 # Runs on the first major of a matrix: the drivers see nothing that differs between majors.
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/migration.sh"
 source "$(dirname "$0")/../lib/migration_apps.sh"
 
 sf_first_major_only
 
 sf_apps_install
-sf_workdir
-sf_init p "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 517" "max_connections = 30"
-sf_start p
+sf_migration_node p 517
 q() { sf_psql p -c "$1"; }
 sf_apps_prepare
 
 sf_psql p <<'SQL'
-CREATE EXTENSION snowflake;
 CREATE ROLE app LOGIN;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL UNIQUE,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
@@ -67,9 +63,7 @@ sf_check "the application role reads every column during the migration (SELECT *
 sf_apps_wait_writes p 30
 out=$(q "CALL snowflake_migration_backfill('accounts', time_column => 'created_at', batch_size => 2000)" 2>&1) \
   && sf_pass "backfill while both applications run" || sf_fail "backfill: $out"
-sf_psql p >/dev/null <<'SQL'
-SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
-SQL
+sf_migration_indexes p accounts >/dev/null
 sf_apps_wait_writes p 30
 out=$(q "CALL snowflake_migration_cutover('accounts', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
   && sf_pass "cut-over while both applications run" || sf_fail "cut-over: $out"

@@ -1,22 +1,16 @@
 #!/usr/bin/env bash
 # Migrates a uuid-keyed schema to snowflake keys while pgbench keeps inserting and updating through
 # the backfill and the cut-over: no row lost, no reference dangling or changed, no ID duplicated.
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
-sf_workdir
-sf_init node "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 7" "max_connections = 40"
-sf_start node
+source "$(dirname "$0")/../lib/migration.sh"
+sf_migration_node node 7
 
 sf_psql node <<'SQL'
-CREATE EXTENSION snowflake;
 CREATE TABLE authors (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                       name text NOT NULL UNIQUE, mentor_id uuid REFERENCES authors);
 CREATE TABLE posts (pid bigserial PRIMARY KEY, author_id uuid NOT NULL REFERENCES authors ON DELETE CASCADE, body text);
 CREATE INDEX ON posts (author_id);
 -- What the application wrote, recorded in the same transaction, in a table the migration does not touch.
 CREATE TABLE audit (name text PRIMARY KEY, posts int NOT NULL);
-CREATE TABLE app_control (stopped int NOT NULL);  -- set to 1: the application stops writing
-INSERT INTO app_control VALUES (0);
 CREATE SEQUENCE bench_seq;
 INSERT INTO authors (created_at, name)
 SELECT timestamptz '2024-02-01 00:00:00+00' + (n * 7919 % 10000) * interval '37 minutes 11.123457 seconds', 'seed ' || n
@@ -32,32 +26,14 @@ SQL
 # The application: every transaction adds an author with two posts (one statement, whatever the key
 # type: it works before, during and after the migration) and rewrites an old post in place, which
 # moves its row while the referencing table is being filled.
-cat >"$SF_WORK/app.sql" <<'SQL'
-SELECT stopped FROM app_control \gset
-\if :stopped
-\sleep 50 ms
-\else
+sf_writers_start app node -c 2 -R 40 -T 600 <<'SQL'
 \set pid random(1, 20000)
 WITH a AS (INSERT INTO authors (name) VALUES ('bench ' || nextval('bench_seq')) RETURNING id, name),
      p AS (INSERT INTO posts (author_id, body) SELECT id, name || ' post ' || g FROM a, generate_series(1, 2) g RETURNING 1)
 INSERT INTO audit (name, posts) SELECT name, (SELECT count(*) FROM p) FROM a;
 UPDATE posts SET body = body WHERE pid = :pid;
-\endif
 SQL
-chmod 644 "$SF_WORK/app.sql"
-sf_as_pg pgbench -n -h "$SF_WORK/node" -U postgres -c 2 -j 1 -R 40 -T 600 -f "$SF_WORK/app.sql" postgres \
-  >"$SF_WORK/pgbench.log" 2>&1 &
-bench=$!
-
-# wait_for SQL: polls (at most 60 s) until the query returns t.
-wait_for() {
-  local i
-  for i in $(seq 1 600); do
-    [ "$(sf_psql node -c "$1")" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+wait_for() { sf_wait_until node 60 "$1"; }
 wait_for "SELECT count(*) > 20 FROM audit" || sf_fail "pgbench did not start writing"
 
 echo "  $(date +%T) migration starts"
@@ -73,9 +49,7 @@ echo "  $(date +%T) backfilled"
 sf_check_match "progress reported per batch" "public.authors: 1[0-9]{4} of 1[0-9]{4} rows backfilled" "$out_backfill"
 sf_check_match "the referencing table filled in ranges of blocks" "public.posts.author_id_snowflake: [0-9]+ of [0-9]+ blocks done" "$out_backfill"
 # The indexes, CONCURRENTLY, as the plan prints them; then the cut-over, with a lock timeout.
-sf_psql node >/dev/null <<'SQL'
-SELECT statement FROM snowflake_migration_plan('authors') WHERE phase = 'index' \gexec
-SQL
+sf_migration_indexes node authors >/dev/null
 sf_check "indexes built and valid" "0" "$(sf_psql node -c "SELECT count(*) FROM snowflake_migration_plan('authors') WHERE phase = 'index' AND status <> 'done'")"
 before_cutover=$(sf_psql node -c "SELECT count(*) FROM audit")
 out=$(sf_psql node 2>&1 <<'SQL'
@@ -83,19 +57,12 @@ SET lock_timeout = '10s';
 CALL snowflake_migration_cutover('authors');
 SQL
 ) && sf_pass "cut-over committed" || sf_fail "cut-over: $out"
-if kill -0 "$bench" 2>/dev/null; then sf_pass "pgbench was still writing when the cut-over committed"; else sf_fail "pgbench stopped before the cut-over"; fi
+if sf_writers_running app; then sf_pass "pgbench was still writing when the cut-over committed"; else sf_fail "pgbench stopped before the cut-over"; fi
 wait_for "SELECT count(*) > $before_cutover + 30 FROM audit" || sf_fail "no writes after the cut-over"
 
 echo "  $(date +%T) cut over"
-# Stop the application: no transaction starts writing once the flag is set and the ones under way
-# have ended; then stop pgbench itself (the child of runuser, by its process id).
-sf_psql node -c "UPDATE app_control SET stopped = 1"
-wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'pgbench' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
-  || sf_fail "the application did not stop"
-sleep 0.2
-for p in $(ps -o pid= --ppid "$bench") "$bench"; do kill "$p" 2>/dev/null || true; done
-wait "$bench" 2>/dev/null || true
-sf_check "pgbench: no transaction failed" "0" "$(grep -ciE 'aborted|error' "$SF_WORK/pgbench.log" || true)"
+sf_writers_stop app
+sf_check "pgbench: no transaction failed" "0" "$(sf_writer_errors app)"
 backfilled=$(echo "$out_backfill" | sed -n 's/.*public.authors: \([0-9]*\) rows to backfill.*/\1/p')
 
 q() { sf_psql node -c "$1"; }

@@ -6,24 +6,23 @@
 # the end both sides hold the same rows with the same IDs, the publication and the subscription
 # are intact, and updates and deletes still find their rows through the new key. A heartbeat row
 # every 20 ms, stamped on arrival by the subscriber, measures the longest halt of the subscription.
-source "$(dirname "$0")/../lib/servers.sh"
-source "$(dirname "$0")/../lib/checks.sh"
-sf_workdir
-sf_init pub "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 1" "wal_level = logical" "max_connections = 30"
-sf_init sub "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = 2" "max_connections = 30"
-sf_start pub
-sf_start sub
+# Then a quiet publisher: a table nothing is written to after the publisher's cut-over, migrated
+# by the same steps and the page's manual step for it (ALTER SUBSCRIPTION ... DISABLE).
+source "$(dirname "$0")/../lib/migration.sh"
+sf_migration_node pub 1 "wal_level = logical"
+sf_migration_node sub 2
 
-schema="CREATE EXTENSION snowflake;
-CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, touched int NOT NULL DEFAULT 0,
+schema="CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, touched int NOT NULL DEFAULT 0,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
 ALTER TABLE accounts REPLICA IDENTITY USING INDEX accounts_pkey;
 CREATE INDEX ON accounts (name);
 CREATE TABLE orders (oid uuid PRIMARY KEY DEFAULT gen_random_uuid(), account_id uuid NOT NULL REFERENCES accounts ON DELETE CASCADE,
                      amount int NOT NULL);
 CREATE INDEX ON orders (account_id);
-CREATE TABLE beat (n bigserial PRIMARY KEY, sent timestamptz NOT NULL DEFAULT clock_timestamp());"
-sf_psql pub -c "$schema" -c "CREATE TABLE app_control (stopped int NOT NULL); INSERT INTO app_control VALUES (0);"
+CREATE TABLE beat (n bigserial PRIMARY KEY, sent timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE tags (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), label text NOT NULL,
+                   created_at timestamptz NOT NULL DEFAULT clock_timestamp());"
+sf_psql pub -c "$schema"
 # On the subscriber the application's role owns the tables; a superuser (the owner of the
 # subscription, as on PostgreSQL 15 every subscription's is) runs the migration there.
 sf_psql sub -c "$schema" -c "ALTER TABLE beat ADD COLUMN arrived timestamptz DEFAULT clock_timestamp()" \
@@ -32,7 +31,9 @@ sf_psql pub <<'SQL'
 INSERT INTO accounts (name, created_at)
 SELECT 'i' || n, timestamptz '2024-03-01 00:00:00+00' + n * interval '1 second' FROM generate_series(1, 5000) n;
 INSERT INTO orders (account_id, amount) SELECT id, g FROM accounts, generate_series(1, 2) g;
-CREATE PUBLICATION pub FOR TABLE accounts, orders, beat;
+INSERT INTO tags (label, created_at)
+SELECT 't' || n, timestamptz '2024-05-01 00:00:00+00' + n * interval '1 minute' FROM generate_series(1, 200) n;
+CREATE PUBLICATION pub FOR TABLE accounts, orders, beat, tags;
 SQL
 sf_psql sub -c "CREATE SUBSCRIPTION sub CONNECTION 'host=$SF_WORK/pub dbname=postgres user=postgres' PUBLICATION pub"
 
@@ -42,17 +43,13 @@ s() { sf_psql sub -c "$1"; }
 # processed the publisher's report of a later position: docs/migration.md#logical-replication).
 applied() { echo "SELECT coalesce(max(latest_end_lsn) >= '$1', false) FROM pg_stat_subscription WHERE subname = 'sub'"; }
 caught_up() { sf_wait_until sub 60 "$(applied "$(p "SELECT pg_current_wal_lsn()")")"; }
-sf_wait_until sub 60 "SELECT count(*) = 3 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel" || sf_fail "initial copy"
+sf_wait_until sub 60 "SELECT count(*) = 4 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel" || sf_fail "initial copy"
 caught_up || sf_fail "the subscriber did not catch up"
 
 # The application on the publisher, from before the start to after the cut-overs, in SQL that
 # does not depend on the key's type: new accounts and their orders, updates of new and old rows,
 # deletes (cascading to orders); and the heartbeat.
-cat >"$SF_WORK/app.sql" <<'SQL'
-SELECT stopped FROM app_control \gset
-\if :stopped
-\sleep 50 ms
-\else
+sf_writers_start app pub -c 2 -T 600 <<'SQL'
 \set n random(1, 2000000000)
 \set old random(1, 5000)
 BEGIN;
@@ -64,22 +61,11 @@ COMMIT;
 UPDATE accounts SET touched = touched + 1 WHERE name = 'i' || :old;
 DELETE FROM orders WHERE account_id IN (SELECT id FROM accounts WHERE name = 'i' || :old) AND amount = 2 AND :n % 4 = 0;
 DELETE FROM accounts WHERE name = 'i' || :old AND :n % 16 = 0;
-\endif
 SQL
-cat >"$SF_WORK/beat.sql" <<'SQL'
-SELECT stopped FROM app_control \gset
-\if :stopped
-\sleep 50 ms
-\else
+sf_writers_start beat pub -c 1 -T 600 <<'SQL'
 INSERT INTO beat DEFAULT VALUES;
 \sleep 20 ms
-\endif
 SQL
-chmod 644 "$SF_WORK"/*.sql
-sf_as_pg pgbench -n -h "$SF_WORK/pub" -U postgres -c 2 -j 1 -T 600 -f "$SF_WORK/app.sql" postgres >"$SF_WORK/app.log" 2>&1 &
-app=$!
-sf_as_pg pgbench -n -h "$SF_WORK/pub" -U postgres -c 1 -j 1 -T 600 -f "$SF_WORK/beat.sql" postgres >"$SF_WORK/beat.log" 2>&1 &
-beat=$!
 sf_wait_until pub 30 "SELECT count(*) > 50 FROM accounts WHERE name LIKE 'w%'" || sf_fail "the application did not start writing"
 # phase NAME: the longest time a heartbeat took to arrive since the last call, in ms.
 mark=$(s "SELECT clock_timestamp()")
@@ -119,10 +105,7 @@ sf_check "the subscriber numbered no row itself" "0" \
 phase backfill_sub
 # 4a. The indexes on both sides.
 for n in pub sub; do
-  out=$(sf_psql "$n" 2>&1 <<'SQL'
-SELECT statement FROM snowflake_migration_plan('accounts') WHERE phase = 'index' AND status <> 'done' \gexec
-SQL
-) || sf_fail "indexes on $n: $out"
+  out=$(sf_migration_indexes "$n" accounts 2>&1) || sf_fail "indexes on $n: $out"
 done
 phase index
 # 4b. The cut-overs. The subscriber's first: it adds and validates its foreign keys while the
@@ -145,15 +128,8 @@ phase cutover
 sleep 1
 
 # The end: writers stop, the subscriber catches up.
-p "UPDATE app_control SET stopped = 1"
-sf_wait_until pub 30 "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'pgbench' AND state <> 'idle' AND query NOT LIKE 'SELECT stopped%'" \
-  || sf_fail "the application did not stop"
-for pid in $app $beat; do
-  for c in $(ps -o pid= --ppid "$pid"); do kill "$c" 2>/dev/null || true; done
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-done
-sf_check "no writer transaction failed" "0" "$(cat "$SF_WORK/app.log" "$SF_WORK/beat.log" | grep -ciE 'error|aborted' || true)"
+sf_writers_stop app beat
+sf_check "no writer transaction failed" "0" "$(sf_writer_errors app beat)"
 # Updates and deletes after both cut-overs find their rows by the new key (replica identity).
 old=$(p "SELECT id FROM accounts WHERE name LIKE 'i%' ORDER BY id LIMIT 1")
 sf_psql pub -c "UPDATE accounts SET touched = -1 WHERE id = $old" -c "DELETE FROM orders WHERE account_id = $old"
@@ -170,16 +146,14 @@ sf_check "rows written during the migration reached the subscriber" "t" \
 sf_check "no ID on the subscriber was made by the subscriber" "0" "$(s "SELECT count(*) FROM accounts WHERE snowflake_machine_id(id) = 2")"
 sf_check "both keys are bigint primary keys; the references bigint" "bigint|bigint|bigint|bigint" \
   "$(p "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'id'")|$(s "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'id'")|$(p "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id'")|$(s "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'account_id'")"
-sf_check "the two schemas are the same (columns, defaults, constraints)" \
-  "$(p "SELECT string_agg(format('%s.%s %s %s', attrelid::regclass, attname, format_type(atttypid, atttypmod), pg_get_expr(d.adbin, d.adrelid)), ', ' ORDER BY 1) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE attrelid IN ('accounts'::regclass, 'orders'::regclass) AND attnum > 0 AND NOT attisdropped")
-$(p "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname) FROM pg_constraint WHERE conrelid IN ('accounts'::regclass, 'orders'::regclass)")" \
-  "$(s "SELECT string_agg(format('%s.%s %s %s', attrelid::regclass, attname, format_type(atttypid, atttypmod), pg_get_expr(d.adbin, d.adrelid)), ', ' ORDER BY 1) FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE attrelid IN ('accounts'::regclass, 'orders'::regclass) AND attnum > 0 AND NOT attisdropped")
-$(s "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname) FROM pg_constraint WHERE conrelid IN ('accounts'::regclass, 'orders'::regclass)")"
+sf_check_lines "the two schemas are the same (columns, defaults, constraints, indexes, triggers)" \
+  "$(sf_schema_listing pub accounts orders)" "$(sf_schema_listing sub accounts orders)"
 sf_check "REPLICA IDENTITY USING INDEX moved to the new primary key on both sides" "accounts_pkey|bigint|accounts_pkey|bigint" \
   "$(p "SELECT i.indexrelid::regclass || '|' || format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = 'accounts'::regclass AND i.indisreplident")|$(s "SELECT i.indexrelid::regclass || '|' || format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = 'accounts'::regclass AND i.indisreplident")"
-sf_check "the publication keeps its tables; the subscription runs, every table ready" "accounts,beat,orders|t|t" \
-  "$(p "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'pub'")|$(s "SELECT subenabled FROM pg_subscription WHERE subname = 'sub'")|$(s "SELECT count(*) = 3 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel")"
-sf_check "both migrations are done" "done|done" "$(p "SELECT phase FROM snowflake_internal.snowflake_migration")|$(s "SELECT phase FROM snowflake_internal.snowflake_migration")"
+sf_check "the publication keeps its tables; the subscription runs, every table ready" "accounts,beat,orders,tags|t|t" \
+  "$(p "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'pub'")|$(s "SELECT subenabled FROM pg_subscription WHERE subname = 'sub'")|$(s "SELECT count(*) = 4 AND bool_and(srsubstate = 'r') FROM pg_subscription_rel")"
+sf_check "both migrations are done" "done|done" \
+  "$(p "SELECT phase FROM snowflake_internal.snowflake_migration WHERE relation = 'public.accounts'")|$(s "SELECT phase FROM snowflake_internal.snowflake_migration WHERE relation = 'public.accounts'")"
 echo "  longest heartbeat delay (ms) on PostgreSQL $PG_MAJOR: subscriber's start ${halt[start_sub]}, publisher's start ${halt[start_pub]}," \
      "publisher's backfill ${halt[backfill_pub]}, subscriber's backfill ${halt[backfill_sub]}, indexes ${halt[index]}, cut-overs ${halt[cutover]}"
 echo "  time each phase took (ms, with the checks around it):$took"
@@ -188,4 +162,47 @@ for ph in start_sub start_pub backfill_sub index cutover; do
   [ "${halt[$ph]:-99999}" -lt 5000 ] && sf_pass "$ph: the subscription halted under 5 s (${halt[$ph]} ms)" \
     || sf_fail "$ph: the subscription halted ${halt[$ph]:-?} ms"
 done
+
+# A quiet publisher (docs/migration.md#logical-replication): tags, in the same publication, is
+# migrated by the same steps, but nothing is written to it after the publisher's cut-over, so no
+# change stops the subscription; the page's manual step (the publisher's position after its
+# cut-over applied, then ALTER SUBSCRIPTION ... DISABLE) lets the waiting cut-over go on.
+out=$(s "SELECT snowflake_migration_start('tags')" 2>&1) || sf_fail "quiet: start on the subscriber: $out"
+out=$(p "SELECT snowflake_migration_start('tags')" 2>&1) || sf_fail "quiet: start on the publisher: $out"
+out=$(p "CALL snowflake_migration_backfill('tags', time_column => 'created_at')" 2>&1) || sf_fail "quiet: backfill on the publisher: $out"
+sf_wait_until sub 60 "$(applied "$(p "SELECT pg_current_wal_lsn()")")" || sf_fail "quiet: the subscriber did not apply the backfill"
+out=$(s "CALL snowflake_migration_backfill('tags')" 2>&1) || sf_fail "quiet: backfill on the subscriber: $out"
+for n in sub pub; do
+  out=$(sf_migration_indexes "$n" tags 2>&1) || sf_fail "quiet: indexes on $n: $out"
+done
+sf_psql sub -c "CALL snowflake_migration_cutover('tags', lock_wait => '100 ms', give_up_after => '2 min')" >"$SF_WORK/quiet_cutover.log" 2>&1 &
+quiet_cutover=$!
+sf_wait_until sub 60 "SELECT subdisableonerr FROM pg_subscription WHERE subname = 'sub'" || sf_fail "quiet: the subscriber's cut-over did not reach its wait"
+out=$(p "CALL snowflake_migration_cutover('tags', lock_wait => '100 ms', give_up_after => '2 min')" 2>&1) \
+  && sf_pass "quiet: cut-over on the publisher" || sf_fail "quiet: cut-over on the publisher: $out"
+# The page's step: the publisher's position after its cut-over, applied by the subscriber ...
+sf_wait_until sub 60 "$(applied "$(p "SELECT pg_current_wal_lsn()")")" || sf_fail "quiet: the subscriber did not apply the publisher's cut-over"
+sf_check "quiet: nothing stopped the subscription; the subscriber's cut-over still waits" "t|running" \
+  "$(s "SELECT subenabled FROM pg_subscription WHERE subname = 'sub'")|$(kill -0 "$quiet_cutover" 2>/dev/null && echo running || echo ended)"
+# ... then the subscription disabled by hand: the waiting cut-over swaps and enables it again.
+t0=$(date +%s%N)
+s "ALTER SUBSCRIPTION sub DISABLE"
+sf_wait_until sub 60 "SELECT phase = 'done' FROM snowflake_internal.snowflake_migration WHERE relation = 'public.tags'" \
+  || sf_fail "quiet: the subscriber's cut-over did not go on once the subscription was disabled"
+echo "  quiet publisher: the subscription was disabled for $(( ($(date +%s%N) - t0) / 1000000 )) ms (not asserted)"
+wait "$quiet_cutover" && sf_pass "quiet: cut-over on the subscriber" || sf_fail "quiet: cut-over on the subscriber: $(cat "$SF_WORK/quiet_cutover.log")"
+sf_check_match "quiet: it waited, then started the subscription again" "waiting for subscription sub.*subscription sub enabled again" \
+  "$(tr '\n' ' ' <"$SF_WORK/quiet_cutover.log")"
+sf_check "quiet: the subscription runs, its disable_on_error as it was" "t|f" \
+  "$(s "SELECT subenabled, subdisableonerr FROM pg_subscription WHERE subname = 'sub'")"
+sf_check_lines "quiet: the two schemas of tags are the same" "$(sf_schema_listing pub tags)" "$(sf_schema_listing sub tags)"
+# Written after both cut-overs, in the new shape: a new tag and an old one changed by its new key.
+old=$(p "SELECT id FROM tags ORDER BY id LIMIT 1")
+sf_psql pub -c "INSERT INTO tags (label) VALUES ('after')" -c "UPDATE tags SET label = 'changed' WHERE id = $old"
+caught_up || sf_fail "quiet: the subscriber did not catch up after the cut-overs"
+tags="SELECT count(*) || ' tags ' || md5(string_agg(concat_ws(':', id, id_uuid, label, created_at), ',' ORDER BY id)) FROM tags"
+on_pub=$(p "$tags")
+sf_check "quiet: the subscriber holds the publisher's tags with the publisher's IDs, written after the cut-overs too ($on_pub)" \
+  "$on_pub" "$(s "$tags")"
+sf_check "quiet: the subscription stopped at no error" "0" "$(grep -c 'relation "public.tags" is missing' "$SF_WORK/sub/server.log" || true)"
 sf_summary

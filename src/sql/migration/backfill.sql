@@ -84,84 +84,130 @@ CREATE OR REPLACE FUNCTION _snowflake_migration_build_map(tbl regclass) RETURNS 
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-    lo bigint;                  -- the first slot (machine id * 4096 + sequence) of the backfill
-    cap bigint;                 -- slots per millisecond from lo
-    p0 bigint := 0;             -- the first millisecond of the rows without a time
-    epoch constant timestamptz := '2024-01-01 00:00:00+00';
-    last_ms constant timestamptz := '2093-09-06 15:47:35.551+00';
-    st record;
-    ov record;
-    npacked bigint := 0;
+    m snowflake_internal.snowflake_migration;
+    npacked bigint;
+    l record;
     n bigint;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
+    PERFORM @extschema@._snowflake_map_reserved_check(m);
+    npacked := @extschema@._snowflake_map_sources(tbl, m);
+    SELECT * INTO l FROM @extschema@._snowflake_backfill_lane(mig, m.machine_ids, npacked);
+    PERFORM @extschema@._snowflake_map_room_check(m, l.lo, l.cap, l.p0, npacked);
+    n := @extschema@._snowflake_map_fill(m, l.lo, l.cap, l.p0, npacked);
+    DROP TABLE _snowflake_src;
+    PERFORM @extschema@._snowflake_map_take_lane(mig);
+    -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
+    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = 'snowflake_internal.snowflake_migration_map'::regclass), 'USAGE') THEN
+        ANALYZE snowflake_internal.snowflake_migration_map;
+    END IF;
+    RETURN n;
+END
+$fn$;
 
+-- _snowflake_map_reserved_check(m): raises 55000 when live IDs of m's table already use a
+-- machine id reserved for its backfill (m.machine_ids). One scan of the table.
+CREATE OR REPLACE FUNCTION _snowflake_map_reserved_check(m snowflake_internal.snowflake_migration) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    n bigint;
+BEGIN
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL AND @extschema@.snowflake_machine_id(%I) <@ $1',
-                   mig, m.new_column, m.new_column) INTO n USING m.machine_ids;
+                   m.relation, m.new_column, m.new_column) INTO n USING m.machine_ids;
     IF n > 0 THEN
-        RAISE EXCEPTION '% rows of % already have IDs made with a machine id in %, the range reserved for the backfill', n, mig, m.machine_ids
+        RAISE EXCEPTION '% rows of % already have IDs made with a machine id in %, the range reserved for the backfill', n, m.relation, m.machine_ids
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'Some server issues IDs with a reserved machine id; call it again with backfill_machine_ids no server uses.';
     END IF;
+END
+$fn$;
 
+-- _snowflake_map_sources(tbl, m) -> bigint: the rows of tbl to number (those without a twin),
+-- each with its old key and, per m's source, its time or its rank in the order chosen, into
+-- pg_temp._snowflake_src (dropped at commit); returns how many are packed (every row of an order,
+-- the rows dated before 2024 otherwise). Raises 22004 for a row without a time, 22008 for a time
+-- a snowflake ID cannot hold (before 2024 only with pre_epoch 'refuse'). One scan of the table.
+CREATE OR REPLACE FUNCTION _snowflake_map_sources(tbl regclass, m snowflake_internal.snowflake_migration) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    npacked bigint;
+BEGIN
     CREATE TEMP TABLE _snowflake_src (key uuid, t timestamptz, k bigint) ON COMMIT DROP;
     IF m.source = 'order' THEN
         -- The order, parsed again into quoted columns and keywords: no stored text reaches SQL.
         EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, NULL, row_number() OVER (ORDER BY %3$s, %1$I) - 1 FROM %4$s WHERE %2$I IS NULL',
-                       m.key_column, m.new_column, @extschema@._snowflake_order_by(tbl, m.source_value), mig);
+                       m.key_column, m.new_column, @extschema@._snowflake_order_by(tbl, m.source_value), m.relation);
         GET DIAGNOSTICS npacked = ROW_COUNT;
-    ELSE
-        EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, %3$s, NULL FROM %4$s WHERE %2$I IS NULL',
-                       m.key_column, m.new_column,
-                       CASE m.source WHEN 'uuid' THEN format('@extschema@.snowflake_uuid_time(%I)', m.key_column)
-                                     ELSE format('%I::timestamptz', m.source_value) END,
-                       mig);
-        SELECT count(*) FILTER (WHERE s.t IS NULL) AS no_time, min(s.key::text) FILTER (WHERE s.t IS NULL) AS no_time_key,
-               count(*) FILTER (WHERE s.t < epoch) AS early, min(s.t) AS earliest,
-               count(*) FILTER (WHERE date_trunc('milliseconds', s.t) > last_ms) AS late, max(s.t) AS latest
-        INTO st FROM _snowflake_src s;
-        IF st.no_time > 0 THEN
-            IF m.source = 'uuid' THEN
-                RAISE EXCEPTION '% rows of % have a uuid without a time (for example %)', st.no_time, mig, st.no_time_key
-                    USING ERRCODE = 'null_value_not_allowed',
-                    DETAIL = 'Only version 1, 6 and 7 uuids carry their creation time; version 4 is random.',
-                    HINT = 'Call it again with a time column (time_column => ...) or an order you choose (order_by => ...).';
-            END IF;
-            RAISE EXCEPTION '% rows of % have no time in column % (for example %)', st.no_time, mig, m.source_value, st.no_time_key
-                USING ERRCODE = 'null_value_not_allowed',
-                HINT = 'Fill the column in for those rows, or call it again with an order you choose (order_by => ...).';
-        END IF;
-        IF st.late > 0 THEN
-            RAISE EXCEPTION '% rows of % are dated after 2093-09-06 15:47:35.551 UTC (the latest at %), which a snowflake ID cannot hold',
-                st.late, mig, st.latest USING ERRCODE = 'datetime_field_overflow';
-        END IF;
-        IF st.early > 0 AND m.pre_epoch = 'refuse' THEN
-            RAISE EXCEPTION '% rows of % are dated before 2024-01-01 00:00:00 UTC (the earliest at %), which a snowflake ID cannot hold',
-                st.early, mig, st.earliest USING ERRCODE = 'datetime_field_overflow',
-                HINT = 'Call it again with pre_epoch => ''pack'' to give them IDs in the first milliseconds of 2024, in time order, below every later row.';
-        END IF;
-        npacked := st.early;
+        RETURN npacked;
     END IF;
+    EXECUTE format('INSERT INTO pg_temp._snowflake_src SELECT %1$I, %3$s, NULL FROM %4$s WHERE %2$I IS NULL',
+                   m.key_column, m.new_column,
+                   CASE m.source WHEN 'uuid' THEN format('@extschema@.snowflake_uuid_time(%I)', m.key_column)
+                                 ELSE format('%I::timestamptz', m.source_value) END,
+                   m.relation);
+    RETURN @extschema@._snowflake_map_times_check(m);
+END
+$fn$;
 
-    SELECT l.lo, l.cap, l.p0 INTO lo, cap, p0
-    FROM @extschema@._snowflake_backfill_lane(mig, m.machine_ids, npacked) l;
-    -- The packed rows must stay below every live ID, which are all younger than the migration.
+-- _snowflake_map_times_check(m) -> bigint: the rows of pg_temp._snowflake_src dated before 2024
+-- (packed when m.pre_epoch is 'pack'). Raises 22004 for a row without a time, 22008 for a time
+-- after 2093-09-06 15:47:35.551 UTC, or before 2024 with pre_epoch 'refuse'.
+CREATE OR REPLACE FUNCTION _snowflake_map_times_check(m snowflake_internal.snowflake_migration) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    st record;
+BEGIN
+    SELECT count(*) FILTER (WHERE s.t IS NULL) AS no_time, min(s.key::text) FILTER (WHERE s.t IS NULL) AS no_time_key,
+           count(*) FILTER (WHERE s.t < '2024-01-01 00:00:00+00') AS early, min(s.t) AS earliest,
+           count(*) FILTER (WHERE date_trunc('milliseconds', s.t) > '2093-09-06 15:47:35.551+00') AS late, max(s.t) AS latest
+    INTO st FROM _snowflake_src s;
+    IF st.no_time > 0 AND m.source = 'uuid' THEN
+        RAISE EXCEPTION '% rows of % have a uuid without a time (for example %)', st.no_time, m.relation, st.no_time_key
+            USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = 'Only version 1, 6 and 7 uuids carry their creation time; version 4 is random.',
+            HINT = 'Call it again with a time column (time_column => ...) or an order you choose (order_by => ...).';
+    ELSIF st.no_time > 0 THEN
+        RAISE EXCEPTION '% rows of % have no time in column % (for example %)', st.no_time, m.relation, m.source_value, st.no_time_key
+            USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Fill the column in for those rows, or call it again with an order you choose (order_by => ...).';
+    END IF;
+    IF st.late > 0 THEN
+        RAISE EXCEPTION '% rows of % are dated after 2093-09-06 15:47:35.551 UTC (the latest at %), which a snowflake ID cannot hold',
+            st.late, m.relation, st.latest USING ERRCODE = 'datetime_field_overflow';
+    END IF;
+    IF st.early > 0 AND m.pre_epoch = 'refuse' THEN
+        RAISE EXCEPTION '% rows of % are dated before 2024-01-01 00:00:00 UTC (the earliest at %), which a snowflake ID cannot hold',
+            st.early, m.relation, st.earliest USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Call it again with pre_epoch => ''pack'' to give them IDs in the first milliseconds of 2024, in time order, below every later row.';
+    END IF;
+    RETURN st.early;
+END
+$fn$;
+
+-- _snowflake_map_room_check(m, lo, cap, p0, npacked): raises 54000 unless the rows of
+-- pg_temp._snowflake_src fit the slots of the backfill's lane (_snowflake_backfill_lane): the
+-- packed rows below every live ID (all younger than the migration), and no millisecond with more
+-- rows than its free slots, naming the first such and how many machine ids would do.
+CREATE OR REPLACE FUNCTION _snowflake_map_room_check(m snowflake_internal.snowflake_migration, lo bigint, cap bigint, p0 bigint, npacked bigint)
+RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    ov record;
+BEGIN
     IF npacked > 0 AND p0 + (npacked - 1) / cap >= @extschema@.snowflake_compose(m.started_at, 0, 0) >> 22 THEN
-        RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, mig, m.started_at
+        RAISE EXCEPTION '% rows of % cannot be packed below the IDs made since %', npacked, m.relation, m.started_at
             USING ERRCODE = 'program_limit_exceeded', HINT = 'Reserve more machine ids for the backfill.';
     END IF;
-
     SELECT g.ms, g.cnt + o.occ AS cnt, count(*) OVER () AS crowded INTO ov
     FROM (SELECT @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms, count(*) AS cnt
-          FROM _snowflake_src s WHERE s.t >= epoch GROUP BY 1) g,
+          FROM _snowflake_src s WHERE s.t >= '2024-01-01 00:00:00+00' GROUP BY 1) g,
          LATERAL (SELECT CASE WHEN g.ms < p0 THEN 0 ELSE greatest(0, least(cap, npacked - (g.ms - p0) * cap)) END AS occ) o
     WHERE g.cnt + o.occ > cap
     ORDER BY g.ms LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION '% rows of % fall in the millisecond %, more than the machine ids % reserved for the backfill can number',
-            ov.cnt, mig, (@extschema@.snowflake_decode(ov.ms << 22)).ts, m.machine_ids
+            ov.cnt, m.relation, (@extschema@.snowflake_decode(ov.ms << 22)).ts, m.machine_ids
             USING ERRCODE = 'program_limit_exceeded',
             DETAIL = format('%s milliseconds are that crowded; each reserved machine id numbers 4096 rows per millisecond, and %s of those slots are free of the IDs other backfills numbered (snowflake_migration_lane).', ov.crowded, cap),
             HINT = CASE WHEN cap >= 4096 * (upper(m.machine_ids) - lower(m.machine_ids)) THEN
@@ -170,39 +216,50 @@ BEGIN
                    ELSE format('Other backfills took slots of these milliseconds: call it again with %s machine ids they did not use (and no server issues IDs with), e.g. backfill_machine_ids => ''[%s,%s]''.',
                               (ov.cnt + 4095) / 4096, greatest(0, lower(m.machine_ids) - (ov.cnt + 4095) / 4096), lower(m.machine_ids) - 1) END;
     END IF;
+END
+$fn$;
 
+-- _snowflake_map_fill(m, lo, cap, p0, npacked) -> bigint: the map of m's table from the rows of
+-- pg_temp._snowflake_src, numbered in ID order (see _snowflake_migration_build_map); returns how
+-- many rows it has. Locks nothing itself.
+CREATE OR REPLACE FUNCTION _snowflake_map_fill(m snowflake_internal.snowflake_migration, lo bigint, cap bigint, p0 bigint, npacked bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    n bigint;
+BEGIN
     INSERT INTO snowflake_internal.snowflake_migration_map (relation, n, key, new_id)
-    SELECT mig, row_number() OVER (ORDER BY z.new_id), z.key, z.new_id
+    SELECT m.relation, row_number() OVER (ORDER BY z.new_id), z.key, z.new_id
     FROM (
         SELECT p.key, (p0 + p.k / cap) * 4194304 + lo + p.k % cap AS new_id
         FROM (SELECT s.key, CASE WHEN m.source = 'order' THEN s.k
                                  ELSE row_number() OVER (ORDER BY s.t, s.key) - 1 END AS k
-              FROM _snowflake_src s WHERE m.source = 'order' OR s.t < epoch) p
+              FROM _snowflake_src s WHERE m.source = 'order' OR s.t < '2024-01-01 00:00:00+00') p
         UNION ALL
         SELECT y.key, y.ms * 4194304 + lo + y.r + CASE WHEN y.ms < p0 THEN 0 ELSE greatest(0, least(cap, npacked - (y.ms - p0) * cap)) END
         FROM (SELECT x.key, x.ms, row_number() OVER (PARTITION BY x.ms ORDER BY x.t, x.key) - 1 AS r
               FROM (SELECT s.key, s.t, @extschema@.snowflake_compose(s.t, 0, 0) >> 22 AS ms
-                    FROM _snowflake_src s WHERE s.t >= epoch) x) y
+                    FROM _snowflake_src s WHERE s.t >= '2024-01-01 00:00:00+00') x) y
     ) z;
     GET DIAGNOSTICS n = ROW_COUNT;
-    DROP TABLE _snowflake_src;
-    -- The IDs the map gives out are taken for good. The exclusion constraint proves that no other
-    -- backfill took any of them; one that chose at the same time and committed first wins.
-    BEGIN
-        INSERT INTO snowflake_internal.snowflake_migration_lane (relation, ms, slots)
-        SELECT mig, sp.r, int8range(min(x.new_id & 4194303), max(x.new_id & 4194303), '[]')
-        FROM unnest(@extschema@._snowflake_spans(ARRAY(SELECT y.new_id >> 22 FROM snowflake_internal.snowflake_migration_map y WHERE y.relation = mig))) sp(r)
-        JOIN snowflake_internal.snowflake_migration_map x ON x.relation = mig AND (x.new_id >> 22) <@ sp.r
-        GROUP BY sp.r;
-    EXCEPTION WHEN exclusion_violation THEN
-        RAISE EXCEPTION 'another backfill numbered IDs in the same milliseconds and slots as % at the same time', mig
-            USING ERRCODE = 'serialization_failure', HINT = format('Nothing was written. CALL snowflake_migration_backfill(%L) again.', mig);
-    END;
-    -- Only its owner may analyze the map (a table owner migrating her own table would get a warning).
-    IF pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = 'snowflake_internal.snowflake_migration_map'::regclass), 'USAGE') THEN
-        ANALYZE snowflake_internal.snowflake_migration_map;
-    END IF;
     RETURN n;
+END
+$fn$;
+
+-- _snowflake_map_take_lane(mig): records the milliseconds and slots the map of mig gives out in
+-- snowflake_migration_lane, taken for good. Its exclusion constraint proves that no other
+-- backfill took any of them; one that chose at the same time and committed first wins: 40001.
+CREATE OR REPLACE FUNCTION _snowflake_map_take_lane(mig text) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    INSERT INTO snowflake_internal.snowflake_migration_lane (relation, ms, slots)
+    SELECT mig, sp.r, int8range(min(x.new_id & 4194303), max(x.new_id & 4194303), '[]')
+    FROM unnest(@extschema@._snowflake_spans(ARRAY(SELECT y.new_id >> 22 FROM snowflake_internal.snowflake_migration_map y WHERE y.relation = mig))) sp(r)
+    JOIN snowflake_internal.snowflake_migration_map x ON x.relation = mig AND (x.new_id >> 22) <@ sp.r
+    GROUP BY sp.r;
+EXCEPTION WHEN exclusion_violation THEN
+    RAISE EXCEPTION 'another backfill numbered IDs in the same milliseconds and slots as % at the same time', mig
+        USING ERRCODE = 'serialization_failure', HINT = format('Nothing was written. CALL snowflake_migration_backfill(%L) again.', mig);
 END
 $fn$;
 
@@ -230,15 +287,8 @@ RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
-    m record;
-    s record;
-    src text;
+    m snowflake_internal.snowflake_migration;
     live text;
-    n bigint;
-    tries int;
-    sample bigint;
-    per_batch bigint;
-    upto bigint;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     IF batch_size IS NULL OR batch_size < 1 THEN
@@ -267,6 +317,34 @@ BEGIN
         END IF;
         RETURN true;
     END IF;
+    m := @extschema@._snowflake_backfill_options(tbl, m, time_column, uuid_time, order_by, backfill_machine_ids, pre_epoch);
+    -- Checked at every call: the server may have been restarted with another machine id.
+    live := current_setting('snowflake.machine_id', true);
+    IF live IS NOT NULL AND live::int >= 0 AND live::int <@ m.machine_ids THEN
+        RAISE EXCEPTION 'backfill_machine_ids % contain snowflake.machine_id %, the machine id of live IDs', m.machine_ids, live
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Reserve for the backfill machine ids that no server issues IDs with.';
+    END IF;
+    IF m.map_rows IS NULL THEN
+        PERFORM @extschema@._snowflake_backfill_number_rows(tbl, m);
+    END IF;
+    RETURN true;
+END
+$fn$;
+
+-- _snowflake_backfill_options(tbl, m, time_column, ...) -> m with the backfill's options: on the
+-- first call (no map yet) the options given, checked (exactly one of time_column, uuid_time =>
+-- true and order_by, parsed into a whitelist; machine ids within [0,1023], default [1023,1023];
+-- pre_epoch 'refuse', the default, or 'pack'); later, m as it is, once the options given are
+-- proved the same. Raises 22023 for bad options, 42703/42804 for a time column tbl lacks or of
+-- another type, 55000 for options other than the first call's. Writes nothing.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_options(tbl regclass, m snowflake_internal.snowflake_migration, time_column name,
+                                                       uuid_time boolean, order_by text, backfill_machine_ids int4range, pre_epoch text)
+RETURNS snowflake_internal.snowflake_migration
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    src text;
+BEGIN
     -- Parsed into a whitelist of the table's columns before anything is written.
     IF order_by IS NOT NULL THEN
         order_by := @extschema@._snowflake_order_by(tbl, order_by);
@@ -275,64 +353,73 @@ BEGIN
         RAISE EXCEPTION 'give only one of time_column, uuid_time => true and order_by' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     src := CASE WHEN time_column IS NOT NULL THEN 'column' WHEN uuid_time THEN 'uuid' WHEN order_by IS NOT NULL THEN 'order' END;
-
     IF m.map_rows IS NOT NULL THEN
         IF (src IS NOT NULL AND (src, coalesce(time_column::text, order_by)) IS DISTINCT FROM (m.source, m.source_value))
            OR backfill_machine_ids <> m.machine_ids OR pre_epoch <> m.pre_epoch THEN
-            RAISE EXCEPTION 'the backfill of % was started with other options', mig
+            RAISE EXCEPTION 'the backfill of % was started with other options', m.relation
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                 DETAIL = format('source %s %s, backfill_machine_ids %s, pre_epoch %s', m.source, coalesce(m.source_value, ''), m.machine_ids, m.pre_epoch),
-                HINT = format('Resume with CALL snowflake_migration_backfill(%L), or abort the migration to change them.', mig);
+                HINT = format('Resume with CALL snowflake_migration_backfill(%L), or abort the migration to change them.', m.relation);
         END IF;
-    ELSE
-        IF src IS NULL THEN
-            RAISE EXCEPTION 'say where the IDs of existing rows come from' USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Pass time_column => ''created_at'', uuid_time => true (version 7, 1 or 6 uuids) or order_by => ''an expression''.';
-        END IF;
-        m.machine_ids := coalesce(backfill_machine_ids, int4range(1023, 1023, '[]'));
-        IF isempty(m.machine_ids) OR lower_inf(m.machine_ids) OR upper_inf(m.machine_ids)
-           OR lower(m.machine_ids) < 0 OR upper(m.machine_ids) > 1024 THEN
-            RAISE EXCEPTION 'backfill_machine_ids % must be a non-empty range within [0,1023]', m.machine_ids
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        m.pre_epoch := coalesce(pre_epoch, 'refuse');
-        IF m.pre_epoch NOT IN ('refuse', 'pack') THEN
-            RAISE EXCEPTION 'pre_epoch must be ''refuse'' or ''pack'', not %', quote_literal(m.pre_epoch)
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        IF src = 'column' AND NOT EXISTS (
-            SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            RAISE EXCEPTION 'column % of % does not exist', time_column, mig USING ERRCODE = 'undefined_column';
-        END IF;
-        IF src = 'column' AND (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
-                              NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
-            RAISE EXCEPTION 'column % of % is of type %, not a timestamp', time_column, mig,
-                (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
-                USING ERRCODE = 'datatype_mismatch';
-        END IF;
-        m.source := src;
-        m.source_value := coalesce(time_column::text, order_by);
+        RETURN m;
     END IF;
+    IF src IS NULL THEN
+        RAISE EXCEPTION 'say where the IDs of existing rows come from' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass time_column => ''created_at'', uuid_time => true (version 7, 1 or 6 uuids) or order_by => ''an expression''.';
+    END IF;
+    m.machine_ids := coalesce(backfill_machine_ids, int4range(1023, 1023, '[]'));
+    IF isempty(m.machine_ids) OR lower_inf(m.machine_ids) OR upper_inf(m.machine_ids)
+       OR lower(m.machine_ids) < 0 OR upper(m.machine_ids) > 1024 THEN
+        RAISE EXCEPTION 'backfill_machine_ids % must be a non-empty range within [0,1023]', m.machine_ids
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    m.pre_epoch := coalesce(pre_epoch, 'refuse');
+    IF m.pre_epoch NOT IN ('refuse', 'pack') THEN
+        RAISE EXCEPTION 'pre_epoch must be ''refuse'' or ''pack'', not %', quote_literal(m.pre_epoch)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF src = 'column' THEN
+        PERFORM @extschema@._snowflake_time_column_check(tbl, time_column);
+    END IF;
+    m.source := src;
+    m.source_value := coalesce(time_column::text, order_by);
+    RETURN m;
+END
+$fn$;
 
-    -- Checked at every call: the server may have been restarted with another machine id.
-    live := current_setting('snowflake.machine_id', true);
-    IF live IS NOT NULL AND live::int >= 0 AND live::int <@ m.machine_ids THEN
-        RAISE EXCEPTION 'backfill_machine_ids % contain snowflake.machine_id %, the machine id of live IDs', m.machine_ids, live
-            USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Reserve for the backfill machine ids that no server issues IDs with.';
+-- _snowflake_time_column_check(tbl, time_column): raises 42703 unless tbl has a column
+-- time_column, 42804 unless it is a timestamptz, timestamp or date.
+CREATE OR REPLACE FUNCTION _snowflake_time_column_check(tbl regclass, time_column name) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column % of % does not exist', time_column, @extschema@._snowflake_qname(tbl) USING ERRCODE = 'undefined_column';
     END IF;
+    IF (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
+       NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION 'column % of % is of type %, not a timestamp', time_column, @extschema@._snowflake_qname(tbl),
+            (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = time_column)
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+END
+$fn$;
 
-    IF m.map_rows IS NULL THEN
-        UPDATE snowflake_internal.snowflake_migration x
-        SET source = m.source, source_value = m.source_value, machine_ids = m.machine_ids, pre_epoch = m.pre_epoch
-        WHERE x.relation = mig;
-        n := @extschema@._snowflake_migration_build_map(tbl);
-        UPDATE snowflake_internal.snowflake_migration x SET map_rows = n WHERE x.relation = mig;
-        UPDATE snowflake_internal.snowflake_migration_step x SET total = n WHERE x.relation = mig AND x.kind = 'parent_batches';
-        RAISE NOTICE 'snowflake: %: % rows to backfill, IDs from %', mig, n,
-            CASE m.source WHEN 'uuid' THEN 'the uuids' WHEN 'column' THEN 'column ' || quote_ident(m.source_value) ELSE 'the order ' || m.source_value END;
-    END IF;
-    RETURN true;
+-- _snowflake_backfill_number_rows(tbl, m): the first call's options (m) recorded, then the map
+-- built (_snowflake_migration_build_map, whose errors it raises) and its size recorded as the
+-- total of the batches of tbl. Writes the migration's state.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_number_rows(tbl regclass, m snowflake_internal.snowflake_migration) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    n bigint;
+BEGIN
+    UPDATE snowflake_internal.snowflake_migration x
+    SET source = m.source, source_value = m.source_value, machine_ids = m.machine_ids, pre_epoch = m.pre_epoch
+    WHERE x.relation = m.relation;
+    n := @extschema@._snowflake_migration_build_map(tbl);
+    UPDATE snowflake_internal.snowflake_migration x SET map_rows = n WHERE x.relation = m.relation;
+    UPDATE snowflake_internal.snowflake_migration_step x SET total = n WHERE x.relation = m.relation AND x.kind = 'parent_batches';
+    RAISE NOTICE 'snowflake: %: % rows to backfill, IDs from %', m.relation, n,
+        CASE m.source WHEN 'uuid' THEN 'the uuids' WHEN 'column' THEN 'column ' || quote_ident(m.source_value) ELSE 'the order ' || m.source_value END;
 END
 $fn$;
 

@@ -218,6 +218,9 @@ BEGIN
             || format('SELECT @extschema@._snowflake_migration_probe_or_refuse(%L::regclass)', mig)
         WHEN 'cutover' THEN
             ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase = 'cutover' ORDER BY g.step)
+            -- PostgreSQL 18's NOT NULL constraints keep their names (not in the plan: none before 18)
+            || ARRAY(SELECT format('SELECT @extschema@._snowflake_not_null_carry(%L::regclass, %L, %L)', n.rel, n.col, n.conname)
+                     FROM @extschema@._snowflake_not_null_names(tbl) n)
         WHEN 'abort' THEN
             -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
             ARRAY(SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.undo IS NOT NULL
@@ -226,6 +229,41 @@ BEGIN
     IF statements IS NULL THEN
         RAISE EXCEPTION 'no such job: %', job USING ERRCODE = 'invalid_parameter_value';
     END IF;
+END
+$fn$;
+
+-- _snowflake_not_null_names(tbl regclass) -> (rel, col, conname): the NOT NULL constraints of the
+-- migrated columns of tbl's migration as they are now. PostgreSQL 18 records NOT NULL as a
+-- constraint named after its table and column (<table>_<column>_not_null; none before 18). The
+-- swap's SET NOT NULL names the twin's after the twin (users_id_snowflake_not_null);
+-- _snowflake_not_null_carry gives it the old column's name once the old constraint is gone, as a
+-- table created with the new columns has it. A partition's NOT NULL is inherited: it cannot be
+-- renamed but takes its parent's new name with it (as a partition created with PARTITION OF has
+-- it), so only the tables themselves are listed. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_not_null_names(tbl regclass) RETURNS TABLE (rel regclass, col name, conname name)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.rel::regclass, c.col::name, con.conname
+    FROM unnest((SELECT x.cols FROM @extschema@._snowflake_migration_context(tbl, true) x)) c
+    JOIN pg_constraint con ON con.conrelid = c.rel AND con.contype = 'n' AND con.conkey = ARRAY[c.att] AND con.coninhcount = 0
+    ORDER BY c.qname, c.col
+$$;
+
+-- _snowflake_not_null_carry(rel regclass, col name, to_name name): the swap's last statements, one
+-- per row of _snowflake_not_null_names computed before it: renames the NOT NULL constraint that
+-- column col of rel has now (the twin's, under the old column's name) to to_name (its partitions'
+-- with it), unless it is named so already or to_name is taken. Catalog change only.
+CREATE OR REPLACE FUNCTION _snowflake_not_null_carry(rel regclass, col name, to_name name) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    cur name;
+BEGIN
+    SELECT con.conname INTO cur
+    FROM pg_constraint con JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+    WHERE con.conrelid = rel AND con.contype = 'n' AND con.coninhcount = 0 AND a.attname = col AND NOT a.attisdropped;
+    IF cur IS NULL OR cur = to_name OR EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conrelid = rel AND x.conname = to_name) THEN
+        RETURN;
+    END IF;
+    EXECUTE format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', @extschema@._snowflake_qname(rel), cur, to_name);
 END
 $fn$;
 
@@ -333,15 +371,18 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     m record;
+    k record;
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO m FROM snowflake_internal.snowflake_migration x WHERE x.relation = mig;
     DELETE FROM snowflake_internal.snowflake_migration_map x WHERE x.relation = mig;
     PERFORM @extschema@._snowflake_cutover_validate(tbl);
+    SELECT a.atttypid INTO k FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = m.key_column AND NOT a.attisdropped;
     IF @extschema@._snowflake_widens(tbl) THEN
-        RAISE NOTICE 'snowflake: % cut over: % is a bigint primary key DEFAULT snowflake_next(), with its old values; old keys are below %', mig,
-            quote_ident(m.key_column), (SELECT i.boundary FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = mig)
-            USING HINT = 'The referencing columns are bigint too. The sequence, if any, is kept for snowflake_migration_abort(); drop it when nothing calls it.';
+        RAISE NOTICE 'snowflake: % cut over: % is a % primary key DEFAULT snowflake_next(), with its old values; old keys are below %', mig,
+            quote_ident(m.key_column), format_type(k.atttypid, NULL), (SELECT i.boundary FROM snowflake_internal.snowflake_migration_integer i WHERE i.relation = mig)
+            USING HINT = format('The referencing columns are %s too. The sequence, if any, is kept for snowflake_migration_abort(); drop it when nothing calls it.',
+                                format_type(k.atttypid, NULL));
         RETURN;
     END IF;
     RAISE NOTICE 'snowflake: % cut over: % is the % primary key; the uuids stay in %', mig,

@@ -3,8 +3,8 @@
 -- abort) dispatch here when the primary key is one smallint, integer or bigint column. A bigint
 -- key keeps its values and its type: the cut-over swaps its default (a sequence's nextval, or an
 -- IDENTITY) for snowflake_next() in one catalog-only transaction; abort, before or after the
--- cut-over, restores it. Widening smallint and integer keys is described by the plan and refused
--- by the start (0A000) in this version.
+-- cut-over, restores it. A smallint or integer key is widened (to bigint, or to the type
+-- snowflake when the session chooses it) by the uuid toolkit's phases, with the hooks below.
 
 -- What the integer path keeps besides snowflake_migration: the key's type, where its values came
 -- from (the sequence, the identity and the identity sequence's settings, to create it again at
@@ -141,7 +141,8 @@ $fn$;
 -- _snowflake_integer_check(tbl regclass) -> the key of tbl (_snowflake_integer_key), after the
 -- checks every phase of the integer path makes before it changes anything: an ordinary table; a
 -- default that is a sequence's nextval(), an identity or none; a sequence that no other column
--- uses; for a bigint key, referencing columns of type bigint. Raises 0A000 with what to do.
+-- uses; for a bigint key, referencing columns of type bigint; for a key to widen, referencing
+-- columns outside partition keys. Raises 0A000 with what to do.
 -- Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_integer_check(tbl regclass)
 RETURNS TABLE (key_col name, key_att int2, key_type regtype, ident "char", seq regclass, def text)
@@ -176,6 +177,23 @@ BEGIN
                               mig, k.key_col, mig, k.key_col);
         END IF;
     END IF;
+    IF k.key_type <> 'bigint'::regtype THEN
+        -- A widened column is dropped at the cut-over, which PostgreSQL refuses for a column of a
+        -- partition key (or one its expressions use).
+        SELECT string_agg(DISTINCT format('%s.%I', r.qname, r.col), ', ') INTO others
+        FROM @extschema@._snowflake_integer_refs(tbl) r
+        JOIN pg_attribute a ON a.attrelid = r.rel AND a.attname = r.col
+        -- (the columns of a partition key and of its expressions depend on their table, internally)
+        JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = r.rel AND d.objsubid = a.attnum AND d.deptype = 'i'
+                        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = r.rel AND d.refobjsubid = 0
+        JOIN pg_partitioned_table pt ON pt.partrelid = r.rel;
+        IF others IS NOT NULL THEN
+            RAISE EXCEPTION 'columns that reference the key of % are in the partition key of their table: %', mig, others
+                USING ERRCODE = 'feature_not_supported',
+                DETAIL = 'Widening replaces each referencing column with a bigint one and drops the old column at the cut-over; PostgreSQL cannot drop a column of a partition key.',
+                HINT = 'Partition that table by other columns, or keep this key as it is.';
+        END IF;
+    END IF;
     IF k.key_type = 'bigint'::regtype THEN
         SELECT string_agg(format('%s.%I (%s, foreign key %I)', r.qname, r.col, r.typ::text, r.conname), ', ') INTO others
         FROM @extschema@._snowflake_integer_refs(tbl) r WHERE r.typ <> 'bigint'::regtype;
@@ -187,6 +205,23 @@ BEGIN
     END IF;
     key_col := k.key_col; key_att := k.key_att; key_type := k.key_type; ident := k.ident; seq := k.seq; def := k.def;
     RETURN NEXT;
+END
+$fn$;
+
+-- _snowflake_integer_target_check(tbl regclass): a bigint key keeps its column and type (the
+-- cut-over swaps its default only), so the session's choice of the new key's type
+-- (snowflake_migration.target_type, _snowflake_target_type) cannot be 'snowflake' for it: raises
+-- 0A000 then, 22023 for a value that is neither. For the dry run and the start. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_integer_target_check(tbl regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+BEGIN
+    IF @extschema@._snowflake_target_type(tbl, false) = 'snowflake' THEN
+        RAISE EXCEPTION 'the bigint key of % keeps its type: snowflake_migration.target_type = ''snowflake'' changes uuid, smallint and integer keys only', mig
+            USING ERRCODE = 'feature_not_supported',
+            HINT = format('RESET snowflake_migration.target_type to migrate %s (its key stays bigint, with DEFAULT snowflake_next()).', mig);
+    END IF;
 END
 $fn$;
 
@@ -215,6 +250,9 @@ BEGIN
                CASE WHEN i.seq_name IS NOT NULL THEN to_regclass(format('%I.%I', i.seq_schema, i.seq_name)) END AS seq INTO k;
     ELSE
         SELECT * INTO k FROM @extschema@._snowflake_integer_check(tbl) x;
+        IF m.phase IS NULL THEN
+            PERFORM @extschema@._snowflake_integer_target_check(tbl);
+        END IF;
     END IF;
     -- after the cut-over an identity's sequence is gone: its recorded name
     seqname := coalesce(k.seq::text, CASE WHEN i.seq_name IS NOT NULL THEN format('%I.%I', i.seq_schema, i.seq_name) END);
@@ -281,7 +319,7 @@ $fn$;
 
 -- _snowflake_integer_start(tbl): snowflake_migration_start() for a bigint key: the checks and the
 -- record (_snowflake_integer_record_start), no table changes, so no lock is taken. Raises 55000
--- if a migration of the table exists.
+-- if a migration of the table exists, 0A000 for target type snowflake (_snowflake_integer_target_check).
 CREATE OR REPLACE FUNCTION _snowflake_integer_start(tbl regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -299,6 +337,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('See SELECT * FROM snowflake_migration_plan(%L); snowflake_migration_abort(%L) undoes it.', mig, mig);
     END IF;
+    PERFORM @extschema@._snowflake_integer_target_check(tbl);
     SELECT * INTO b FROM @extschema@._snowflake_integer_record_start(tbl) x;
     INSERT INTO snowflake_internal.snowflake_migration (relation, key_column, new_column, phase)
     VALUES (mig, b.key_col, b.key_col, 'started');
@@ -409,7 +448,8 @@ $fn$;
 -- or widened), run by _snowflake_run_locked under its lock: the key gets its default back: the
 -- sequence's nextval(), or the identity (its sequence created again with the recorded name,
 -- settings and last value), or no default. Raises 55000 when the key's default is no longer
--- snowflake_next() or its sequence was dropped.
+-- snowflake_next() or its sequence was dropped, 0A000 for an identity of a key widened to the type
+-- snowflake (an identity column cannot be of that type).
 CREATE OR REPLACE FUNCTION _snowflake_integer_restore(tbl regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -421,13 +461,25 @@ DECLARE
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
     SELECT * INTO i FROM snowflake_internal.snowflake_migration_integer x WHERE x.relation = mig;
-    SELECT * INTO k FROM @extschema@._snowflake_integer_key(tbl) x;
+    -- The key as the cut-over left it: bigint, or snowflake for a key widened to that type.
+    SELECT a.attname AS key_col, a.atttypid::regtype AS key_type, a.attidentity AS ident, pg_get_expr(ad.adbin, ad.adrelid) AS def INTO k
+    FROM pg_constraint con
+    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+    WHERE con.conrelid = tbl AND con.contype = 'p' AND cardinality(con.conkey) = 1;
     IF k.key_col IS NULL OR k.key_col <> m.key_column OR k.ident <> ''
        OR k.def IS DISTINCT FROM (SELECT e.extnamespace::regnamespace::text || '.snowflake_next()' FROM pg_extension e WHERE e.extname = 'snowflake') THEN
         RAISE EXCEPTION 'the key of % is no longer %.% DEFAULT snowflake_next()', mig, mig, quote_ident(m.key_column)
             USING ERRCODE = 'object_not_in_prerequisite_state',
             DETAIL = format('Its default now: %s.', coalesce(k.def, 'none')),
             HINT = 'Set the default you want yourself, then delete the rows of this table from snowflake_migration and snowflake_migration_integer.';
+    END IF;
+    IF i.identity IS NOT NULL AND k.key_type <> 'int8'::regtype THEN
+        RAISE EXCEPTION 'the key of % is of type %, which cannot be an identity column again', mig, k.key_type
+            USING ERRCODE = 'feature_not_supported',
+            DETAIL = format('It was GENERATED %s AS IDENTITY (sequence %I.%I); identity columns are smallint, integer or bigint.', upper(i.identity), i.seq_schema, i.seq_name),
+            HINT = format('Keep DEFAULT snowflake_next(), or give %s.%I a sequence default of your own (CREATE SEQUENCE, setval() past the old keys, ALTER TABLE ... ALTER COLUMN ... SET DEFAULT nextval(...)) and delete the rows of %s from snowflake_migration and snowflake_migration_integer.',
+                          mig, k.key_col, mig);
     END IF;
     IF i.identity IS NOT NULL THEN
         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', mig, k.key_col);

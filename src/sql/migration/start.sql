@@ -82,8 +82,8 @@ BEGIN
     SELECT string_agg(DISTINCT x.target, ', ') INTO touched
     FROM snowflake_internal.snowflake_migration_step x WHERE x.relation = mig;
     IF widen THEN
-        RAISE NOTICE 'snowflake: migrating %: widening % to bigint, the old values copied into %; tables touched: %',
-            mig, quote_ident(key_col), quote_ident(key_col || '_snowflake'), touched
+        RAISE NOTICE 'snowflake: migrating %: widening % to %, the old values copied into %; tables touched: %',
+            mig, quote_ident(key_col), @extschema@._snowflake_target_type(tbl, true), quote_ident(key_col || '_snowflake'), touched
             USING HINT = format('Next: CALL snowflake_migration_backfill(%L) (it copies the old values; no options).', mig);
         RETURN;
     END IF;

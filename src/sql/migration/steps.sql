@@ -580,6 +580,29 @@ BEGIN
         step := step + 1; target := r.object; statement := r.before_sql;
         RETURN NEXT;
     END LOOP;
+    -- A widened key's old columns are dropped, which a policy over them (or over a partition's
+    -- column of the same name) would stop: its expressions become true in this transaction (no
+    -- other sees them) and are set again over the new columns at the end (kind carry), from the
+    -- definitions read before.
+    IF widen THEN
+        FOR r IN SELECT DISTINCT pol.polname, @extschema@._snowflake_qname(pol.polrelid::regclass) AS q,
+                                 pol.polqual IS NOT NULL AS has_qual, pol.polwithcheck IS NOT NULL AS has_check
+                 FROM unnest(ctx.cols) u
+                 CROSS JOIN LATERAL (SELECT u.rel AS r, u.att AS a
+                                     UNION SELECT pa.attrelid, pa.attnum FROM pg_inherits i
+                                           JOIN pg_attribute pa ON pa.attrelid = i.inhrelid AND pa.attname = u.col AND NOT pa.attisdropped
+                                           WHERE i.inhparent = u.rel) x
+                 JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.refclassid = 'pg_class'::regclass
+                                 AND d.refobjid = x.r AND d.refobjsubid = x.a
+                 JOIN pg_policy pol ON pol.oid = d.objid
+                 ORDER BY 2, 1
+        LOOP
+            step := step + 1; target := r.q;
+            statement := format('ALTER POLICY %I ON %s%s%s', r.polname, r.q, CASE WHEN r.has_qual THEN ' USING (true)' ELSE '' END,
+                                CASE WHEN r.has_check THEN ' WITH CHECK (true)' ELSE '' END);
+            RETURN NEXT;
+        END LOOP;
+    END IF;
     FOR r IN SELECT con.conname, format('%I.%I', cn.nspname, cc.relname) AS child_q
              FROM pg_constraint con JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
              WHERE con.oid = ANY (ctx.fks) ORDER BY array_position(ctx.fks, con.oid)
