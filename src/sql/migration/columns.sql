@@ -1,5 +1,5 @@
 -- The migration toolkit: one description of the columns a migration changes, built from the
--- catalog once per phase call (_snowflake_migration_context), which every step builder reads.
+-- catalog once per plan (_snowflake_migration_context), which every phase's step builder reads.
 
 -- One migrated column: the key of the migrated table, or a column of a foreign key that
 -- references it. A composite type, not a table: nothing of it is stored.
@@ -20,17 +20,35 @@ CREATE TYPE _snowflake_migrated_column AS (
     pairs     text[]
 );
 
--- _snowflake_migration_context(tbl regclass, started boolean) -> one row: what every phase of
--- the plan needs, from the catalog: the table (parent_q), its key (key_att, key_col) and its
--- twin (new_col), its owner, the tables the migration changes (rels, the migrated table first),
--- the foreign keys that reference the key (fks), and the migrated columns (cols: the key first,
--- then one per referencing table and column). Raises the plan's errors about the shape of the
--- tables and the names it needs. Locks nothing.
+-- What every phase of a migration's plan reads: computed once per plan from the catalog
+-- (_snowflake_migration_context) and handed to each phase's function. Nothing of it is stored.
+CREATE TYPE _snowflake_migration_plan_context AS (
+    tbl          regclass, -- the migrated table
+    started      boolean,  -- a migration under way: the objects it added are expected
+    parent_q     text,     -- the table's schema-qualified, quoted name
+    key_att      int2,     -- its key column's attnum
+    key_col      text,     -- its key column's name
+    new_col      text,     -- the key's twin
+    parent_owner name,     -- the table's owner
+    rels         oid[],    -- the tables the migration changes, the migrated table first
+    fks          oid[],    -- the foreign keys that reference the key
+    cols         @extschema@._snowflake_migrated_column[],  -- the key first, then one per referencing table and column
+    widen        boolean,  -- a smallint or integer key widened (_snowflake_widens)
+    replica      boolean,  -- a subscriber's copy (_snowflake_migration_replica)
+    new_type     text      -- the type of the new key, bigint or snowflake (_snowflake_target_type)
+);
+
+-- _snowflake_migration_context(tbl regclass, started boolean) -> _snowflake_migration_plan_context:
+-- what every phase of the plan needs, from the catalog (see the type). Raises the plan's errors
+-- about the shape of the tables and the names it needs, and 22023 for a target type that is
+-- neither bigint nor snowflake. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_migration_context(tbl regclass, started boolean)
-RETURNS TABLE (parent_q text, key_att int2, key_col text, new_col text, parent_owner name, rels oid[], fks oid[],
-               cols @extschema@._snowflake_migrated_column[])
+RETURNS @extschema@._snowflake_migration_plan_context
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
+    -- the result's fields, returned at the end
+    parent_q text; key_att int2; key_col text; new_col text; parent_owner name; rels oid[]; fks oid[];
+    cols @extschema@._snowflake_migrated_column[];
     rel record;
     pk record;
     fk record;
@@ -137,7 +155,8 @@ BEGIN
     END LOOP;
     new_col := cols[1].twin;
     rels := ARRAY(SELECT u.rel FROM unnest(cols) WITH ORDINALITY u GROUP BY u.rel ORDER BY min(u.ordinality));
-    RETURN NEXT;
+    RETURN ROW(tbl, started, parent_q, key_att, key_col, new_col, parent_owner, rels, fks, cols, @extschema@._snowflake_widens(tbl),
+               @extschema@._snowflake_migration_replica(tbl, started), @extschema@._snowflake_target_type(tbl, started))::@extschema@._snowflake_migration_plan_context;
 END
 $fn$;
 

@@ -189,61 +189,71 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_locked_statements(tbl regclass, job text) -> (tables, statements): what a job of
--- _snowflake_run_locked() locks and runs, computed from the catalog now, under its locks: 'start'
--- (the twins, triggers and grants, then the probe of what the cut-over will do), 'cutover' (the
--- swap), 'abort' (every undo, IF EXISTS, last step first), 'integer cutover' and 'integer abort'
--- (a bigint key's default, src/sql/migration/integer.sql). Locks nothing itself.
-CREATE OR REPLACE FUNCTION _snowflake_locked_statements(tbl regclass, job text, OUT tables text[], OUT statements text[])
+-- _snowflake_locked_tables(tbl regclass, job text) -> text[]: the tables a job of
+-- _snowflake_run_locked() locks (see _snowflake_locked_statements), computed before it takes
+-- them: the referenced table first, then the referencing ones by name, as writers lock them.
+-- Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_locked_tables(tbl regclass, job text) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN job LIKE 'integer %' THEN ARRAY[@extschema@._snowflake_qname(tbl)]
+                ELSE ARRAY(SELECT c.qname FROM unnest((@extschema@._snowflake_migration_context(tbl, job <> 'start')).cols) c
+                           GROUP BY c.qname ORDER BY c.qname <> @extschema@._snowflake_qname(tbl), c.qname) END
+$$;
+
+-- _snowflake_locked_statements(tbl regclass, job text) -> text[]: what a job of
+-- _snowflake_run_locked() runs, computed from the catalog now, under its locks: 'start' (the
+-- twins, triggers and grants, then the probe of what the cut-over will do), 'cutover' (the swap),
+-- 'abort' (every undo, IF EXISTS, last step first), 'integer cutover' and 'integer abort' (a
+-- bigint key's default, src/sql/migration/integer.sql). The context is computed once and only
+-- the phases the job runs: this runs while writers wait behind the locks. Locks nothing itself.
+-- Raises 22023 for another job.
+CREATE OR REPLACE FUNCTION _snowflake_locked_statements(tbl regclass, job text) RETURNS text[]
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
+    ctx @extschema@._snowflake_migration_plan_context;
 BEGIN
     IF job LIKE 'integer %' THEN
-        tables := ARRAY[mig];
-        statements := ARRAY[format('SELECT @extschema@.%I(%L::regclass)',
-                                   CASE job WHEN 'integer cutover' THEN '_snowflake_integer_swap' ELSE '_snowflake_integer_restore' END, mig)];
-        RETURN;
-    END IF;
-    -- The referenced table first, then the referencing ones, as writers lock them.
-    tables := ARRAY(SELECT g.target FROM @extschema@._snowflake_migration_steps(tbl, job <> 'start') g
-                    WHERE g.phase = 'start' GROUP BY g.target ORDER BY g.target <> mig, g.target);
-    statements := CASE job
-        WHEN 'start' THEN
-            ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, false) g WHERE g.phase = 'start' ORDER BY g.step)
-            -- Column privileges of each migrated column reach its twin at once: a role that may
-            -- SELECT * (every column granted) or INSERT still may while the twins exist.
-            || ARRAY(SELECT g.statement FROM unnest((SELECT x.cols FROM @extschema@._snowflake_migration_context(tbl, false) x)) c,
-                                             @extschema@._snowflake_column_grants(c.rel, c.att, c.twin) g)
-            || format('SELECT @extschema@._snowflake_migration_probe_or_refuse(%L::regclass)', mig)
-        WHEN 'cutover' THEN
-            ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.phase = 'cutover' ORDER BY g.step)
-            -- PostgreSQL 18's NOT NULL constraints keep their names (not in the plan: none before 18)
-            || ARRAY(SELECT format('SELECT @extschema@._snowflake_not_null_carry(%L::regclass, %L, %L)', n.rel, n.col, n.conname)
-                     FROM @extschema@._snowflake_not_null_names(tbl) n)
-        WHEN 'abort' THEN
-            -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
-            ARRAY(SELECT g.undo FROM @extschema@._snowflake_migration_steps(tbl, true) g WHERE g.undo IS NOT NULL
-                  ORDER BY g.kind = 'index_only' DESC, g.step DESC)
-    END;
-    IF statements IS NULL THEN
+        RETURN ARRAY[format('SELECT @extschema@.%I(%L::regclass)',
+                            CASE job WHEN 'integer cutover' THEN '_snowflake_integer_swap' ELSE '_snowflake_integer_restore' END, mig)];
+    ELSIF job NOT IN ('start', 'cutover', 'abort') THEN
         RAISE EXCEPTION 'no such job: %', job USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    ctx := @extschema@._snowflake_migration_context(tbl, job <> 'start');
+    RETURN CASE job
+        WHEN 'start' THEN
+            -- (the whole plan was computed by the start just before, raising its errors)
+            ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps_start(ctx) g ORDER BY g.step)
+            -- Column privileges of each migrated column reach its twin at once: a role that may
+            -- SELECT * (every column granted) or INSERT still may while the twins exist.
+            || ARRAY(SELECT g.statement FROM unnest(ctx.cols) c, @extschema@._snowflake_column_grants(c.rel, c.att, c.twin) g)
+            || format('SELECT @extschema@._snowflake_migration_probe_or_refuse(%L::regclass)', mig)
+        WHEN 'cutover' THEN
+            ARRAY(SELECT g.statement FROM @extschema@._snowflake_migration_steps_cutover(ctx) g ORDER BY g.step)
+            -- PostgreSQL 18's NOT NULL constraints keep their names (not in the plan: none before 18)
+            || ARRAY(SELECT format('SELECT @extschema@._snowflake_not_null_carry(%L::regclass, %L, %L)', n.rel, n.col, n.conname)
+                     FROM @extschema@._snowflake_not_null_names(ctx.cols) n)
+        ELSE
+            -- A partitioned table's index first: its partitions' indexes, once attached, go with it.
+            ARRAY(SELECT g.undo FROM @extschema@._snowflake_migration_plan_steps(ctx) g WHERE g.undo IS NOT NULL
+                  ORDER BY g.kind = 'index_only' DESC, g.step DESC)
+    END;
 END
 $fn$;
 
--- _snowflake_not_null_names(tbl regclass) -> (rel, col, conname): the NOT NULL constraints of the
--- migrated columns of tbl's migration as they are now. PostgreSQL 18 records NOT NULL as a
+-- _snowflake_not_null_names(cols) -> (rel, col, conname): the NOT NULL constraints of the
+-- migrated columns cols (a migration's context) as they are now. PostgreSQL 18 records NOT NULL as a
 -- constraint named after its table and column (<table>_<column>_not_null; none before 18). The
 -- swap's SET NOT NULL names the twin's after the twin (users_id_snowflake_not_null);
 -- _snowflake_not_null_carry gives it the old column's name once the old constraint is gone, as a
 -- table created with the new columns has it. A partition's NOT NULL is inherited: it cannot be
 -- renamed but takes its parent's new name with it (as a partition created with PARTITION OF has
 -- it), so only the tables themselves are listed. Locks nothing.
-CREATE OR REPLACE FUNCTION _snowflake_not_null_names(tbl regclass) RETURNS TABLE (rel regclass, col name, conname name)
+CREATE OR REPLACE FUNCTION _snowflake_not_null_names(cols @extschema@._snowflake_migrated_column[])
+RETURNS TABLE (rel regclass, col name, conname name)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.rel::regclass, c.col::name, con.conname
-    FROM unnest((SELECT x.cols FROM @extschema@._snowflake_migration_context(tbl, true) x)) c
+    FROM unnest(cols) c
     JOIN pg_constraint con ON con.conrelid = c.rel AND con.contype = 'n' AND con.conkey = ARRAY[c.att] AND con.coninhcount = 0
     ORDER BY c.qname, c.col
 $$;
@@ -268,11 +278,12 @@ END
 $fn$;
 
 -- _snowflake_run_locked(tbl, job, lock_wait, give_up_after, since): the one way the migration
--- makes catalog changes while writers run. Takes the job's locks (_snowflake_locked_statements:
+-- makes catalog changes while writers run. Takes the job's locks (_snowflake_locked_tables:
 -- ACCESS EXCLUSIVE through _snowflake_lock_all, the referenced table first), then computes its
--- statements from the catalog and runs them, in the caller's transaction; each attempt is a
--- subtransaction that gives way after lock_wait and is rolled back and retried with back-off
--- (_snowflake_give_way) until give_up_after, then 55P03 having changed nothing. The abort's
+-- statements from the catalog (_snowflake_locked_statements) and runs them, in the caller's
+-- transaction; each attempt is a subtransaction that gives way after lock_wait and is rolled
+-- back and retried with back-off (_snowflake_give_way) until give_up_after, then 55P03 having
+-- changed nothing. The abort's
 -- statements run quietly (IF EXISTS notices); an error of a cut-over statement is raised again
 -- with its SQLSTATE, naming the statement. The caller's lock_timeout is set back afterwards.
 CREATE OR REPLACE FUNCTION _snowflake_run_locked(tbl regclass, job text, lock_wait interval, give_up_after interval, since timestamptz)
@@ -292,9 +303,9 @@ BEGIN
     what := replace(what, 'the cutover', 'the cut-over');
     LOOP
         BEGIN
-            PERFORM @extschema@._snowflake_lock_all((@extschema@._snowflake_locked_statements(tbl, job)).tables, 'ACCESS EXCLUSIVE', lock_wait);
+            PERFORM @extschema@._snowflake_lock_all(@extschema@._snowflake_locked_tables(tbl, job), 'ACCESS EXCLUSIVE', lock_wait);
             PERFORM set_config('lock_timeout', @extschema@._snowflake_ms(lock_wait), true);
-            FOREACH st IN ARRAY (@extschema@._snowflake_locked_statements(tbl, job)).statements LOOP
+            FOREACH st IN ARRAY @extschema@._snowflake_locked_statements(tbl, job) LOOP
                 IF job = 'abort' THEN
                     PERFORM set_config('client_min_messages', 'warning', true);
                 END IF;

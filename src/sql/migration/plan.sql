@@ -249,25 +249,25 @@ $$;
 -- taken or too long.
 CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    r record;
-BEGIN
-    step := 0;
-    FOR r IN
-        SELECT 1 AS p, x.step AS s, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_start(tbl, started) x
-        UNION ALL SELECT 2, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_backfill(tbl, started) x
-        UNION ALL SELECT 3, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_index(tbl, started, false) x
-        UNION ALL SELECT 4, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_constrain(tbl, started) x
-        UNION ALL SELECT 5, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_cutover(tbl, started) x
-        ORDER BY 1, 2
-    LOOP
-        step := step + 1;
-        phase := r.phase; kind := r.kind; target := r.target; object := r.object; statement := r.statement; undo := r.undo;
-        RETURN NEXT;
-    END LOOP;
-END
-$fn$;
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM @extschema@._snowflake_migration_plan_steps(@extschema@._snowflake_migration_context(tbl, started))
+$$;
+
+-- _snowflake_migration_plan_steps(ctx) -> the plan's rows (as _snowflake_migration_steps): the
+-- five phases' statements over one context, computed once by the caller (the cut-over computes
+-- it under its locks: each context computed again would lengthen every writer's stall), numbered
+-- in phase order. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_migration_plan_steps(ctx @extschema@._snowflake_migration_plan_context)
+RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (row_number() OVER (ORDER BY x.p, x.s))::integer, x.phase, x.kind, x.target, x.object, x.statement, x.undo
+    FROM (SELECT 1 AS p, x.step AS s, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_start(ctx) x
+          UNION ALL SELECT 2, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_backfill(ctx) x
+          UNION ALL SELECT 3, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_index(ctx, false) x
+          UNION ALL SELECT 4, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_constrain(ctx) x
+          UNION ALL SELECT 5, x.step, x.phase, x.kind, x.target, x.object, x.statement, x.undo FROM @extschema@._snowflake_migration_steps_cutover(ctx) x) x
+    ORDER BY x.p, x.s
+$$;
 
 -- _snowflake_order_by(tbl regclass, order_by text) -> text: order_by parsed into a whitelist: a
 -- comma-separated list of columns of tbl ("quoted" or plain, folded to lower case as SQL does),

@@ -1,5 +1,10 @@
 -- The migration toolkit: the plan's statements, phase by phase, each builder a function over the
--- description of the migrated columns (_snowflake_migration_context, built once per call).
+-- description of the migrated columns (_snowflake_migration_context, built once per plan).
+
+-- One statement of a plan as a value, for the builders that pass statements on to another
+-- (what the cut-over does with the indexes, the views and policies it carries). Nothing of it
+-- is stored.
+CREATE TYPE _snowflake_plan_statement AS (kind text, target text, object text, statement text, undo text);
 
 -- _snowflake_target_type(tbl, started) -> 'bigint' or 'snowflake': the type of the new key.
 -- Before the start, the session's choice (SET snowflake_migration.target_type = 'snowflake'; the
@@ -27,22 +32,21 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_migration_steps_start(tbl, started): phase 1's statements (see _snowflake_migration_steps).
+-- _snowflake_migration_steps_start(ctx): phase 1's statements (see _snowflake_migration_steps).
 -- Each referencing column gets a fill trigger that computes its twin from the uuid column at
 -- every write, whatever the writer put into the twin (a twin set to another parent's new id
 -- would move the row to that parent at the cut-over).
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps_start(tbl regclass, started boolean)
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_start(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    ctx record;
     c @extschema@._snowflake_migrated_column;
-    new_type text := @extschema@._snowflake_target_type(tbl, started);
-    widen boolean := @extschema@._snowflake_widens(tbl);
-    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
+    tbl regclass := ctx.tbl;
+    new_type text := ctx.new_type;
+    widen boolean := ctx.widen;
+    replica boolean := ctx.replica;
 BEGIN
     step := 0;
-    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
     phase := 'start'; kind := 'ddl'; object := NULL;
     FOREACH c IN ARRAY ctx.cols LOOP
         target := c.qname;
@@ -104,19 +108,18 @@ END $body$$f$, c.nsp, c.fill, c.col, c.twin, ctx.new_col, ctx.parent_q, ctx.key_
 END
 $fn$;
 
--- _snowflake_migration_steps_backfill(tbl, started): phases 2-3's statements: batches and CHECKs.
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps_backfill(tbl regclass, started boolean)
+-- _snowflake_migration_steps_backfill(ctx): phases 2-3's statements: batches and CHECKs.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_backfill(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    ctx record;
     c @extschema@._snowflake_migrated_column;
     nm text;
     lf record;
-    widen boolean := @extschema@._snowflake_widens(tbl);
+    started boolean := ctx.started;
+    widen boolean := ctx.widen;
 BEGIN
     step := 0;
-    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
     phase := 'backfill';
     FOREACH c IN ARRAY ctx.cols LOOP
         target := c.qname;
@@ -242,14 +245,15 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_migration_steps_index(tbl, started, moves): the twins of the indexes over migrated
+-- _snowflake_migration_steps_index(ctx, moves): the twins of the indexes over migrated
 -- columns and the unique index on the old primary-key columns; with moves, instead, what the cut-over
 -- does with them (kinds pk, rename, unique), for _snowflake_migration_steps_cutover().
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps_index(tbl regclass, started boolean, moves boolean)
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_index(ctx @extschema@._snowflake_migration_plan_context, moves boolean)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    ctx record;
+    tbl regclass := ctx.tbl;
+    started boolean := ctx.started;
     ix record;
     tc record;
     uq record;
@@ -262,14 +266,13 @@ DECLARE
     moved text[] := '{}';
     -- A widened integer key keeps no old column: its indexes go with it (DROP COLUMN), nothing is
     -- renamed <name>_uuid and the primary key needs no lookup index on the old values.
-    widen boolean := @extschema@._snowflake_widens(tbl);
+    widen boolean := ctx.widen;
     -- the migrated columns and their tables, with each partition's column of the same name: an
     -- index of one partition alone (attached to no index of its parent) gets its twin too
     pcols @extschema@._snowflake_migrated_column[];
     prels oid[];
 BEGIN
     step := 0;
-    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
     pcols := ctx.cols || ARRAY(
         SELECT ROW(c.is_key, i.inhrelid, @extschema@._snowflake_qname(i.inhrelid::regclass), pa.attnum, c.col, c.twin, c.not_null,
                    c.unchecked, c.fill, c.nsp, c.owner, c.pairs)::@extschema@._snowflake_migrated_column
@@ -481,19 +484,19 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     LEFT JOIN unnest(cols) u ON u.rel = att.attrelid AND u.att = att.attnum
 $$;
 
--- _snowflake_migration_steps_constrain(tbl, started): the foreign keys on the twins.
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps_constrain(tbl regclass, started boolean)
+-- _snowflake_migration_steps_constrain(ctx): the foreign keys on the twins.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_constrain(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    ctx record;
     fk record;
     lf record;
     nm text;
     def text;
+    tbl regclass := ctx.tbl;
+    started boolean := ctx.started;
 BEGIN
     step := 0;
-    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
     -- A partitioned table's key becomes unique (its primary key) only at the swap, which then adds
     -- the foreign keys that reference it NOT VALID, validated once it has committed.
     IF (SELECT k.relkind FROM pg_class k WHERE k.oid = tbl) = 'p' THEN
@@ -546,21 +549,32 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_migration_steps_cutover(tbl, started): the swap's statements.
-CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(tbl regclass, started boolean)
+-- _snowflake_migration_steps_cutover(ctx): the swap's statements.
+CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    ctx record;
     c @extschema@._snowflake_migrated_column;
     r record;
     lf record;
     st text;
-    widen boolean := @extschema@._snowflake_widens(tbl);
-    replica boolean := @extschema@._snowflake_migration_replica(tbl, started);
+    tbl regclass := ctx.tbl;
+    widen boolean := ctx.widen;
+    replica boolean := ctx.replica;
+    -- what the cut-over does with the indexes (_snowflake_migration_steps_index), computed once
+    moves @extschema@._snowflake_plan_statement[] := ARRAY(SELECT ROW(x.kind, x.target, x.object, x.statement, x.undo)::@extschema@._snowflake_plan_statement
+                                 FROM @extschema@._snowflake_migration_steps_index(ctx, true) x ORDER BY x.step);
+    -- views dropped before the swap, and what carries views and policies after it
+    drops @extschema@._snowflake_plan_statement[];
+    carries @extschema@._snowflake_plan_statement[];
 BEGIN
     step := 0;
-    SELECT * INTO ctx FROM @extschema@._snowflake_migration_context(tbl, started);
+    WITH dd AS MATERIALIZED (
+        SELECT * FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) d
+        WHERE NOT d.refused)
+    SELECT ARRAY(SELECT ROW(NULL, dd.object, NULL, dd.before_sql, NULL)::@extschema@._snowflake_plan_statement FROM dd WHERE dd.before_sql IS NOT NULL ORDER BY dd.object),
+           ARRAY(SELECT ROW(NULL, dd.object, NULL, a.sql, NULL)::@extschema@._snowflake_plan_statement FROM dd, unnest(dd.after_sql) WITH ORDINALITY a(sql, o) ORDER BY dd.object, a.o)
+    INTO drops, carries;
     -- ---- cutover: one transaction of catalog changes; no statement scans a table ----
     phase := 'cutover'; kind := 'ddl'; undo := NULL; target := ctx.parent_q;
     step := step + 1;
@@ -574,10 +588,8 @@ BEGIN
         RETURN NEXT;
     END IF;
     -- Views over the key: dropped now, created again at the end over the bigint columns.
-    FOR r IN SELECT dd.object, dd.before_sql FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) dd
-             WHERE dd.before_sql IS NOT NULL AND NOT dd.refused ORDER BY dd.object
-    LOOP
-        step := step + 1; target := r.object; statement := r.before_sql;
+    FOR r IN SELECT * FROM unnest(drops) LOOP
+        step := step + 1; target := r.target; statement := r.statement;
         RETURN NEXT;
     END LOOP;
     -- A widened key's old columns are dropped, which a policy over them (or over a partition's
@@ -619,8 +631,8 @@ BEGIN
         statement := format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', target, c.twin);
         RETURN NEXT;
     END LOOP;
-    FOR r IN SELECT x.kind, x.target, x.object, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
-             WHERE x.kind IN ('pk', 'pkp') ORDER BY x.step
+    FOR r IN SELECT x.kind, x.target, x.object, x.statement FROM unnest(moves) WITH ORDINALITY x
+             WHERE x.kind IN ('pk', 'pkp') ORDER BY x.ordinality
     LOOP
         step := step + 1; target := r.target;
         IF r.kind = 'pkp' THEN  -- a partitioned table's: the statements as they are
@@ -706,8 +718,8 @@ BEGIN
             RETURN NEXT;
         END LOOP;
     END LOOP;
-    FOR r IN SELECT x.target, x.statement FROM @extschema@._snowflake_migration_steps_index(tbl, started, true) x
-             WHERE x.kind IN ('rename', 'unique') ORDER BY x.step
+    FOR r IN SELECT x.target, x.statement FROM unnest(moves) WITH ORDINALITY x
+             WHERE x.kind IN ('rename', 'unique') ORDER BY x.ordinality
     LOOP
         step := step + 1; target := r.target; statement := r.statement;
         RETURN NEXT;
@@ -739,11 +751,8 @@ BEGIN
     END LOOP;
     -- Views created again and policies altered, now that the old names are the bigint columns.
     kind := 'carry';
-    FOR r IN SELECT dd.object, a.sql FROM @extschema@._snowflake_migration_dependents(ARRAY(SELECT u.rel FROM unnest(ctx.cols) u), ARRAY(SELECT u.att FROM unnest(ctx.cols) u)) dd,
-                    unnest(dd.after_sql) WITH ORDINALITY a(sql, o)
-             WHERE NOT dd.refused ORDER BY dd.object, a.o
-    LOOP
-        step := step + 1; target := r.object; statement := r.sql;
+    FOR r IN SELECT * FROM unnest(carries) LOOP
+        step := step + 1; target := r.target; statement := r.statement;
         RETURN NEXT;
     END LOOP;
 END

@@ -34,8 +34,14 @@ BEGIN
 END
 $update$;
 
--- The description of the migrated columns is one composite value now, not parallel arrays.
+-- The description of the migrated columns is one composite value now, not parallel arrays,
+-- computed once per plan and handed to each phase's function.
 DROP FUNCTION _snowflake_migration_context(regclass, boolean);
+DROP FUNCTION _snowflake_migration_steps_start(regclass, boolean);
+DROP FUNCTION _snowflake_migration_steps_backfill(regclass, boolean);
+DROP FUNCTION _snowflake_migration_steps_index(regclass, boolean, boolean);
+DROP FUNCTION _snowflake_migration_steps_constrain(regclass, boolean);
+DROP FUNCTION _snowflake_migration_steps_cutover(regclass, boolean);
 
 -- The abort gives way to writers like the start and the cut-over: lock_wait, give_up_after.
 DROP FUNCTION snowflake_migration_abort(regclass);
