@@ -435,8 +435,6 @@ DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     s record;
     n bigint;
-    tries int;
-    sample bigint;
     per_batch bigint;
     upto bigint;
 BEGIN
@@ -460,44 +458,9 @@ BEGIN
         UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
         RETURN true;
     END IF;
-    IF s.batch IS NOT NULL THEN
-        per_batch := s.batch;
-    ELSIF s.kind = 'child_batches' THEN
-        -- The batch in blocks, from the rows in the first blocks before the first batch (a
-        -- deterministic estimate, kept for the rest of the step).
-        EXECUTE format('SELECT count(*) FROM %s WHERE ctid < $1', s.target) INTO sample
-            USING format('(%s,0)', least(16, s.total))::tid;
-        per_batch := greatest(1, batch_size / greatest(1, ceil(sample::numeric / greatest(1, least(16, s.total))))::bigint);
-    ELSE
-        per_batch := batch_size;
-    END IF;
+    per_batch := coalesce(s.batch, @extschema@._snowflake_backfill_batch(s.kind, s.target, s.total, batch_size));
     upto := least(s.done + per_batch, s.total);
-    tries := 0;
-    LOOP
-        BEGIN
-            IF s.kind = 'ddl' THEN
-                -- ADD CONSTRAINT takes ACCESS EXCLUSIVE: give way rather than queue writers.
-                PERFORM set_config('lock_timeout', '200ms', true);
-                EXECUTE s.statement;
-            ELSIF s.kind = 'parent_batches' THEN
-                EXECUTE s.statement USING mig, s.done + 1, upto + 1;
-            ELSE
-                EXECUTE s.statement USING format('(%s,0)', s.done)::tid,
-                    CASE WHEN upto >= s.total THEN '(4294967295,0)'::tid ELSE format('(%s,0)', upto)::tid END;
-            END IF;
-            GET DIAGNOSTICS n = ROW_COUNT;
-            EXIT;
-        EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
-            tries := tries + 1;
-            IF tries >= 5 THEN
-                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = SQLSTATE,
-                    DETAIL = format('The step was tried %s times: %s', tries, s.statement),
-                    HINT = format('Nothing of this step was written. CALL snowflake_migration_backfill(%L) again resumes it.', mig);
-            END IF;
-            RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
-            PERFORM pg_sleep(0.05 * power(2, tries) * random());
-        END;
-    END LOOP;
+    n := @extschema@._snowflake_backfill_run(mig, s.kind, s.statement, s.done, upto, s.total);
     IF s.kind = 'ddl' THEN
         UPDATE snowflake_internal.snowflake_migration_step x SET finished = true WHERE x.relation = mig AND x.step = s.step;
         RETURN true;
@@ -510,6 +473,68 @@ BEGIN
         RAISE NOTICE 'snowflake: %.%: % of % blocks done (% rows filled)', s.target, quote_ident(s.object), upto, s.total, n;
     END IF;
     RETURN true;
+END
+$fn$;
+
+-- _snowflake_backfill_batch(kind, target, total, batch_size) -> bigint: the size of a step's
+-- batches, fixed at its first batch (the step records it): batch_size rows for the parent's
+-- batches; for a child table's, which go by blocks (kind 'child_batches', total blocks), the
+-- blocks that hold about batch_size rows, estimated from the rows in its first blocks (a
+-- deterministic estimate, kept for the rest of the step). Reads at most 16 blocks of target.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_batch(kind text, target text, total bigint, batch_size integer) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    sample bigint;
+BEGIN
+    IF kind IS DISTINCT FROM 'child_batches' THEN
+        RETURN batch_size;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE ctid < $1', target) INTO sample
+        USING format('(%s,0)', least(16, total))::tid;
+    RETURN greatest(1, batch_size / greatest(1, ceil(sample::numeric / greatest(1, least(16, total))))::bigint);
+END
+$fn$;
+
+-- _snowflake_backfill_run(mig, kind, statement, done, upto, total) -> bigint: one unit of a
+-- backfill step of mig run, the rows it wrote returned: a DDL statement (under lock_timeout
+-- 200ms: ADD CONSTRAINT takes ACCESS EXCLUSIVE, and gives way rather than queue writers), or the
+-- batch after done up to upto of a parent's rows (by map number) or of a child table's blocks
+-- (by ctid; the last batch open-ended). A deadlock, serialization failure or lock timeout is
+-- retried up to 5 times with back-off, then raised with the statement and how to resume.
+CREATE OR REPLACE FUNCTION _snowflake_backfill_run(mig text, kind text, statement text, done bigint, upto bigint, total bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    n bigint;
+    tries int;
+BEGIN
+    tries := 0;
+    LOOP
+        BEGIN
+            IF kind = 'ddl' THEN
+                -- ADD CONSTRAINT takes ACCESS EXCLUSIVE: give way rather than queue writers.
+                PERFORM set_config('lock_timeout', '200ms', true);
+                EXECUTE statement;
+            ELSIF kind = 'parent_batches' THEN
+                EXECUTE statement USING mig, done + 1, upto + 1;
+            ELSE
+                EXECUTE statement USING format('(%s,0)', done)::tid,
+                    CASE WHEN upto >= total THEN '(4294967295,0)'::tid ELSE format('(%s,0)', upto)::tid END;
+            END IF;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            EXIT;
+        EXCEPTION WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+            tries := tries + 1;
+            IF tries >= 5 THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = SQLSTATE,
+                    DETAIL = format('The step was tried %s times: %s', tries, statement),
+                    HINT = format('Nothing of this step was written. CALL snowflake_migration_backfill(%L) again resumes it.', mig);
+            END IF;
+            RAISE NOTICE 'snowflake: %: retrying after %', mig, SQLERRM;
+            PERFORM pg_sleep(0.05 * power(2, tries) * random());
+        END;
+    END LOOP;
+    RETURN n;
 END
 $fn$;
 

@@ -150,7 +150,6 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     k record;
-    others text;
 BEGIN
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) <> 'r' THEN
         RAISE EXCEPTION '% is not an ordinary table', mig USING ERRCODE = 'feature_not_supported',
@@ -162,22 +161,54 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
             HINT = 'The migration replaces a sequence default or an identity with snowflake_next(); set the default yourself, or drop it first.';
     END IF;
-    IF k.seq IS NOT NULL THEN
-        SELECT string_agg(format('%s.%I', @extschema@._snowflake_qname(ad.adrelid::regclass), a.attname), ', ' ORDER BY 1) INTO others
-        FROM pg_depend d
-        JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
-        JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = k.seq
-          AND NOT (ad.adrelid = tbl AND ad.adnum = k.key_att);
-        IF others IS NOT NULL THEN
-            RAISE EXCEPTION 'sequence % gives the keys of %.% and the values of %', k.seq::text, mig, quote_ident(k.key_col), others
-                USING ERRCODE = 'feature_not_supported',
-                DETAIL = 'A shared sequence keeps numbering the other columns after the cut-over, and an abort would give it back to this key.',
-                HINT = format('Give %s a sequence of its own first: CREATE SEQUENCE, setval() it past max(%I), ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(...).',
-                              mig, k.key_col, mig, k.key_col);
-        END IF;
+    PERFORM @extschema@._snowflake_integer_sequence_check(tbl, k.key_col, k.key_att, k.seq);
+    PERFORM @extschema@._snowflake_integer_refs_check(tbl, k.key_type);
+    key_col := k.key_col; key_att := k.key_att; key_type := k.key_type; ident := k.ident; seq := k.seq; def := k.def;
+    RETURN NEXT;
+END
+$fn$;
+
+-- _snowflake_integer_sequence_check(tbl, key_col, key_att, seq): raises 0A000 when seq, the
+-- sequence the key key_col (attnum key_att) of tbl takes its values from, is the default of
+-- another column too (it would keep numbering that column after the cut-over, and an abort
+-- would give it back to this key). Nothing for a NULL seq. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_integer_sequence_check(tbl regclass, key_col name, key_att int2, seq regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    others text;
+BEGIN
+    IF seq IS NULL THEN
+        RETURN;
     END IF;
-    IF k.key_type <> 'bigint'::regtype THEN
+    SELECT string_agg(format('%s.%I', @extschema@._snowflake_qname(ad.adrelid::regclass), a.attname), ', ' ORDER BY 1) INTO others
+    FROM pg_depend d
+    JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
+    JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = seq
+      AND NOT (ad.adrelid = tbl AND ad.adnum = key_att);
+    IF others IS NOT NULL THEN
+        RAISE EXCEPTION 'sequence % gives the keys of %.% and the values of %', seq::text, mig, quote_ident(key_col), others
+            USING ERRCODE = 'feature_not_supported',
+            DETAIL = 'A shared sequence keeps numbering the other columns after the cut-over, and an abort would give it back to this key.',
+            HINT = format('Give %s a sequence of its own first: CREATE SEQUENCE, setval() it past max(%I), ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(...).',
+                          mig, key_col, mig, key_col);
+    END IF;
+END
+$fn$;
+
+-- _snowflake_integer_refs_check(tbl, key_type): raises 0A000 when the columns that reference the
+-- key of tbl (of type key_type) cannot follow it: for a key to widen, a referencing column in the
+-- partition key of its table (the cut-over drops the old column, which PostgreSQL refuses there);
+-- for a bigint key, a referencing column of another type (it could not hold snowflake IDs).
+-- Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_integer_refs_check(tbl regclass, key_type regtype) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    others text;
+BEGIN
+    IF key_type <> 'bigint'::regtype THEN
         -- A widened column is dropped at the cut-over, which PostgreSQL refuses for a column of a
         -- partition key (or one its expressions use).
         SELECT string_agg(DISTINCT format('%s.%I', r.qname, r.col), ', ') INTO others
@@ -194,7 +225,7 @@ BEGIN
                 HINT = 'Partition that table by other columns, or keep this key as it is.';
         END IF;
     END IF;
-    IF k.key_type = 'bigint'::regtype THEN
+    IF key_type = 'bigint'::regtype THEN
         SELECT string_agg(format('%s.%I (%s, foreign key %I)', r.qname, r.col, r.typ::text, r.conname), ', ') INTO others
         FROM @extschema@._snowflake_integer_refs(tbl) r WHERE r.typ <> 'bigint'::regtype;
         IF others IS NOT NULL THEN
@@ -203,8 +234,6 @@ BEGIN
                 HINT = 'Widen them to bigint first (ALTER TABLE ... ALTER COLUMN ... TYPE bigint, which rewrites the table).';
         END IF;
     END IF;
-    key_col := k.key_col; key_att := k.key_att; key_type := k.key_type; ident := k.ident; seq := k.seq; def := k.def;
-    RETURN NEXT;
 END
 $fn$;
 
@@ -238,7 +267,6 @@ DECLARE
     k record;
     m record;
     i record;
-    r record;
     src text;
     seqname text;
 BEGIN
@@ -271,19 +299,36 @@ BEGIN
     step := 3; phase := 'index'; statement := NULL;
     status := 'nothing to do: a bigint key needs no new index';
     RETURN NEXT;
-    phase := 'cutover';
-    status := CASE WHEN m.phase IS NULL THEN 'planned' WHEN m.phase = 'done' THEN 'done' ELSE 'pending' END;
-    IF k.ident <> '' THEN
+    RETURN QUERY SELECT * FROM @extschema@._snowflake_integer_plan_cutover(tbl, k.key_col, k.ident, k.seq, seqname, step,
+        CASE WHEN m.phase IS NULL THEN 'planned' WHEN m.phase = 'done' THEN 'done' ELSE 'pending' END);
+END
+$fn$;
+
+-- _snowflake_integer_plan_cutover(tbl, key_col, ident, seq, seqname, after, cutover_status) -> the
+-- cut-over's rows of _snowflake_integer_plan, numbered from after + 1: the identity dropped
+-- (ident 'a' or 'd'), the key key_col's default swapped for snowflake_next(), what becomes of
+-- the sequence seqname (seq: the sequence that exists now), and a row per referencing column,
+-- which keeps its values. Every row has the status cutover_status. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_integer_plan_cutover(tbl regclass, key_col name, ident "char", seq regclass, seqname text,
+                                                           after integer, cutover_status text)
+RETURNS TABLE (step integer, phase text, target text, statement text, status text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    mig text := @extschema@._snowflake_qname(tbl);
+    r record;
+BEGIN
+    step := after; phase := 'cutover'; target := mig; status := cutover_status;
+    IF ident <> '' THEN
         step := step + 1;
-        statement := format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', mig, k.key_col);
+        statement := format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', mig, key_col);
         RETURN NEXT;
     END IF;
     step := step + 1;
-    statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', mig, k.key_col);
+    statement := format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.snowflake_next()', mig, key_col);
     RETURN NEXT;
     step := step + 1;
-    statement := CASE WHEN k.ident <> '' THEN format('-- the identity sequence %s goes with the identity; its settings and last value are recorded, and an abort creates it again', seqname)
-                      WHEN k.seq IS NOT NULL THEN format('-- sequence %s is kept (an abort sets it back as the default); drop it when nothing calls it', seqname)
+    statement := CASE WHEN ident <> '' THEN format('-- the identity sequence %s goes with the identity; its settings and last value are recorded, and an abort creates it again', seqname)
+                      WHEN seq IS NOT NULL THEN format('-- sequence %s is kept (an abort sets it back as the default); drop it when nothing calls it', seqname)
                       ELSE '-- an abort drops the default again' END;
     RETURN NEXT;
     FOR r IN SELECT * FROM @extschema@._snowflake_integer_refs(tbl) LOOP

@@ -1,14 +1,22 @@
 -- The migration toolkit on a logical-replication subscriber: its copy of a table takes the same
 -- columns and keys as the publisher's, with the IDs the publisher gives (docs/migration.md#logical-replication).
 
+-- _snowflake_replica_subscriptions(tbl regclass) -> setof oid: the subscriptions of this database
+-- that feed tbl or one of its partitions (pg_subscription_rel: a publication that does not
+-- publish through the partition root feeds the partitions), each once. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_replica_subscriptions(tbl regclass) RETURNS SETOF oid
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT r.srsubid FROM pg_subscription_rel r
+    WHERE r.srrelid = tbl OR r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t)
+$$;
+
 -- _snowflake_migration_replica(tbl regclass, started boolean) -> boolean: whether the migration of
 -- tbl is a subscriber's: the twins get no default and no fill trigger (the publisher sends every
 -- twin; the apply worker runs no ordinary trigger), the backfill numbers nothing, and the key gets
--- DEFAULT snowflake_next() only at the cut-over. Before the start: tbl, or a partition of it, is a
--- table of a subscription of this database (pg_subscription_rel: a publication that does not
--- publish through the partition root feeds the partitions). Once started: the start made the twin of
--- the key without a default (so the answer cannot change under a migration), unless it widens an
--- integer key. Locks nothing.
+-- DEFAULT snowflake_next() only at the cut-over. Before the start: a subscription of this
+-- database feeds tbl or a partition of it (_snowflake_replica_subscriptions). Once started: the
+-- start made the twin of the key without a default (so the answer cannot change under a
+-- migration), unless it widens an integer key. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_migration_replica(tbl regclass, started boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
@@ -20,7 +28,7 @@ BEGIN
                        JOIN pg_attribute a ON a.attrelid = tbl AND a.attname = m.new_column AND NOT a.attisdropped
                        WHERE m.relation = @extschema@._snowflake_qname(tbl) AND m.phase <> 'done' AND NOT a.atthasdef);
     END IF;
-    RETURN EXISTS (SELECT 1 FROM pg_subscription_rel r WHERE (r.srrelid = tbl OR r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t)));
+    RETURN EXISTS (SELECT 1 FROM @extschema@._snowflake_replica_subscriptions(tbl));
 END
 $fn$;
 
@@ -67,7 +75,7 @@ DECLARE
     subs oid[];
 BEGIN
     PERFORM @extschema@._snowflake_migration_owner_check(tbl);
-    subs := ARRAY(SELECT DISTINCT r.srsubid FROM pg_subscription_rel r WHERE (r.srrelid = tbl OR r.srrelid IN (SELECT t.relid FROM pg_partition_tree(tbl) t)));
+    subs := ARRAY(SELECT @extschema@._snowflake_replica_subscriptions(tbl));
     IF cardinality(subs) > 1 THEN
         RAISE EXCEPTION '% is fed by % subscriptions', @extschema@._snowflake_qname(tbl), cardinality(subs)
             USING ERRCODE = 'feature_not_supported',
