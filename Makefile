@@ -39,7 +39,7 @@ $(OBJS) $(OBJS:.o=.bc): $(wildcard src/core/*.hpp src/pg/*.hpp src/pg/*/*.hpp)
 # replayable over 1.1's objects (CREATE OR REPLACE), and anything new that is not goes into a file
 # of its own, outside SQL_KEPT_FROM_1_1. sql/update.sql proves both paths end with the same catalog.
 SQL_INSTALL = src/sql/preflight.sql src/sql/internal_schema.sql src/sql/migration/state.sql src/sql/lease_state.sql src/sql/generator.sql src/sql/type.sql \
-	src/sql/operators.sql src/sql/guard.sql $(addprefix src/sql/migration/,lane.sql columns.sql key.sql code.sql plan.sql replica.sql steps.sql start.sql backfill.sql cutover.sql abort.sql integer.sql stale.sql) \
+	src/sql/operators.sql src/sql/guard.sql $(addprefix src/sql/migration/,lane.sql columns.sql key.sql code.sql plan.sql replica.sql steps.sql steps_index.sql steps_cutover.sql start.sql backfill.sql cutover.sql abort.sql integer.sql stale.sql) \
 	src/sql/lease.sql src/sql/drop_guard.sql src/sql/call_forms.sql src/sql/schema_check.sql
 SQL_KEPT_FROM_1_1 = src/sql/migration/state.sql src/sql/lease_state.sql src/sql/type.sql
 # The lease objects are not snowflake's from 1.2: SQL_LEASE goes into snowflake_coordination
