@@ -205,10 +205,11 @@ $$;
 -- twins, triggers and grants, then the probe of what the cut-over will do), 'cutover' (the swap),
 -- 'abort' (every undo, IF EXISTS, last step first), 'integer cutover' and 'integer abort' (a
 -- bigint key's default, src/sql/migration/integer.sql). The context is computed once and only
--- the phases the job runs: this runs while writers wait behind the locks. Locks nothing itself.
--- Raises 22023 for another job.
+-- the phases the job runs: this runs while writers wait behind the locks, so its catalog
+-- queries take generic plans (plan_cache_mode), planned once per session, not again at each
+-- attempt. Locks nothing itself. Raises 22023 for another job.
 CREATE OR REPLACE FUNCTION _snowflake_locked_statements(tbl regclass, job text) RETURNS text[]
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
     mig text := @extschema@._snowflake_qname(tbl);
     ctx @extschema@._snowflake_migration_plan_context;

@@ -246,10 +246,12 @@ $$;
 -- (the plan of a migration under way is the same plan). Identifiers go through %I and
 -- _snowflake_qname, values through USING. Locks nothing. Raises 0A000 for shapes it cannot
 -- migrate, 42804 for a key that is not a uuid, 42701/42P07/42622 for names it needs that are
--- taken or too long.
+-- taken or too long. Generic plans (plan_cache_mode): the builders' catalog queries are planned
+-- once per session, not again at each of a session's first calls (a phase computes the plan
+-- several times).
 CREATE OR REPLACE FUNCTION _snowflake_migration_steps(tbl regclass, started boolean DEFAULT false)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
     SELECT * FROM @extschema@._snowflake_migration_plan_steps(@extschema@._snowflake_migration_context(tbl, started))
 $$;
 

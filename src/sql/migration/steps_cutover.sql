@@ -1,13 +1,13 @@
 -- The migration toolkit, the cut-over's statements: one transaction of catalog changes (no
 -- statement scans a table), built from the plan's context in sections, each a function.
 
--- _snowflake_migration_steps_cutover(ctx): the swap's statements, in this order: lock the tables;
--- a widened integer key's boundary recorded; views over the key dropped; what keeps the old
--- columns (_snowflake_cutover_release); the primary keys moved to their twins (the index phase's
--- moves, computed once); each column's swap (_snowflake_swap_column_steps); the foreign keys
--- (_snowflake_cutover_foreign_keys); the other indexes and UNIQUE constraints take the old names;
--- replica identities (_snowflake_cutover_replica_identity); the column privileges (kind grant);
--- the views created again and the policies altered onto the new columns (kind carry).
+-- _snowflake_migration_steps_cutover(ctx): the swap's statements, in this order: lock the
+-- tables; a widened integer key's boundary recorded; views over the key dropped; the keys (old
+-- foreign keys dropped, primary keys moved to their twins: _snowflake_cutover_keys, from the
+-- index phase's moves, computed once); each column's swap (_snowflake_swap_column_steps); the
+-- foreign keys (_snowflake_cutover_foreign_keys); the other indexes and UNIQUE constraints take
+-- the old names; replica identities (_snowflake_cutover_replica_identity); the column privileges
+-- (kind grant); the views created again and the policies altered onto the new columns (carry).
 CREATE OR REPLACE FUNCTION _snowflake_migration_steps_cutover(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS TABLE (step integer, phase text, kind text, target text, object text, statement text, undo text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -35,8 +35,7 @@ BEGIN
         s := s || ROW('ddl', ctx.parent_q, NULL, format('SELECT @extschema@._snowflake_integer_record_cut(%L::regclass)', ctx.parent_q), NULL)::@extschema@._snowflake_plan_statement;
     END IF;
     -- Views over the key: dropped now, created again at the end over the bigint columns.
-    s := s || drops || ARRAY(SELECT x FROM @extschema@._snowflake_cutover_release(ctx) x)
-           || ARRAY(SELECT x FROM @extschema@._snowflake_cutover_keys(moves) x);
+    s := s || drops || ARRAY(SELECT x FROM @extschema@._snowflake_cutover_keys(ctx, moves) x);
     FOREACH c IN ARRAY ctx.cols LOOP
         s := s || ARRAY(SELECT ROW('ddl', c.qname, NULL, x.st, NULL)::@extschema@._snowflake_plan_statement
                         FROM unnest(@extschema@._snowflake_swap_column_steps(ctx, c)) WITH ORDINALITY x(st, o) ORDER BY x.o);
@@ -58,24 +57,12 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_cutover_keys(moves) -> setof _snowflake_plan_statement: the swap's statements that
--- move the primary keys, from the index phase's moves: a primary key (kind pk) is dropped and
--- added again USING INDEX its twin; a partitioned table's (kind pkp) are taken as they are.
-CREATE OR REPLACE FUNCTION _snowflake_cutover_keys(moves @extschema@._snowflake_plan_statement[])
-RETURNS SETOF @extschema@._snowflake_plan_statement
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT 'ddl', m.target, NULL, v.st, NULL
-    FROM unnest(moves) WITH ORDINALITY m,
-         LATERAL (VALUES (1, CASE WHEN m.kind = 'pkp' THEN m.statement ELSE format('ALTER TABLE %s DROP CONSTRAINT %s', m.target, m.object) END),
-                         (2, CASE WHEN m.kind = 'pk' THEN format('ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s', m.target, m.object, m.statement) END)) v(i, st)
-    WHERE m.kind IN ('pk', 'pkp') AND v.st IS NOT NULL
-    ORDER BY m.ordinality, v.i
-$$;
-
--- _snowflake_cutover_release(ctx) -> setof _snowflake_plan_statement: what the swap does before
--- the keys move: the policies over a widened key's old columns made true; the old foreign keys
--- dropped; NOT NULL set on the twins that need it (proved by their validated CHECKs: no scan).
-CREATE OR REPLACE FUNCTION _snowflake_cutover_release(ctx @extschema@._snowflake_migration_plan_context)
+-- _snowflake_cutover_keys(ctx, moves) -> setof _snowflake_plan_statement: the swap's first
+-- statements, on the keys: the policies over a widened key's old columns made true; the old
+-- foreign keys dropped; NOT NULL set on the twins that need it (proved by their validated
+-- CHECKs: no scan); then, from the index phase's moves, each primary key (kind pk) dropped and
+-- added again USING INDEX its twin, a partitioned table's (kind pkp) as they are.
+CREATE OR REPLACE FUNCTION _snowflake_cutover_keys(ctx @extschema@._snowflake_migration_plan_context, moves @extschema@._snowflake_plan_statement[])
 RETURNS SETOF @extschema@._snowflake_plan_statement
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
@@ -110,6 +97,14 @@ BEGIN
         FROM unnest(ctx.cols) WITH ORDINALITY c
         WHERE c.is_key OR (c.not_null AND (ctx.widen OR c.unchecked IS NULL))
         ORDER BY c.ordinality;
+    RETURN QUERY
+        SELECT 'ddl'::text, m.target, NULL::text, v.st, NULL::text
+        FROM unnest(moves) WITH ORDINALITY m,
+             LATERAL (VALUES (1, CASE WHEN m.kind = 'pkp' THEN m.statement ELSE format('ALTER TABLE %s DROP CONSTRAINT %s', m.target, m.object) END),
+                             (2, CASE WHEN m.kind = 'pk' THEN format('ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %s',
+                                                                     m.target, m.object, m.statement) END)) v(i, st)
+        WHERE m.kind IN ('pk', 'pkp') AND v.st IS NOT NULL
+        ORDER BY m.ordinality, v.i;
 END
 $fn$;
 
@@ -186,15 +181,18 @@ $fn$;
 -- every UPDATE and DELETE after the cut-over).
 CREATE OR REPLACE FUNCTION _snowflake_cutover_replica_identity(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS SETOF @extschema@._snowflake_plan_statement
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT 'ddl', r.t, NULL, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', r.t, r.relname), NULL
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY
+    SELECT 'ddl'::text, r.t, NULL::text, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', r.t, r.relname), NULL::text
     FROM (SELECT @extschema@._snowflake_qname(x.indrelid::regclass) AS t, ic.relname
           FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class tc ON tc.oid = x.indrelid
           WHERE x.indrelid = ANY (ctx.rels) AND x.indisreplident AND tc.relkind = 'r'
             AND (x.indisprimary OR (x.indexprs IS NULL AND x.indpred IS NULL))
             AND EXISTS (SELECT 1 FROM unnest(ctx.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))) r
-    ORDER BY r.t
-$$;
+    ORDER BY r.t;
+END
+$fn$;
 
 -- _snowflake_column_grants(rel, att, onto) -> setof statement: the column privileges of column
 -- att of rel, as GRANT statements on column onto of the same table (grantor aside); for a

@@ -41,54 +41,52 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     LEFT JOIN unnest(cols) u ON u.rel = att.attrelid AND u.att = att.attnum
 $$;
 
--- _snowflake_partition_columns(cols) -> _snowflake_migrated_column[]: the migrated columns cols,
--- then each partition's column of the same name (in the order of cols, then by partition name):
--- an index of one partition alone (attached to no index of its parent) gets its twin too.
-CREATE OR REPLACE FUNCTION _snowflake_partition_columns(cols @extschema@._snowflake_migrated_column[])
-RETURNS @extschema@._snowflake_migrated_column[]
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT cols || ARRAY(
-        SELECT ROW(c.is_key, i.inhrelid, @extschema@._snowflake_qname(i.inhrelid::regclass), pa.attnum, c.col, c.twin, c.not_null,
-                   c.unchecked, c.fill, c.nsp, c.owner, c.pairs)::@extschema@._snowflake_migrated_column
-        FROM unnest(cols) WITH ORDINALITY c JOIN pg_inherits i ON i.inhparent = c.rel
-        JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition
-        JOIN pg_attribute pa ON pa.attrelid = i.inhrelid AND pa.attname = c.col AND NOT pa.attisdropped
-        ORDER BY c.ordinality, @extschema@._snowflake_qname(i.inhrelid::regclass))
-$$;
-
 -- _snowflake_index_twins(ctx) -> setof _snowflake_index_twin: the indexes over the migrated
--- columns of ctx (and their partitions' columns), table by table (the migrated table first), the
--- primary key first, then by name; without a partition's index attached to its parent's (built
--- and renamed with it) and the lookup index on the uuids the migration builds beside a primary key.
+-- columns of ctx, and over each partition's column of the same name (an index of one partition
+-- alone, attached to no index of its parent, gets its twin too), table by table (the migrated
+-- table first), the primary key first, then by name; without a partition's index attached to its
+-- parent's (built and renamed with it) and the lookup index on the uuids the migration builds
+-- beside a primary key. (PL/pgSQL: its query is planned once per session, not at every call.)
 CREATE OR REPLACE FUNCTION _snowflake_index_twins(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS SETOF @extschema@._snowflake_index_twin
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH p AS (SELECT @extschema@._snowflake_partition_columns(ctx.cols) AS cols),
-    r AS (SELECT ctx.rels || ARRAY(SELECT u.rel FROM unnest(p.cols) WITH ORDINALITY u WHERE u.rel <> ALL (ctx.rels)
-                                   GROUP BY u.rel ORDER BY min(u.ordinality)) AS rels FROM p)
-    SELECT x.indexrelid, x.indrelid, @extschema@._snowflake_qname(x.indrelid::regclass), n.nspname, ic.relname, am.amname,
-           x.indisunique, x.indisprimary, ic.relkind = 'I', x.indnullsnotdistinct, ARRAY(SELECT unnest(x.indkey::int2[])),
-           left(ic.relname, 53) || '_snowflake', tc.keys, tc.included,
-           format('USING %s (%s)%s%s', am.amname, tc.keys, CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    pcols @extschema@._snowflake_migrated_column[] := ctx.cols || ARRAY(
+        SELECT ROW(c.is_key, i.inhrelid, format('%I.%I', kn.nspname, k.relname), pa.attnum, c.col, c.twin, c.not_null,
+                   c.unchecked, c.fill, c.nsp, c.owner, c.pairs)::@extschema@._snowflake_migrated_column
+        FROM unnest(ctx.cols) WITH ORDINALITY c JOIN pg_inherits i ON i.inhparent = c.rel
+        JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition JOIN pg_namespace kn ON kn.oid = k.relnamespace
+        JOIN pg_attribute pa ON pa.attrelid = i.inhrelid AND pa.attname = c.col AND NOT pa.attisdropped
+        ORDER BY c.ordinality, format('%I.%I', kn.nspname, k.relname));
+    prels oid[] := ctx.rels || ARRAY(SELECT u.rel FROM unnest(pcols) WITH ORDINALITY u WHERE u.rel <> ALL (ctx.rels)
+                                     GROUP BY u.rel ORDER BY min(u.ordinality));
+BEGIN
+    RETURN QUERY
+    WITH x AS MATERIALIZED (  -- the indexes first: their columns are read for those alone
+        SELECT x.*, n.nspname, ic.relname, ic.relkind, am.amname
+        FROM pg_index x
+        JOIN pg_class ic ON ic.oid = x.indexrelid
+        JOIN pg_namespace n ON n.oid = ic.relnamespace
+        JOIN pg_am am ON am.oid = ic.relam
+        WHERE x.indrelid = ANY (prels)
+          AND EXISTS (SELECT 1 FROM unnest(pcols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
+          -- a partition's index attached to its parent's is built and renamed with it
+          AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
+          -- not the lookup index on the uuids that the migration builds beside the primary key
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint pc JOIN pg_class pi ON pi.oid = pc.conindid
+                          WHERE pc.conrelid = x.indrelid AND pc.contype = 'p' AND left(pi.relname, 58) || '_uuid' = ic.relname))
+    SELECT x.indexrelid, x.indrelid, @extschema@._snowflake_qname(x.indrelid::regclass), x.nspname, x.relname, x.amname, x.indisunique, x.indisprimary, x.relkind = 'I',
+           x.indnullsnotdistinct, ARRAY(SELECT unnest(x.indkey::int2[])), left(x.relname, 53) || '_snowflake', tc.keys, tc.included,
+           format('USING %s (%s)%s%s', x.amname, tc.keys, CASE WHEN tc.included IS NOT NULL THEN format(' INCLUDE (%s)', tc.included) ELSE '' END,
                   CASE WHEN x.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END),
            nullif(concat_ws(' and ', CASE WHEN x.indexprs IS NOT NULL THEN 'has expressions' END,
                                      CASE WHEN x.indpred IS NOT NULL THEN 'is partial (has a WHERE clause)' END,
-                                     CASE WHEN am.amname NOT IN ('btree', 'hash') THEN format('uses access method %s', am.amname) END), '')
-    FROM p, r, pg_index x
-    JOIN pg_class ic ON ic.oid = x.indexrelid
-    JOIN pg_namespace n ON n.oid = ic.relnamespace
-    JOIN pg_am am ON am.oid = ic.relam
-    CROSS JOIN LATERAL @extschema@._snowflake_index_columns(x.indrelid, ARRAY(SELECT unnest(x.indkey::int2[])),
-                                                            ARRAY(SELECT unnest(x.indoption::int2[])), x.indnkeyatts, am.amname, p.cols) tc
-    WHERE x.indrelid = ANY (r.rels)
-      AND EXISTS (SELECT 1 FROM unnest(p.cols) u WHERE u.rel = x.indrelid AND u.att = ANY (x.indkey::int2[]))
-      -- a partition's index attached to its parent's is built and renamed with it
-      AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
-      -- not the lookup index on the uuids that the migration builds beside the primary key
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint pc JOIN pg_class pi ON pi.oid = pc.conindid
-                      WHERE pc.conrelid = x.indrelid AND pc.contype = 'p' AND left(pi.relname, 58) || '_uuid' = ic.relname)
-    ORDER BY array_position(r.rels, x.indrelid), NOT x.indisprimary, ic.relname
-$$;
+                                     CASE WHEN x.amname NOT IN ('btree', 'hash') THEN format('uses access method %s', x.amname) END), '')
+    FROM x CROSS JOIN LATERAL @extschema@._snowflake_index_columns(x.indrelid, ARRAY(SELECT unnest(x.indkey::int2[])),
+                                                                   ARRAY(SELECT unnest(x.indoption::int2[])), x.indnkeyatts, x.amname, pcols) tc
+    ORDER BY array_position(prels, x.indrelid), NOT x.indisprimary, x.relname;
+END
+$fn$;
 
 -- _snowflake_parted_index(ix, nm, def, uniq, suffix, started) -> the index phase's statements
 -- for an index over the partitioned index ix, which PostgreSQL cannot build CONCURRENTLY: with a
@@ -215,23 +213,6 @@ BEGIN
 END
 $fn$;
 
--- _snowflake_index_steps_plain(ctx, ix) -> setof _snowflake_plan_statement: index ix of an
--- ordinary table: its twin CONCURRENTLY (kind index), then its moves (_snowflake_index_moves),
--- then a primary key's lookup index on the uuids (_snowflake_index_uuid_lookup).
-CREATE OR REPLACE FUNCTION _snowflake_index_steps_plain(ctx @extschema@._snowflake_migration_plan_context, ix @extschema@._snowflake_index_twin)
-RETURNS SETOF @extschema@._snowflake_plan_statement
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
-BEGIN
-    RETURN NEXT ROW('index', ix.target, format('%I.%I', ix.nsp, ix.twin),
-                    format('CREATE %sINDEX CONCURRENTLY %I ON %s %s', CASE WHEN ix.uniq THEN 'UNIQUE ' ELSE '' END, ix.twin, ix.target, ix.def),
-                    format('DROP INDEX IF EXISTS %s', format('%I.%I', ix.nsp, ix.twin)))::@extschema@._snowflake_plan_statement;
-    RETURN QUERY SELECT * FROM @extschema@._snowflake_index_moves(ctx, ix);
-    IF ix.prim THEN
-        RETURN QUERY SELECT * FROM @extschema@._snowflake_index_uuid_lookup(ctx, ix);
-    END IF;
-END
-$fn$;
-
 -- _snowflake_index_steps_parted(ctx, ix) -> setof _snowflake_plan_statement: index ix of a
 -- partitioned table, neither its primary key nor a UNIQUE constraint: the twin on the parent
 -- alone, then each partition's CONCURRENTLY, attached (_snowflake_parted_index); at the cut-over
@@ -259,7 +240,7 @@ $fn$;
 -- partitioned table, so each partition's twin is built CONCURRENTLY without a parent (kind
 -- index), and the cut-over (kind pkp, catalog changes only) drops the key, makes each
 -- partition's twin its primary key, adds the parent's (ON ONLY) and attaches the partitions'
--- to it. Then the lookup index on the uuids (_snowflake_index_uuid_lookup).
+-- to it.
 CREATE OR REPLACE FUNCTION _snowflake_index_steps_parted_key(ctx @extschema@._snowflake_migration_plan_context, ix @extschema@._snowflake_index_twin)
 RETURNS SETOF @extschema@._snowflake_plan_statement
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -283,7 +264,6 @@ BEGIN
     RETURN NEXT ROW('pkp', ix.target, NULL, format('ALTER TABLE ONLY %s ADD CONSTRAINT %s PRIMARY KEY (%s)', ix.target, pk, ix.keys),
                     NULL)::@extschema@._snowflake_plan_statement;
     RETURN QUERY SELECT * FROM unnest(attach);
-    RETURN QUERY SELECT * FROM @extschema@._snowflake_index_uuid_lookup(ctx, ix);
 END
 $fn$;
 
@@ -365,14 +345,21 @@ BEGIN
                 USING ERRCODE = 'feature_not_supported', HINT = 'Migrate that table''s own key first.';
         END IF;
         uq := (SELECT con.conname FROM pg_constraint con WHERE con.conindid = ix.ix AND con.contype = 'u' AND con.conrelid = ix.rel);
-        IF NOT ix.parted THEN
-            steps := steps || ARRAY(SELECT s FROM @extschema@._snowflake_index_steps_plain(ctx, ix) s);
+        IF NOT ix.parted THEN  -- an ordinary table's: its twin CONCURRENTLY, then its moves
+            steps := steps || ROW('index', ix.target, format('%I.%I', ix.nsp, ix.twin),
+                                  format('CREATE %sINDEX CONCURRENTLY %I ON %s %s', CASE WHEN ix.uniq THEN 'UNIQUE ' ELSE '' END, ix.twin, ix.target, ix.def),
+                                  format('DROP INDEX IF EXISTS %s', format('%I.%I', ix.nsp, ix.twin)))::@extschema@._snowflake_plan_statement
+                             || ARRAY(SELECT s FROM @extschema@._snowflake_index_moves(ctx, ix) s);
         ELSIF ix.prim THEN
             steps := steps || ARRAY(SELECT s FROM @extschema@._snowflake_index_steps_parted_key(ctx, ix) s);
         ELSIF uq IS NOT NULL THEN
             steps := steps || ARRAY(SELECT s FROM @extschema@._snowflake_index_steps_parted_unique(ctx, ix, uq) s);
         ELSE
             steps := steps || ARRAY(SELECT s FROM @extschema@._snowflake_index_steps_parted(ctx, ix) s);
+        END IF;
+        -- (the cut-over, which asks for the moves alone, never needs it)
+        IF ix.prim AND NOT moves THEN
+            steps := steps || ARRAY(SELECT s FROM @extschema@._snowflake_index_uuid_lookup(ctx, ix) s);
         END IF;
     END LOOP;
     RETURN QUERY
