@@ -46,7 +46,7 @@ $$;
 -- alone, attached to no index of its parent, gets its twin too), table by table (the migrated
 -- table first), the primary key first, then by name; without a partition's index attached to its
 -- parent's (built and renamed with it) and the lookup index on the uuids the migration builds
--- beside a primary key. (PL/pgSQL: its query is planned once per session, not at every call.)
+-- beside a primary key. (PL/pgSQL, not SQL: a SQL function's query is planned at every call.)
 CREATE OR REPLACE FUNCTION _snowflake_index_twins(ctx @extschema@._snowflake_migration_plan_context)
 RETURNS SETOF @extschema@._snowflake_index_twin
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
