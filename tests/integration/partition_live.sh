@@ -9,19 +9,13 @@
 source "$(dirname "$0")/../lib/migration.sh"
 sf_migration_node node 7
 
-sf_psql node <<'SQL'
+{ cat <<'SQL'
 CREATE ROLE app LOGIN;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
-CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-                     account_id uuid NOT NULL REFERENCES accounts ON UPDATE CASCADE, amount int NOT NULL,
-                     PRIMARY KEY (id, created_at), CONSTRAINT orders_account_at_key UNIQUE (account_id, created_at))
-                     PARTITION BY RANGE (created_at);
-CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
-CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
-CREATE TABLE orders_2024_03 PARTITION OF orders FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
-CREATE TABLE orders_recent PARTITION OF orders FOR VALUES FROM ('2024-04-01') TO (MAXVALUE);
-CREATE INDEX orders_account_idx ON orders (account_id);
+SQL
+sf_migration_orders_sql "CONSTRAINT orders_account_at_key UNIQUE (account_id, created_at)"
+cat <<'SQL'
 CREATE TABLE notes (id bigserial PRIMARY KEY, order_id uuid NOT NULL, order_created_at timestamptz NOT NULL, body text,
                     FOREIGN KEY (order_id, order_created_at) REFERENCES orders (id, created_at) ON DELETE CASCADE);
 CREATE INDEX notes_order_idx ON notes (order_id, order_created_at);
@@ -44,6 +38,7 @@ INSERT INTO orders (account_id, amount, created_at)
 SELECT id, k, created_at + k * interval '20 days' FROM accounts, generate_series(0, 2) k;
 INSERT INTO notes (order_id, order_created_at, body) SELECT id, created_at, 'old' FROM orders;
 SQL
+} | sf_psql node
 
 sf_writers_setup node
 schema_before=$(sf_schema_listing node)

@@ -31,14 +31,7 @@ tables="CREATE EXTENSION snowflake;
 CREATE TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL UNIQUE,
                        created_at timestamptz NOT NULL DEFAULT clock_timestamp());
 COMMENT ON COLUMN accounts.id IS 'the account''s key';
-CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-                     account_id uuid NOT NULL REFERENCES accounts ON UPDATE CASCADE, amount int NOT NULL,
-                     PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
-CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
-CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
-CREATE TABLE orders_2024_03 PARTITION OF orders FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
-CREATE TABLE orders_recent PARTITION OF orders FOR VALUES FROM ('2024-04-01') TO (MAXVALUE);
-CREATE INDEX orders_account_idx ON orders (account_id);
+$(sf_migration_orders_sql)
 CREATE TABLE notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), order_id uuid NOT NULL, order_created_at timestamptz NOT NULL,
                     body text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                     FOREIGN KEY (order_id, order_created_at) REFERENCES orders (id, created_at) ON DELETE CASCADE);

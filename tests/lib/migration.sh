@@ -1,7 +1,7 @@
 # What the migration tests share: the documented index step, a listing of a schema to compare
 # before and after (an abort restores it, a subscriber's matches its publisher's), a call that
-# reports how often it gave way; and their server. Source it: it loads servers.sh, checks.sh and
-# writers.sh first if they are not loaded.
+# reports how often it gave way, the partitioned orders table the partition tests share; and their
+# server. Source it: it loads servers.sh, checks.sh and writers.sh first if they are not loaded.
 declare -F sf_psql >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 declare -F sf_check >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 declare -F sf_writers_start >/dev/null || source "$(dirname "${BASH_SOURCE[0]}")/writers.sh"
@@ -16,6 +16,25 @@ sf_migration_node() {
   sf_init "$name" "shared_preload_libraries = 'snowflake'" "snowflake.machine_id = $machine_id" "max_connections = 40" "$@"
   sf_start "$name"
   sf_psql "$name" -c "CREATE EXTENSION snowflake"
+}
+
+# sf_migration_orders_sql [TABLE_CONSTRAINT...]: prints the DDL of the partitioned orders table the
+# partition tests share (accounts must exist): id uuid, created_at, account_id referencing accounts
+# ON UPDATE CASCADE, amount; PRIMARY KEY (id, created_at) and each TABLE_CONSTRAINT given; by
+# month of 2024 (orders_2024_01 to _03, then orders_recent), with an index on account_id.
+sf_migration_orders_sql() {
+  local extra="" c
+  for c in "$@"; do extra+=", $c"; done
+  cat <<SQL
+CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                     account_id uuid NOT NULL REFERENCES accounts ON UPDATE CASCADE, amount int NOT NULL,
+                     PRIMARY KEY (id, created_at)$extra) PARTITION BY RANGE (created_at);
+CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE TABLE orders_2024_03 PARTITION OF orders FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
+CREATE TABLE orders_recent PARTITION OF orders FOR VALUES FROM ('2024-04-01') TO (MAXVALUE);
+CREATE INDEX orders_account_idx ON orders (account_id);
+SQL
 }
 
 # sf_migration_indexes NODE TABLE: step 4a of docs/migration.md as written there (psql runs each
