@@ -297,7 +297,44 @@ DROP SCHEMA chain CASCADE;
 DROP ROLE part_reader;
 RESET search_path;
 DROP SCHEMA shop CASCADE;
+
+-- A foreign key that references a partitioned migrated table through a UNIQUE constraint (its
+-- key and more columns), not through its primary key: its twin references the twin of that
+-- constraint's index, made by the index phase and turned into a constraint at the swap.
+CREATE SCHEMA uniq;
+SET search_path = uniq, public;
+CREATE TABLE orders (id uuid NOT NULL DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL, region text NOT NULL,
+                     PRIMARY KEY (id, created_at), CONSTRAINT orders_region_key UNIQUE (id, created_at, region))
+    PARTITION BY RANGE (created_at);
+CREATE TABLE orders_2024_01 PARTITION OF orders FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE orders_2024_02 PARTITION OF orders FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE TABLE shipments (id bigserial PRIMARY KEY, order_id uuid NOT NULL, order_created_at timestamptz NOT NULL, region text NOT NULL,
+                        CONSTRAINT shipments_order_fkey FOREIGN KEY (order_id, order_created_at, region)
+                            REFERENCES orders (id, created_at, region) ON DELETE CASCADE);
+INSERT INTO orders (created_at, region)
+SELECT timestamptz '2024-01-01 00:00:00+00' + n * interval '10 hours', CASE WHEN n % 2 = 0 THEN 'eu' ELSE 'us' END
+FROM generate_series(1, 100) n;
+INSERT INTO shipments (order_id, order_created_at, region) SELECT id, created_at, region FROM orders;
+SELECT step, phase, target, statement FROM snowflake_migration_plan('uniq.orders') ORDER BY step;
+SELECT snowflake_migration_start('uniq.orders');
+INSERT INTO orders (created_at, region) VALUES ('2024-02-20', 'eu');
+INSERT INTO shipments (order_id, order_created_at, region) SELECT id, created_at, region FROM orders WHERE created_at = '2024-02-20';
+CALL snowflake_migration_backfill('uniq.orders', time_column => 'created_at');
+SELECT statement FROM snowflake_migration_plan('uniq.orders') WHERE phase = 'index' AND status <> 'done' \gexec
+CALL snowflake_migration_cutover('uniq.orders');
+SELECT conrelid::regclass, conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint
+WHERE conrelid IN ('orders'::regclass, 'shipments'::regclass) AND conparentid = 0 AND contype <> 'n' ORDER BY 1, 2;
+SELECT count(*) AS shipments_on_their_orders FROM shipments s
+JOIN orders o ON (o.id, o.created_at, o.region) = (s.order_id, s.order_created_at, s.region) AND o.id_uuid = s.order_id_uuid;
+-- Enforced on the bigint reference: a shipment of another region than its order's is refused.
+\set VERBOSITY terse
+INSERT INTO shipments (order_id, order_created_at, region) SELECT id, created_at, 'xx' FROM orders LIMIT 1;
+\set VERBOSITY default
+DELETE FROM orders WHERE created_at = '2024-02-20';
+SELECT count(*) AS shipments_left FROM shipments;
+RESET search_path;
+DROP SCHEMA uniq CASCADE;
 -- The IDs these backfills gave out stay taken; forget them, so that later tests number from the epoch.
-DELETE FROM snowflake_internal.snowflake_migration_lane WHERE relation LIKE 'shop.%' OR relation LIKE 'chain.%';
-DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation LIKE 'shop.%' OR relation LIKE 'chain.%';
-DELETE FROM snowflake_internal.snowflake_migration WHERE relation LIKE 'shop.%' OR relation LIKE 'chain.%';
+DELETE FROM snowflake_internal.snowflake_migration_lane WHERE relation LIKE 'shop.%' OR relation LIKE 'chain.%' OR relation LIKE 'uniq.%';
+DELETE FROM snowflake_internal.snowflake_migration_step WHERE relation LIKE 'shop.%' OR relation LIKE 'chain.%' OR relation LIKE 'uniq.%';
+DELETE FROM snowflake_internal.snowflake_migration WHERE relation LIKE 'shop.%' OR relation LIKE 'chain.%' OR relation LIKE 'uniq.%';
