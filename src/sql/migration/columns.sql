@@ -39,110 +39,157 @@ CREATE TYPE _snowflake_migration_plan_context AS (
 );
 
 -- _snowflake_migration_context(tbl regclass, started boolean) -> _snowflake_migration_plan_context:
--- what every phase of the plan needs, from the catalog (see the type). Raises the plan's errors
--- about the shape of the tables and the names it needs, and 22023 for a target type that is
--- neither bigint nor snowflake. Locks nothing.
+-- what every phase of the plan needs, from the catalog (see the type), in three steps, each with
+-- its own errors, in this order: the key (_snowflake_context_key), the referencing columns
+-- (_snowflake_context_referencing), the names and rights each column needs
+-- (_snowflake_context_names); then 22023 for a target type that is neither bigint nor snowflake.
+-- Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_migration_context(tbl regclass, started boolean)
 RETURNS @extschema@._snowflake_migration_plan_context
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    -- the result's fields, returned at the end
-    parent_q text; key_att int2; key_col text; new_col text; parent_owner name; rels oid[]; fks oid[];
+    k record;
+    fks oid[];
     cols @extschema@._snowflake_migrated_column[];
-    rel record;
-    pk record;
-    fk record;
-    c @extschema@._snowflake_migrated_column;
-    a int2;
-    nm text;
-    widen boolean;
 BEGIN
-    SELECT k.oid, k.relkind, k.relname, n.nspname, pg_get_userbyid(k.relowner) AS owner INTO rel
+    SELECT * INTO k FROM @extschema@._snowflake_context_key(tbl);
+    SELECT r.fk_oids, r.columns INTO fks, cols
+    FROM @extschema@._snowflake_context_referencing(tbl, k.relkind, k.key, k.pk_atts) r;
+    cols := @extschema@._snowflake_context_names(tbl, cols, k.widen, started);
+    RETURN ROW(tbl, started, (k.key).qname, (k.key).att, (k.key).col, cols[1].twin, k.owner,
+               ARRAY(SELECT u.rel FROM unnest(cols) WITH ORDINALITY u GROUP BY u.rel ORDER BY min(u.ordinality)), fks, cols,
+               @extschema@._snowflake_widens(tbl), @extschema@._snowflake_migration_replica(tbl, started),
+               @extschema@._snowflake_target_type(tbl, started))::@extschema@._snowflake_migration_plan_context;
+END
+$fn$;
+
+-- _snowflake_context_key(tbl regclass) -> (key, owner, relkind, pk_atts, widen): the migrated
+-- table's key column described (its twin and fill not yet named), the table's owner and kind,
+-- the columns of its primary key, and whether the key is a smallint or integer to widen
+-- (src/sql/migration/integer.sql) rather than a uuid. Raises 0A000 when tbl is not a table
+-- (or has partitions the migration cannot handle), has no primary key, or a key of several
+-- columns of which not exactly one is a uuid; 42804 for a key of another type. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_context_key(tbl regclass, OUT key @extschema@._snowflake_migrated_column,
+                                                    OUT owner name, OUT relkind "char", OUT pk_atts int2[], OUT widen boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    rel record;
+    att record;
+BEGIN
+    SELECT k.relkind, k.relname, n.nspname, pg_get_userbyid(k.relowner) AS owner INTO rel
     FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
     IF rel.relkind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '%.% is not a table', quote_ident(rel.nspname), quote_ident(rel.relname) USING ERRCODE = 'feature_not_supported',
             HINT = 'Views and foreign tables cannot be migrated by snowflake_migration_start().';
     END IF;
     PERFORM @extschema@._snowflake_leaves(tbl);  -- refuses partitions it cannot handle
-    parent_q := format('%I.%I', rel.nspname, rel.relname);
-    parent_owner := rel.owner;
-    SELECT con.conname, con.conkey, con.conindid INTO pk
-    FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p';
+    key := ROW(true, tbl::oid, format('%I.%I', rel.nspname, rel.relname), NULL, NULL, NULL, true, NULL, NULL,
+               rel.nspname, rel.owner, '{}');
+    owner := rel.owner;
+    relkind := rel.relkind;
+    SELECT con.conkey INTO pk_atts FROM pg_constraint con WHERE con.conrelid = tbl AND con.contype = 'p';
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'table % has no primary key', parent_q USING ERRCODE = 'feature_not_supported';
+        RAISE EXCEPTION 'table % has no primary key', key.qname USING ERRCODE = 'feature_not_supported';
     END IF;
     -- A key of several columns (a partitioned table's includes the partition key) has one uuid.
-    key_att := @extschema@._snowflake_key_att(tbl);
-    IF key_att IS NULL THEN
+    key.att := @extschema@._snowflake_key_att(tbl);
+    IF key.att IS NULL THEN
         RAISE EXCEPTION 'the primary key of % has % columns, and not exactly one of them is a uuid',
-            parent_q, cardinality(pk.conkey) USING ERRCODE = 'feature_not_supported';
+            key.qname, cardinality(pk_atts) USING ERRCODE = 'feature_not_supported';
     END IF;
-    SELECT att.attname INTO key_col FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att;
+    SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type INTO att
+    FROM pg_attribute a WHERE a.attrelid = tbl AND a.attnum = key.att;
+    key.col := att.attname;
     -- A uuid key, or a smallint or integer key being widened (src/sql/migration/integer.sql).
-    widen := (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) IN ('int2'::regtype, 'int4'::regtype);
-    IF NOT widen AND (SELECT att.atttypid FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att) <> 'uuid'::regtype THEN
-        RAISE EXCEPTION 'primary key column % of % is of type %, not uuid, smallint, integer or bigint', key_col, parent_q,
-            (SELECT format_type(att.atttypid, att.atttypmod) FROM pg_attribute att WHERE att.attrelid = tbl AND att.attnum = key_att)
+    widen := att.atttypid IN ('int2'::regtype, 'int4'::regtype);
+    IF NOT widen AND att.atttypid <> 'uuid'::regtype THEN
+        RAISE EXCEPTION 'primary key column % of % is of type %, not uuid, smallint, integer or bigint', key.col, key.qname, att.type
             USING ERRCODE = 'datatype_mismatch';
     END IF;
+END
+$fn$;
 
-    -- The parent key first, then one column per (referencing table, referencing column).
-    fks := '{}';
-    cols := ARRAY[ROW(true, tbl::oid, parent_q, key_att, key_col, NULL, true, NULL, NULL, NULL, NULL, '{}')::@extschema@._snowflake_migrated_column];
+-- _snowflake_context_referencing(tbl regclass, relkind "char", key, pk_atts int2[]) ->
+-- (fk_oids, columns): the foreign keys that reference the key column of tbl (not their clones on
+-- partitions), tbl's own first, then by table and name, and the migrated columns: key, then one
+-- per referencing table and column (several foreign keys over one column share it), each with
+-- its nullability, the condition under which its foreign key checks nothing, and the pairs that
+-- find its parent row under a key of several columns. Raises 0A000 for a foreign key on what is
+-- not a table, partitions the migration cannot handle, and a partitioned table referencing a
+-- partitioned tbl before PostgreSQL 18. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_context_referencing(tbl regclass, relkind "char", key @extschema@._snowflake_migrated_column,
+                                                            pk_atts int2[], OUT fk_oids oid[], OUT columns @extschema@._snowflake_migrated_column[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    fk record;
+BEGIN
+    fk_oids := '{}';
+    columns := ARRAY[key];
     FOR fk IN
-        SELECT con.oid, con.conname, con.conrelid, con.conkey, con.confkey, cc.relkind,
-               format('%I.%I', cn.nspname, cc.relname) AS child_q
+        SELECT con.oid, con.conname, cc.relkind AS child_kind,
+               ROW(false, con.conrelid, format('%I.%I', cn.nspname, cc.relname), a.attnum, a.attname, NULL, a.attnotnull,
+                   -- Every row must get the twin once its parent exists; a row the foreign key does not
+                   -- check (MATCH SIMPLE, some referencing column NULL) need not.
+                   (SELECT string_agg(format('%I IS NULL', att.attname), ' OR ' ORDER BY att.attnum) FROM pg_attribute att
+                    WHERE att.attrelid = con.conrelid AND att.attnum = ANY (con.conkey) AND NOT att.attnotnull),
+                   NULL, cn.nspname, pg_get_userbyid(cc.relowner),
+                   ARRAY(SELECT x::text FROM unnest(con.confkey, con.conkey) WITH ORDINALITY u(pa, ca, o),
+                                        LATERAL (VALUES (1, (SELECT attname FROM pg_attribute WHERE attrelid = tbl AND attnum = u.pa)),
+                                                        (2, (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = u.ca))) v(i, x)
+                         WHERE u.pa = ANY (pk_atts) AND u.pa <> key.att ORDER BY u.o, v.i))::@extschema@._snowflake_migrated_column AS c
         FROM pg_constraint con
         JOIN pg_class cc ON cc.oid = con.conrelid
         JOIN pg_namespace cn ON cn.oid = cc.relnamespace
-        WHERE con.contype = 'f' AND con.confrelid = tbl AND key_att = ANY (con.confkey)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[array_position(con.confkey, key.att)]
+        WHERE con.contype = 'f' AND con.confrelid = tbl AND key.att = ANY (con.confkey)
           AND con.conparentid = 0
         ORDER BY con.conrelid <> tbl, format('%I.%I', cn.nspname, cc.relname), con.conname
     LOOP
-        IF fk.relkind NOT IN ('r', 'p') THEN
+        IF fk.child_kind NOT IN ('r', 'p') THEN
             RAISE EXCEPTION 'foreign key % on % references %, but % is not a table',
-                fk.conname, fk.child_q, parent_q, fk.child_q USING ERRCODE = 'feature_not_supported';
+                fk.conname, (fk.c).qname, key.qname, (fk.c).qname USING ERRCODE = 'feature_not_supported';
         END IF;
-        PERFORM @extschema@._snowflake_leaves(fk.conrelid);  -- refuses partitions it cannot handle
-        fks := fks || fk.oid;
-        a := fk.conkey[array_position(fk.confkey, key_att)];
-        CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(cols) u WHERE u.rel = fk.conrelid AND u.att = a);  -- one twin per column
-        IF rel.relkind = 'p' AND fk.relkind = 'p' AND current_setting('server_version_num')::int < 180000 THEN
-            RAISE EXCEPTION 'foreign key % on partitioned table % references partitioned table %', fk.conname, fk.child_q, parent_q
+        PERFORM @extschema@._snowflake_leaves((fk.c).rel);  -- refuses partitions it cannot handle
+        fk_oids := fk_oids || fk.oid;
+        CONTINUE WHEN EXISTS (SELECT 1 FROM unnest(columns) u WHERE u.rel = (fk.c).rel AND u.att = (fk.c).att);  -- one twin per column
+        IF relkind = 'p' AND fk.child_kind = 'p' AND current_setting('server_version_num')::int < 180000 THEN
+            RAISE EXCEPTION 'foreign key % on partitioned table % references partitioned table %', fk.conname, (fk.c).qname, key.qname
                 USING ERRCODE = 'feature_not_supported',
                 DETAIL = 'Its new foreign key is added NOT VALID by the cut-over, which PostgreSQL supports on a partitioned table from version 18 on.';
         END IF;
-        c := ROW(false, fk.conrelid, fk.child_q, a, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                 ARRAY(SELECT x::text FROM unnest(fk.confkey, fk.conkey) WITH ORDINALITY u(pa, ca, o),
-                                    LATERAL (VALUES (1, (SELECT attname FROM pg_attribute WHERE attrelid = tbl AND attnum = u.pa)),
-                                                    (2, (SELECT attname FROM pg_attribute WHERE attrelid = fk.conrelid AND attnum = u.ca))) v(i, x)
-                       WHERE u.pa = ANY (pk.conkey) AND u.pa <> key_att ORDER BY u.o, v.i));
-        SELECT att.attname, att.attnotnull INTO c.col, c.not_null FROM pg_attribute att WHERE att.attrelid = fk.conrelid AND att.attnum = a;
-        -- Every row must get the twin once its parent exists; a row the foreign key does not
-        -- check (MATCH SIMPLE, some referencing column NULL) need not.
-        SELECT string_agg(format('%I IS NULL', att.attname), ' OR ' ORDER BY att.attnum) INTO c.unchecked
-        FROM pg_attribute att
-        WHERE att.attrelid = fk.conrelid AND att.attnum = ANY (fk.conkey) AND NOT att.attnotnull;
-        cols := cols || c;
+        columns := columns || fk.c;
     END LOOP;
+END
+$fn$;
 
+-- _snowflake_context_names(tbl regclass, cols, widen boolean, started boolean) -> cols with
+-- their twin (<column>_snowflake) and fill trigger named. Checks, column by column in order, that
+-- a referencing table's owner can read tbl (42501: its fill function must), that the twin's name
+-- fits (42622), and that the names the migration still has to add are free (42701): the twin
+-- before the start, <column>_uuid before the cut-over (a widened column keeps no old column).
+-- Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_context_names(tbl regclass, cols @extschema@._snowflake_migrated_column[],
+                                                      widen boolean, started boolean)
+RETURNS @extschema@._snowflake_migrated_column[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    c @extschema@._snowflake_migrated_column;
+    nm text;
+BEGIN
     FOR i IN 1 .. cardinality(cols) LOOP
         c := cols[i];
         c.twin := c.col || '_snowflake';
         c.fill := 'snowflake_fill_' || left(md5(c.qname || '.' || c.col), 12);
-        SELECT n.nspname::text, pg_get_userbyid(k.relowner)::text INTO c.nsp, c.owner
-        FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = c.rel;
         -- The fill function of a referencing table runs as that table's owner and reads the parent.
-        IF NOT c.is_key AND c.owner <> parent_owner AND NOT has_table_privilege(c.owner, tbl, 'SELECT') THEN
+        IF NOT c.is_key AND c.owner <> cols[1].owner AND NOT has_table_privilege(c.owner, tbl, 'SELECT') THEN
             RAISE EXCEPTION 'role % (owner of %) cannot read %, which its trigger must do during the migration',
-                c.owner, c.qname, parent_q USING ERRCODE = 'insufficient_privilege',
-                HINT = format('GRANT SELECT ON %s TO %I, or give both tables one owner.', parent_q, c.owner);
+                c.owner, c.qname, cols[1].qname USING ERRCODE = 'insufficient_privilege',
+                HINT = format('GRANT SELECT ON %s TO %I, or give both tables one owner.', cols[1].qname, c.owner);
         END IF;
         IF octet_length(c.twin) > 63 THEN
             RAISE EXCEPTION 'column name % is too long', c.twin USING ERRCODE = 'name_too_long',
                 HINT = 'Rename the column to at most 53 bytes first.';
         END IF;
-        -- (a widened column keeps no old column <column>_uuid)
         FOREACH nm IN ARRAY CASE WHEN widen AND started THEN '{}'::text[] WHEN widen THEN ARRAY[c.twin]
                                  WHEN started THEN ARRAY[c.col || '_uuid'] ELSE ARRAY[c.twin, c.col || '_uuid'] END LOOP
             IF EXISTS (SELECT 1 FROM pg_attribute att WHERE att.attrelid = c.rel AND att.attname = nm AND NOT att.attisdropped) THEN
@@ -153,10 +200,7 @@ BEGIN
         END LOOP;
         cols[i] := c;
     END LOOP;
-    new_col := cols[1].twin;
-    rels := ARRAY(SELECT u.rel FROM unnest(cols) WITH ORDINALITY u GROUP BY u.rel ORDER BY min(u.ordinality));
-    RETURN ROW(tbl, started, parent_q, key_att, key_col, new_col, parent_owner, rels, fks, cols, @extschema@._snowflake_widens(tbl),
-               @extschema@._snowflake_migration_replica(tbl, started), @extschema@._snowflake_target_type(tbl, started))::@extschema@._snowflake_migration_plan_context;
+    RETURN cols;
 END
 $fn$;
 

@@ -36,36 +36,26 @@ $$;
 -- refused, before_sql, after_sql): every object that depends on one of the migrated columns
 -- (tables rels, columns atts), except what the migration handles itself (indexes, primary,
 -- unique and foreign keys, its own CHECKs and triggers, the column's own default), and what the
--- cut-over does to it. Views (not materialized, with nothing depending on them) are dropped in
--- the cut-over's transaction (before_sql) and created again after the renames (after_sql: the
--- same definition, owner, options, privileges and comment), so that their columns follow the
--- names to the bigint columns; row-level security policies are altered onto the new columns with
--- the same expressions. Everything else is refused: rules, materialized views, views other views
--- depend on, triggers with WHEN or UPDATE OF, CHECK and exclusion constraints, generated columns
--- and defaults of other columns, statistics objects, publication column lists. PL/pgSQL
--- functions that declare a variable of a migrated column's type (%TYPE) are listed for review.
--- Statements are computed from the catalog by the call that runs them. Locks nothing.
+-- cut-over does to it: first the objects PostgreSQL records a dependency of
+-- (_snowflake_dependent), then the publications of the tables (_snowflake_dependent_publications),
+-- then the functions whose source uses the columns (_snowflake_dependent_code). Statements are
+-- computed from the catalog by the call that runs them. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_migration_dependents(rels oid[], atts int2[])
 RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     d record;
-    v record;
-    p record;
-    col text;
-    writes text;
-    parents oid[] := rels;
-    parent_atts int2[] := atts;
+    leaves record;
 BEGIN
     -- A view, policy, trigger or constraint defined on one partition alone depends on that
     -- partition's column, not the parent's: the partitions' columns of the same names join the
     -- list (one level: _snowflake_leaves refuses deeper ones). What a partition has from its
     -- parent (cloned triggers, inherited constraints and generation expressions) is the parent's.
-    SELECT array_agg(x.r ORDER BY x.o, x.l), array_agg(x.a ORDER BY x.o, x.l) INTO rels, atts
-    FROM (SELECT u.r, u.a, u.o, 0 AS l FROM unnest(parents, atts) WITH ORDINALITY u(r, a, o)
+    SELECT array_agg(x.r ORDER BY x.o, x.l) AS rels, array_agg(x.a ORDER BY x.o, x.l) AS atts INTO leaves
+    FROM (SELECT u.r, u.a, u.o, 0 AS l FROM unnest(rels, atts) WITH ORDINALITY u(r, a, o)
           UNION ALL
           SELECT i.inhrelid, pa.attnum, u.o, 1
-          FROM unnest(parents, atts) WITH ORDINALITY u(r, a, o)
+          FROM unnest(rels, atts) WITH ORDINALITY u(r, a, o)
           JOIN pg_attribute ua ON ua.attrelid = u.r AND ua.attnum = u.a
           JOIN pg_inherits i ON i.inhparent = u.r
           JOIN pg_class pc ON pc.oid = i.inhrelid AND pc.relispartition
@@ -73,154 +63,202 @@ BEGIN
     FOR d IN
         SELECT DISTINCT ON (x.classid, x.objid) x.* FROM (
         SELECT dep.classid, dep.objid, u.r, u.a
-        FROM unnest(rels, atts) u(r, a)
+        FROM unnest(leaves.rels, leaves.atts) u(r, a)
         JOIN pg_depend dep ON dep.refclassid = 'pg_class'::regclass AND dep.refobjid = u.r AND dep.refobjsubid = u.a
         UNION
         -- a view grouped by the key depends on the primary key itself
         SELECT dep.classid, dep.objid, u.r, u.a
-        FROM unnest(rels, atts) u(r, a)
+        FROM unnest(leaves.rels, leaves.atts) u(r, a)
         JOIN pg_constraint con ON con.conrelid = u.r AND u.a = ANY (con.conkey) AND con.contype IN ('p', 'u')
         JOIN pg_depend dep ON dep.refclassid = 'pg_constraint'::regclass AND dep.refobjid = con.oid AND dep.classid = 'pg_rewrite'::regclass
         ) x  -- one row per object, however many of the columns it uses
         ORDER BY x.classid, x.objid, x.r, x.a
     LOOP
-        col := format('%s.%I', @extschema@._snowflake_qname(d.r::regclass),
-                      (SELECT att.attname FROM pg_attribute att WHERE att.attrelid = d.r AND att.attnum = d.a));
-        object := pg_describe_object(d.classid, d.objid, 0);
-        before_sql := NULL; after_sql := NULL; refused := true;
-        IF d.classid = 'pg_class'::regclass THEN
-            CONTINUE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) IN ('i', 'I', 'S');
-            kind := 'relation'; action := format('refused: depends on %s', col);
-        ELSIF d.classid = 'pg_constraint'::regclass THEN
-            SELECT con.contype, con.conname, con.conislocal INTO p FROM pg_constraint con WHERE con.oid = d.objid;
-            -- 'n': PostgreSQL 18 catalogs NOT NULL as a constraint; the migration carries nullability itself.
-            CONTINUE WHEN p.contype IN ('p', 'u', 'f', 'n') OR p.conname LIKE '%\_snowflake\_filled'
-                       OR (d.r <> ALL (parents) AND NOT p.conislocal);
-            kind := 'constraint';
-            action := format('refused: a %s constraint over %s stays on the uuid column; drop it before the migration and add it again after',
-                             CASE p.contype WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'exclusion' ELSE p.contype::text END, col);
-        ELSIF d.classid = 'pg_attrdef'::regclass THEN
-            CONTINUE WHEN (SELECT ad.adnum FROM pg_attrdef ad WHERE ad.oid = d.objid) = d.a;
-            CONTINUE WHEN d.r <> ALL (parents) AND EXISTS (
+        RETURN QUERY SELECT * FROM @extschema@._snowflake_dependent(d.classid, d.objid, d.r, d.a, rels, leaves.rels);
+    END LOOP;
+    RETURN QUERY SELECT * FROM @extschema@._snowflake_dependent_publications(rels);
+    RETURN QUERY SELECT * FROM @extschema@._snowflake_dependent_code(rels, atts, leaves.rels, leaves.atts);
+END
+$fn$;
+
+-- _snowflake_dependent(classid, objid, r, a, parents, rels) -> no row or one row as
+-- _snowflake_migration_dependents gives: the object (classid, objid) that depends on column a of
+-- table r (one of rels: the migrated tables parents and their partitions), and what the cut-over
+-- does to it. Row-level security policies are altered onto the new columns with the same
+-- expressions (refused when they compare with a uuid); views go to _snowflake_dependent_view;
+-- everything else is refused: CHECK and exclusion constraints, generated columns and defaults of
+-- other columns, triggers with WHEN or UPDATE OF, statistics objects, publication column lists.
+-- No row for what the migration handles itself or a partition has from its parent. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_dependent(classid oid, objid oid, r oid, a int2, parents oid[], rels oid[])
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    p record;
+    col text := format('%s.%I', @extschema@._snowflake_qname(r::regclass),
+                       (SELECT att.attname FROM pg_attribute att WHERE att.attrelid = r AND att.attnum = a));
+BEGIN
+    object := pg_describe_object(classid, objid, 0);
+    refused := true;
+    IF classid = 'pg_class'::regclass THEN
+        IF (SELECT c.relkind FROM pg_class c WHERE c.oid = objid) IN ('i', 'I', 'S') THEN RETURN; END IF;
+        kind := 'relation'; action := format('refused: depends on %s', col);
+    ELSIF classid = 'pg_constraint'::regclass THEN
+        SELECT con.contype, con.conname, con.conislocal INTO p FROM pg_constraint con WHERE con.oid = objid;
+        -- 'n': PostgreSQL 18 catalogs NOT NULL as a constraint; the migration carries nullability itself.
+        IF p.contype IN ('p', 'u', 'f', 'n') OR p.conname LIKE '%\_snowflake\_filled' OR (r <> ALL (parents) AND NOT p.conislocal) THEN
+            RETURN;
+        END IF;
+        kind := 'constraint';
+        action := format('refused: a %s constraint over %s stays on the uuid column; drop it before the migration and add it again after',
+                         CASE p.contype WHEN 'c' THEN 'CHECK' WHEN 'x' THEN 'exclusion' ELSE p.contype::text END, col);
+    ELSIF classid = 'pg_attrdef'::regclass THEN
+        IF (SELECT ad.adnum FROM pg_attrdef ad WHERE ad.oid = objid) = a OR (r <> ALL (parents) AND EXISTS (
                 SELECT 1 FROM pg_attrdef ad JOIN pg_attribute pa ON pa.attrelid = ad.adrelid AND pa.attnum = ad.adnum
                 JOIN pg_inherits i ON i.inhrelid = ad.adrelid
                 JOIN pg_attribute qa ON qa.attrelid = i.inhparent AND qa.attname = pa.attname
                 JOIN pg_attrdef qd ON qd.adrelid = qa.attrelid AND qd.adnum = qa.attnum
-                WHERE ad.oid = d.objid);
-            kind := 'column';
-            action := format('refused: a generated column or default uses %s; drop it before the migration and add it again after', col);
-        ELSIF d.classid = 'pg_trigger'::regclass THEN
-            CONTINUE WHEN (SELECT t.tgname LIKE 'snowflake\_fill\_%' OR t.tgparentid <> 0 FROM pg_trigger t WHERE t.oid = d.objid);
-            kind := 'trigger';
-            action := format('refused: its WHEN clause or UPDATE OF list names %s; drop it before the migration and create it again after', col);
-        ELSIF d.classid = 'pg_policy'::regclass THEN
-            SELECT pol.polname, pol.polrelid, pg_get_expr(pol.polqual, pol.polrelid) AS qual,
-                   pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk INTO p
-            FROM pg_policy pol WHERE pol.oid = d.objid;
-            kind := 'policy'; refused := false;
-            action := format('carried: altered at the cut-over to use the bigint column that takes the name of %s, with the same expressions (the start tries them on the bigint columns first)', col);
-            IF concat(p.qual, ' ', p.chk) ~* '::uuid\M|\muuid\s*\(' THEN
-                refused := true;
-                action := format('refused: its expressions use %s and compare with a uuid, which the key stops being at the cut-over; compare with a value of the key''s own column instead (or drop it and create it again after the cut-over)', col);
-            END IF;
-            after_sql := ARRAY[format('ALTER POLICY %I ON %s%s%s', p.polname, @extschema@._snowflake_qname(p.polrelid::regclass),
-                                      ' USING (' || p.qual || ')', ' WITH CHECK (' || p.chk || ')')];
-        ELSIF d.classid = 'pg_rewrite'::regclass THEN
-            SELECT r.ev_class, r.rulename, c.relkind, c.relname, c.reloptions, c.relacl, pg_get_userbyid(c.relowner) AS owner,
-                   pg_has_role(c.relowner, 'USAGE') AS ours,
-                   @extschema@._snowflake_qname(r.ev_class::regclass) AS q INTO v
-            FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = d.objid;
-            CONTINUE WHEN v.ev_class = ANY (rels) AND v.rulename = '_RETURN';
-            object := CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'rule ' || quote_ident(v.rulename) || ' on ' END || v.q;
-            kind := CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'rule' END;
-            IF v.relkind IN ('v', 'm') AND NOT v.ours THEN
-                action := format('refused: owned by role %s, which the migration cannot drop and create again over the bigint column that takes the name of %s; %s or a superuser drops it before the start (and creates it after the cut-over)',
-                                 quote_ident(v.owner), col, quote_ident(v.owner));
-            ELSIF v.relkind = 'v' AND v.rulename = '_RETURN'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d2 JOIN pg_rewrite r2 ON r2.oid = d2.objid
-                               WHERE d2.classid = 'pg_rewrite'::regclass AND d2.refclassid = 'pg_class'::regclass
-                                 AND d2.refobjid = v.ev_class AND r2.ev_class <> v.ev_class)
-               AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = v.ev_class)
-               AND NOT EXISTS (SELECT 1 FROM pg_rewrite r3 WHERE r3.ev_class = v.ev_class AND r3.rulename <> '_RETURN') THEN
-                refused := false;
-                action := format('carried: created again at the cut-over with the same definition, so that it reads the bigint column that takes the name of %s', col);
-                before_sql := format('DROP VIEW %s', v.q);
-                after_sql := ARRAY[format('CREATE VIEW %s%s AS %s', v.q,
-                                          CASE WHEN v.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(v.reloptions, ', ')) ELSE '' END,
-                                          rtrim(pg_get_viewdef(v.ev_class), E'; \n')),
-                                   format('ALTER VIEW %s OWNER TO %I', v.q, v.owner)]
-                    || ARRAY(SELECT format('GRANT %s ON %s TO %s%s', g.privilege_type, v.q,
-                                           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-                                           CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-                             FROM aclexplode(v.relacl) g ORDER BY g.grantee, g.privilege_type)
-                    || ARRAY(SELECT format('COMMENT ON VIEW %s IS %L', v.q, obj_description(v.ev_class, 'pg_class'))
-                             WHERE obj_description(v.ev_class, 'pg_class') IS NOT NULL);
-            ELSE
-                action := format('refused: %s uses %s; drop it before the migration and create it again after',
-                                 CASE WHEN v.relkind = 'm' THEN 'a materialized view (its data would have to be computed again)'
-                                      WHEN v.relkind = 'v' THEN 'a view that other views, rules or triggers depend on'
-                                      ELSE 'a rule' END, col);
-            END IF;
-        ELSE
-            kind := (SELECT c.relname FROM pg_class c WHERE c.oid = d.classid);
-            action := format('refused: depends on %s; drop it before the migration and create it again after', col);
+                WHERE ad.oid = objid)) THEN
+            RETURN;
         END IF;
-        RETURN NEXT;
-    END LOOP;
-    -- Publications of the migrated tables (a column list is refused above): subscribers hold
-    -- copies of these tables, which must get the same columns before the cut-over reaches them.
-    FOR p IN
-        SELECT DISTINCT pub.pubname, r.r
-        FROM unnest(parents) r(r)
-        JOIN pg_publication pub ON pub.puballtables
-                                OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
-                                OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
-                                           WHERE pn.pnpubid = pub.oid AND c.oid = r.r)
-        ORDER BY 1, 2
-    LOOP
-        kind := 'publication'; object := format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass));
-        refused := false; before_sql := NULL; after_sql := NULL;
-        action := 'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table';
-        RETURN NEXT;
-    END LOOP;
-    -- Not in pg_depend: the SQL and PL/pgSQL functions, procedures and trigger functions whose
-    -- source mentions a migrated column (its name, and its table's name or a trigger on its table;
-    -- a partition's name, or a trigger of a partition's own, counts as its parent's).
-    FOR p IN
-        SELECT pr.oid, l.lanname, pr.prokind,
-               string_agg(DISTINCT format('%I.%I', c.relname, att.attname), ', ') AS cols,
-               bool_or(pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')) AS typed,
-               'uuid'::regtype = ANY (pr.proargtypes::oid[]) OR pr.prorettype = 'uuid'::regtype OR pr.prosrc ~* '\muuid\M' AS uuid_typed
-        FROM unnest(parents, parent_atts) u(r, a)
-        JOIN pg_class c ON c.oid = u.r
-        JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
-        CROSS JOIN LATERAL (SELECT array_agg(i.inhrelid) AS leaves, string_agg('|' || k.relname, '') AS names
-                            FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition WHERE i.inhparent = u.r) pt
-        JOIN pg_proc pr ON pr.prosrc ~* ('\m' || att.attname || '\M')
-                       AND (pr.prosrc ~* ('\m(' || c.relname || coalesce(pt.names, '') || ')\M')
-                            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE (t.tgrelid = u.r OR t.tgrelid = ANY (pt.leaves))
-                                                                    AND t.tgfoid = pr.oid AND t.tgparentid = 0))
-        JOIN pg_language l ON l.oid = pr.prolang AND l.lanname IN ('plpgsql', 'sql')
-        WHERE pr.proname NOT LIKE 'snowflake\_fill\_%'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
-        GROUP BY pr.oid, l.lanname, pr.prokind
-        ORDER BY pr.oid
-    LOOP
-        kind := CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END;
-        object := kind || ' ' || p.oid::regprocedure::text;
-        before_sql := NULL; after_sql := NULL;
-        writes := @extschema@._snowflake_code_uuid_writes(p.oid, rels, atts);
-        refused := p.uuid_typed OR writes IS NOT NULL;
-        action := CASE
-            WHEN writes IS NOT NULL THEN format('refused: as a trigger it writes %s; the cut-over makes those values bigint and the write would then fail (42804); before the start make that column bigint or text (writing the value as text), or drop the trigger and create it again after the cut-over (writing the kept uuid column if the uuid is wanted)', writes)
+        kind := 'column';
+        action := format('refused: a generated column or default uses %s; drop it before the migration and add it again after', col);
+    ELSIF classid = 'pg_trigger'::regclass THEN
+        IF (SELECT t.tgname LIKE 'snowflake\_fill\_%' OR t.tgparentid <> 0 FROM pg_trigger t WHERE t.oid = objid) THEN RETURN; END IF;
+        kind := 'trigger';
+        action := format('refused: its WHEN clause or UPDATE OF list names %s; drop it before the migration and create it again after', col);
+    ELSIF classid = 'pg_policy'::regclass THEN
+        SELECT pol.polname, pol.polrelid, pg_get_expr(pol.polqual, pol.polrelid) AS qual,
+               pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk INTO p
+        FROM pg_policy pol WHERE pol.oid = objid;
+        kind := 'policy'; refused := concat(p.qual, ' ', p.chk) ~* '::uuid\M|\muuid\s*\(';
+        action := CASE WHEN refused
+            THEN format('refused: its expressions use %s and compare with a uuid, which the key stops being at the cut-over; compare with a value of the key''s own column instead (or drop it and create it again after the cut-over)', col)
+            ELSE format('carried: altered at the cut-over to use the bigint column that takes the name of %s, with the same expressions (the start tries them on the bigint columns first)', col) END;
+        after_sql := ARRAY[format('ALTER POLICY %I ON %s%s%s', p.polname, @extschema@._snowflake_qname(p.polrelid::regclass),
+                                  ' USING (' || p.qual || ')', ' WITH CHECK (' || p.chk || ')')];
+    ELSIF classid = 'pg_rewrite'::regclass THEN
+        RETURN QUERY SELECT * FROM @extschema@._snowflake_dependent_view(objid, col, rels);
+        RETURN;
+    ELSE
+        kind := (SELECT c.relname FROM pg_class c WHERE c.oid = classid);
+        action := format('refused: depends on %s; drop it before the migration and create it again after', col);
+    END IF;
+    RETURN NEXT;
+END
+$fn$;
+
+-- _snowflake_dependent_view(rule oid, col text, rels oid[]) -> no row or one row as
+-- _snowflake_migration_dependents gives, for the rule (a view's _RETURN, or another rule) that
+-- uses column col: a view of ours (not materialized, with nothing depending on it) is dropped in
+-- the cut-over's transaction (before_sql) and created again after the renames (after_sql: the
+-- same definition, owner, options, privileges and comment), so that its columns follow the names
+-- to the bigint columns; materialized views, views other objects depend on, other roles' views
+-- and rules are refused. No row for a table's own _RETURN (rels). Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_dependent_view(rule oid, col text, rels oid[])
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v record;
+BEGIN
+    SELECT r.ev_class, r.rulename, c.relkind, c.relname, c.reloptions, c.relacl, pg_get_userbyid(c.relowner) AS owner,
+           pg_has_role(c.relowner, 'USAGE') AS ours,
+           @extschema@._snowflake_qname(r.ev_class::regclass) AS q INTO v
+    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = rule;
+    IF v.ev_class = ANY (rels) AND v.rulename = '_RETURN' THEN RETURN; END IF;
+    object := CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' ELSE 'rule ' || quote_ident(v.rulename) || ' on ' END || v.q;
+    kind := CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'rule' END;
+    refused := true;
+    IF v.relkind IN ('v', 'm') AND NOT v.ours THEN
+        action := format('refused: owned by role %s, which the migration cannot drop and create again over the bigint column that takes the name of %s; %s or a superuser drops it before the start (and creates it after the cut-over)',
+                         quote_ident(v.owner), col, quote_ident(v.owner));
+    ELSIF v.relkind = 'v' AND v.rulename = '_RETURN'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d2 JOIN pg_rewrite r2 ON r2.oid = d2.objid
+                       WHERE d2.classid = 'pg_rewrite'::regclass AND d2.refclassid = 'pg_class'::regclass
+                         AND d2.refobjid = v.ev_class AND r2.ev_class <> v.ev_class)
+       AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = v.ev_class)
+       AND NOT EXISTS (SELECT 1 FROM pg_rewrite r3 WHERE r3.ev_class = v.ev_class AND r3.rulename <> '_RETURN') THEN
+        refused := false;
+        action := format('carried: created again at the cut-over with the same definition, so that it reads the bigint column that takes the name of %s', col);
+        before_sql := format('DROP VIEW %s', v.q);
+        after_sql := ARRAY[format('CREATE VIEW %s%s AS %s', v.q,
+                                  CASE WHEN v.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(v.reloptions, ', ')) ELSE '' END,
+                                  rtrim(pg_get_viewdef(v.ev_class), E'; \n')),
+                           format('ALTER VIEW %s OWNER TO %I', v.q, v.owner)]
+            || ARRAY(SELECT format('GRANT %s ON %s TO %s%s', g.privilege_type, v.q,
+                                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+                                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                     FROM aclexplode(v.relacl) g ORDER BY g.grantee, g.privilege_type)
+            || ARRAY(SELECT format('COMMENT ON VIEW %s IS %L', v.q, obj_description(v.ev_class, 'pg_class'))
+                     WHERE obj_description(v.ev_class, 'pg_class') IS NOT NULL);
+    ELSE
+        action := format('refused: %s uses %s; drop it before the migration and create it again after',
+                         CASE WHEN v.relkind = 'm' THEN 'a materialized view (its data would have to be computed again)'
+                              WHEN v.relkind = 'v' THEN 'a view that other views, rules or triggers depend on'
+                              ELSE 'a rule' END, col);
+    END IF;
+    RETURN NEXT;
+END
+$fn$;
+
+-- _snowflake_dependent_publications(parents oid[]) -> rows as _snowflake_migration_dependents
+-- gives, one per publication of a migrated table (a column list is refused by
+-- _snowflake_dependent): subscribers hold copies of these tables, which must get the same
+-- columns before the cut-over reaches them. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_dependent_publications(parents oid[])
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'publication', format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass)),
+           'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table',
+           false, NULL::text, NULL::text[]
+    FROM (SELECT DISTINCT pub.pubname, r.r
+          FROM unnest(parents) r(r)
+          JOIN pg_publication pub ON pub.puballtables
+                                  OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
+                                  OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                                             WHERE pn.pnpubid = pub.oid AND c.oid = r.r)) p
+    ORDER BY p.pubname, p.r
+$$;
+
+-- _snowflake_dependent_code(parents oid[], parent_atts int2[], rels oid[], atts int2[]) -> rows as
+-- _snowflake_migration_dependents gives, one per SQL or PL/pgSQL function, procedure or trigger
+-- function (not the extension's) whose source mentions a migrated column (parents, parent_atts):
+-- its name, and its table's name or a trigger on its table (a partition's name, or a trigger of a
+-- partition's own, counts as its parent's). PostgreSQL records no dependency on a body. Refused:
+-- a trigger writing the key into a uuid column (_snowflake_code_uuid_writes, over rels and atts:
+-- the tables with their partitions) and code that takes, returns or names the type uuid; SQL
+-- bodies are checked by the start; the rest is listed for review. Locks nothing.
+CREATE OR REPLACE FUNCTION _snowflake_dependent_code(parents oid[], parent_atts int2[], rels oid[], atts int2[])
+RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT k.kind, k.kind || ' ' || p.oid::regprocedure::text,
+           CASE
+            WHEN w.writes IS NOT NULL THEN format('refused: as a trigger it writes %s; the cut-over makes those values bigint and the write would then fail (42804); before the start make that column bigint or text (writing the value as text), or drop the trigger and create it again after the cut-over (writing the kept uuid column if the uuid is wanted)', w.writes)
             WHEN p.uuid_typed THEN format('refused: its source mentions %s and takes, returns or names the type uuid, which the key stops being at the cut-over (e.g. id = p_id with p_id uuid fails with 42883); make it independent of the key''s type (text, or the kept <column>_uuid after the cut-over) before the start, or drop it and create it again after the cut-over', p.cols)
             WHEN p.typed THEN format('review: declares a variable of a migrated column''s %%TYPE (%s), which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it', p.cols)
             WHEN p.lanname = 'sql' THEN format('checked by the start: its source mentions %s; the start parses it again against the bigint columns and refuses the migration if it does not parse', p.cols)
-            ELSE format('review: its source mentions %s; PL/pgSQL is checked only when it runs: after the cut-over these are bigint (a value of them written into a uuid column or compared with a uuid fails)', p.cols) END;
-        RETURN NEXT;
-    END LOOP;
-END
-$fn$;
+            ELSE format('review: its source mentions %s; PL/pgSQL is checked only when it runs: after the cut-over these are bigint (a value of them written into a uuid column or compared with a uuid fails)', p.cols) END,
+           p.uuid_typed OR w.writes IS NOT NULL, NULL::text, NULL::text[]
+    FROM (SELECT pr.oid, l.lanname, pr.prokind,
+                 string_agg(DISTINCT format('%I.%I', c.relname, att.attname), ', ') AS cols,
+                 bool_or(pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')) AS typed,
+                 'uuid'::regtype = ANY (pr.proargtypes::oid[]) OR pr.prorettype = 'uuid'::regtype OR pr.prosrc ~* '\muuid\M' AS uuid_typed
+          FROM unnest(parents, parent_atts) u(r, a)
+          JOIN pg_class c ON c.oid = u.r
+          JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
+          CROSS JOIN LATERAL (SELECT array_agg(i.inhrelid) AS leaves, string_agg('|' || k.relname, '') AS names
+                              FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition WHERE i.inhparent = u.r) pt
+          JOIN pg_proc pr ON pr.prosrc ~* ('\m' || att.attname || '\M')
+                         AND (pr.prosrc ~* ('\m(' || c.relname || coalesce(pt.names, '') || ')\M')
+                              OR EXISTS (SELECT 1 FROM pg_trigger t WHERE (t.tgrelid = u.r OR t.tgrelid = ANY (pt.leaves))
+                                                                      AND t.tgfoid = pr.oid AND t.tgparentid = 0))
+          JOIN pg_language l ON l.oid = pr.prolang AND l.lanname IN ('plpgsql', 'sql')
+          WHERE pr.proname NOT LIKE 'snowflake\_fill\_%'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
+          GROUP BY pr.oid, l.lanname, pr.prokind) p
+    CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind) k
+    CROSS JOIN LATERAL (SELECT @extschema@._snowflake_code_uuid_writes(p.oid, rels, atts) AS writes) w
+    ORDER BY p.oid
+$$;
 
 -- _snowflake_migration_dependents_of(tbl regclass): _snowflake_migration_dependents() for the key
 -- of tbl and the columns of the foreign keys that reference it (the columns a migration of tbl
