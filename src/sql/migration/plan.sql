@@ -206,18 +206,21 @@ $fn$;
 -- columns before the cut-over reaches them. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_dependent_publications(parents oid[])
 RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT 'publication', format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass)),
-           'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table',
-           false, NULL::text, NULL::text[]
-    FROM (SELECT DISTINCT pub.pubname, r.r
-          FROM unnest(parents) r(r)
-          JOIN pg_publication pub ON pub.puballtables
-                                  OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
-                                  OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
-                                             WHERE pn.pnpubid = pub.oid AND c.oid = r.r)) p
-    ORDER BY p.pubname, p.r
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY
+        SELECT 'publication', format('publication %I of %s', p.pubname, @extschema@._snowflake_qname(p.r::regclass)),
+               'review: a subscriber''s copy is migrated with the same calls on the subscriber, each phase there first, the cut-over at the point where its subscription stops (docs/migration.md#logical-replication); the publication keeps the table',
+               false, NULL::text, NULL::text[]
+        FROM (SELECT DISTINCT pub.pubname, r.r
+              FROM unnest(parents) r(r)
+              JOIN pg_publication pub ON pub.puballtables
+                                      OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = r.r)
+                                      OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
+                                                 WHERE pn.pnpubid = pub.oid AND c.oid = r.r)) p
+        ORDER BY p.pubname, p.r;
+END
+$fn$;
 
 -- _snowflake_dependent_code(parents oid[], parent_atts int2[], rels oid[], atts int2[]) -> rows as
 -- _snowflake_migration_dependents gives, one per SQL or PL/pgSQL function, procedure or trigger
@@ -229,36 +232,39 @@ $$;
 -- bodies are checked by the start; the rest is listed for review. Locks nothing.
 CREATE OR REPLACE FUNCTION _snowflake_dependent_code(parents oid[], parent_atts int2[], rels oid[], atts int2[])
 RETURNS TABLE (kind text, object text, action text, refused boolean, before_sql text, after_sql text[])
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT k.kind, k.kind || ' ' || p.oid::regprocedure::text,
-           CASE
-            WHEN w.writes IS NOT NULL THEN format('refused: as a trigger it writes %s; the cut-over makes those values bigint and the write would then fail (42804); before the start make that column bigint or text (writing the value as text), or drop the trigger and create it again after the cut-over (writing the kept uuid column if the uuid is wanted)', w.writes)
-            WHEN p.uuid_typed THEN format('refused: its source mentions %s and takes, returns or names the type uuid, which the key stops being at the cut-over (e.g. id = p_id with p_id uuid fails with 42883); make it independent of the key''s type (text, or the kept <column>_uuid after the cut-over) before the start, or drop it and create it again after the cut-over', p.cols)
-            WHEN p.typed THEN format('review: declares a variable of a migrated column''s %%TYPE (%s), which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it', p.cols)
-            WHEN p.lanname = 'sql' THEN format('checked by the start: its source mentions %s; the start parses it again against the bigint columns and refuses the migration if it does not parse', p.cols)
-            ELSE format('review: its source mentions %s; PL/pgSQL is checked only when it runs: after the cut-over these are bigint (a value of them written into a uuid column or compared with a uuid fails)', p.cols) END,
-           p.uuid_typed OR w.writes IS NOT NULL, NULL::text, NULL::text[]
-    FROM (SELECT pr.oid, l.lanname, pr.prokind,
-                 string_agg(DISTINCT format('%I.%I', c.relname, att.attname), ', ') AS cols,
-                 bool_or(pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')) AS typed,
-                 'uuid'::regtype = ANY (pr.proargtypes::oid[]) OR pr.prorettype = 'uuid'::regtype OR pr.prosrc ~* '\muuid\M' AS uuid_typed
-          FROM unnest(parents, parent_atts) u(r, a)
-          JOIN pg_class c ON c.oid = u.r
-          JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
-          CROSS JOIN LATERAL (SELECT array_agg(i.inhrelid) AS leaves, string_agg('|' || k.relname, '') AS names
-                              FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition WHERE i.inhparent = u.r) pt
-          JOIN pg_proc pr ON pr.prosrc ~* ('\m' || att.attname || '\M')
-                         AND (pr.prosrc ~* ('\m(' || c.relname || coalesce(pt.names, '') || ')\M')
-                              OR EXISTS (SELECT 1 FROM pg_trigger t WHERE (t.tgrelid = u.r OR t.tgrelid = ANY (pt.leaves))
-                                                                      AND t.tgfoid = pr.oid AND t.tgparentid = 0))
-          JOIN pg_language l ON l.oid = pr.prolang AND l.lanname IN ('plpgsql', 'sql')
-          WHERE pr.proname NOT LIKE 'snowflake\_fill\_%'
-            AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
-          GROUP BY pr.oid, l.lanname, pr.prokind) p
-    CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind) k
-    CROSS JOIN LATERAL (SELECT @extschema@._snowflake_code_uuid_writes(p.oid, rels, atts) AS writes) w
-    ORDER BY p.oid
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY
+        SELECT k.kind, k.kind || ' ' || p.oid::regprocedure::text,
+               CASE
+                WHEN w.writes IS NOT NULL THEN format('refused: as a trigger it writes %s; the cut-over makes those values bigint and the write would then fail (42804); before the start make that column bigint or text (writing the value as text), or drop the trigger and create it again after the cut-over (writing the kept uuid column if the uuid is wanted)', w.writes)
+                WHEN p.uuid_typed THEN format('refused: its source mentions %s and takes, returns or names the type uuid, which the key stops being at the cut-over (e.g. id = p_id with p_id uuid fails with 42883); make it independent of the key''s type (text, or the kept <column>_uuid after the cut-over) before the start, or drop it and create it again after the cut-over', p.cols)
+                WHEN p.typed THEN format('review: declares a variable of a migrated column''s %%TYPE (%s), which stays uuid in sessions that compiled it before the cut-over; replace the function (CREATE OR REPLACE) after it', p.cols)
+                WHEN p.lanname = 'sql' THEN format('checked by the start: its source mentions %s; the start parses it again against the bigint columns and refuses the migration if it does not parse', p.cols)
+                ELSE format('review: its source mentions %s; PL/pgSQL is checked only when it runs: after the cut-over these are bigint (a value of them written into a uuid column or compared with a uuid fails)', p.cols) END,
+               p.uuid_typed OR w.writes IS NOT NULL, NULL::text, NULL::text[]
+        FROM (SELECT pr.oid, l.lanname, pr.prokind,
+                     string_agg(DISTINCT format('%I.%I', c.relname, att.attname), ', ') AS cols,
+                     bool_or(pr.prosrc ~* ('\m' || c.relname || '\s*\.\s*' || att.attname || '\s*%\s*type')) AS typed,
+                     'uuid'::regtype = ANY (pr.proargtypes::oid[]) OR pr.prorettype = 'uuid'::regtype OR pr.prosrc ~* '\muuid\M' AS uuid_typed
+              FROM unnest(parents, parent_atts) u(r, a)
+              JOIN pg_class c ON c.oid = u.r
+              JOIN pg_attribute att ON att.attrelid = u.r AND att.attnum = u.a
+              CROSS JOIN LATERAL (SELECT array_agg(i.inhrelid) AS leaves, string_agg('|' || k.relname, '') AS names
+                                  FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid AND k.relispartition WHERE i.inhparent = u.r) pt
+              JOIN pg_proc pr ON pr.prosrc ~* ('\m' || att.attname || '\M')
+                             AND (pr.prosrc ~* ('\m(' || c.relname || coalesce(pt.names, '') || ')\M')
+                                  OR EXISTS (SELECT 1 FROM pg_trigger t WHERE (t.tgrelid = u.r OR t.tgrelid = ANY (pt.leaves))
+                                                                          AND t.tgfoid = pr.oid AND t.tgparentid = 0))
+              JOIN pg_language l ON l.oid = pr.prolang AND l.lanname IN ('plpgsql', 'sql')
+              WHERE pr.proname NOT LIKE 'snowflake\_fill\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = pr.oid AND e.deptype = 'e')
+              GROUP BY pr.oid, l.lanname, pr.prokind) p
+        CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind) k
+        CROSS JOIN LATERAL (SELECT @extschema@._snowflake_code_uuid_writes(p.oid, rels, atts) AS writes) w
+        ORDER BY p.oid;
+END
+$fn$;
 
 -- _snowflake_migration_dependents_of(tbl regclass): _snowflake_migration_dependents() for the key
 -- of tbl and the columns of the foreign keys that reference it (the columns a migration of tbl
